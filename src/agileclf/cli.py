@@ -1,0 +1,247 @@
+"""The `agileclf` command line: parses arguments, calls the layers below, prints. No ML logic here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agileclf.errors import AgileclfError
+
+app = typer.Typer(
+    name="agileclf",
+    help="Agile text classification: a few labelled examples in, a measured, saved classifier out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+TEXT_FIELD = typer.Option("text", "--text-field", help="field (JSONL) or column (CSV/TSV) holding the text")
+LABEL_FIELD = typer.Option("label", "--label-field", help="field or column holding the label (MASSIVE: intent)")
+QUIET = typer.Option(False, "--quiet", "-q", help="no progress bars")
+
+
+def _setup(quiet: bool) -> None:
+    from agileclf.progress import set_quiet
+
+    set_quiet(quiet)
+
+
+def _parse_params(pairs: list[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise AgileclfError(f"--param expects key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        params[key.strip().replace("-", "_")] = value.strip()
+    return params
+
+
+@app.command()
+def train(
+    data: Path = typer.Argument(..., help="labelled examples: .jsonl, .csv or .tsv"),
+    method: str = typer.Option(..., "--method", "-m", help="a method name from `agileclf methods`"),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="classifier directory to write"),
+    shots: int = typer.Option(0, "--shots", "-k", help="sample K examples per class (0: use all)"),
+    seed: int = typer.Option(0, "--seed", help="seed of the sample and of the method"),
+    backbone: str = typer.Option(None, "--backbone", "-b", help="local model folder (default: bundled MiniLM)"),
+    text_field: str = TEXT_FIELD,
+    label_field: str = LABEL_FIELD,
+    labels_file: Path = typer.Option(None, "--labels", help="JSON {label: description} used by zero-shot"),
+    valid: Path = typer.Option(None, "--valid", help="validation file for early stopping"),
+    on_conflict: str = typer.Option("keep-first", help="same text with different labels: keep-first|drop|error"),
+    params: list[str] = typer.Option([], "--param", "-p", help="method parameter key=value (repeatable)"),
+    device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1, mps (default: best available)"),
+    quiet: bool = QUIET,
+) -> None:
+    """Train a classifier on labelled examples and save it as a directory."""
+    _setup(quiet)
+    from agileclf.backbones import load_backbone
+    from agileclf.data import LabelSet, read_examples, read_label_descriptions, sample_few_shot
+    from agileclf.methods import make_method
+
+    dataset = read_examples(data, text_field, label_field, on_conflict=on_conflict, min_classes=2)
+    for note in dataset.notes:
+        err.print(f"[yellow]note:[/] {note}")
+    if shots:
+        sample = sample_few_shot(dataset.labels, shots, seed)
+        if sample.short_classes:
+            err.print(f"[yellow]note:[/] {sample.describe(shots)}")
+        dataset = dataset.subset(sample.indices)
+    descriptions = read_label_descriptions(labels_file) if labels_file else None
+    label_set = LabelSet.from_labels(dataset.labels, descriptions)
+    validation = None
+    if valid:
+        v = read_examples(valid, text_field, label_field, on_conflict=on_conflict)
+        validation = (v.texts, v.labels)
+    param_values = {"seed": seed, **_parse_params(params)}
+    classifier = make_method(method, backbone=load_backbone(backbone, device=device), **param_values)
+    err.print(f"training [bold]{method}[/] on {len(dataset)} examples, {len(label_set)} labels")
+    import time
+
+    start = time.perf_counter()
+    classifier.fit(dataset.texts, dataset.labels, valid=validation, label_set=label_set)
+    fit_s = time.perf_counter() - start
+    data_info = {
+        "path": str(Path(data).resolve()),
+        "rows_used": len(dataset),
+        "shots": shots or None,
+        "seed": seed,
+        "text_field": text_field,
+        "label_field": label_field,
+    }
+    path = classifier.save(out_dir, extra={"data": data_info, "fit_s": round(fit_s, 3)})
+    err.print(f"saved {path} (fit {fit_s:.1f} s)")
+
+
+@app.command()
+def predict(
+    model_dir: Path = typer.Argument(..., help="classifier directory"),
+    input_path: str = typer.Option("-", "--input", "-i", help="JSONL or text lines; - for stdin"),
+    output_path: str = typer.Option("-", "--output", "-o", help="JSONL out; - for stdout"),
+    text_field: str = TEXT_FIELD,
+    top_k: int = typer.Option(0, "--top-k", help="also list the k most probable labels"),
+    backbone: str = typer.Option(None, "--backbone", "-b", help="override the recorded backbone path"),
+    quiet: bool = QUIET,
+) -> None:
+    """Label new texts; each output line has the label, its probability and all probabilities."""
+    _setup(quiet)
+    from agileclf.artifact import load_classifier, write_text_atomic
+    from agileclf.data.readers import parse_text_lines, read_examples
+
+    if input_path == "-":
+        dataset = parse_text_lines(sys.stdin.read().splitlines(), "<stdin>", text_field)
+    elif Path(input_path).suffix.lower() in (".jsonl", ".csv", ".tsv", ".json"):
+        dataset = read_examples(input_path, text_field, label_field=None)
+    else:
+        dataset = parse_text_lines(Path(input_path).read_text(encoding="utf-8").splitlines(), input_path, text_field)
+    classifier = load_classifier(model_dir, backbone=backbone)
+    proba = classifier.predict_proba(dataset.texts)
+    names = classifier.labels.names
+    lines = []
+    for record, row in zip(dataset.records, proba, strict=True):
+        best = int(row.argmax())
+        result = dict(record)
+        result["label"] = names[best]
+        result["probability"] = round(float(row[best]), 6)
+        result["probabilities"] = {n: round(float(p), 6) for n, p in zip(names, row, strict=True)}
+        if top_k:
+            order = row.argsort()[::-1][:top_k]
+            result["top_k"] = [{"label": names[i], "probability": round(float(row[i]), 6)} for i in order]
+        lines.append(json.dumps(result, ensure_ascii=False))
+    text = "\n".join(lines) + "\n"
+    if output_path == "-":
+        sys.stdout.write(text)
+    else:
+        write_text_atomic(Path(output_path), text)
+        err.print(f"wrote {len(lines)} predictions to {output_path}")
+
+
+@app.command()
+def evaluate(
+    model_dir: Path = typer.Argument(..., help="classifier directory"),
+    data: Path = typer.Argument(..., help="labelled test file"),
+    text_field: str = TEXT_FIELD,
+    label_field: str = LABEL_FIELD,
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object to stdout"),
+    report_dir: Path = typer.Option(None, "--report-dir", help="write confusion_matrix.png and metrics.json"),
+    positive_label: str = typer.Option(None, "--positive-label", help="positive class of a binary task"),
+    max_test: int = typer.Option(0, "--max-test", help="evaluate on a reproducible sample of N rows (0: all)"),
+    seed: int = typer.Option(0, "--seed", help="seed of the --max-test sample"),
+    backbone: str = typer.Option(None, "--backbone", "-b", help="override the recorded backbone path"),
+    quiet: bool = QUIET,
+) -> None:
+    """Measure a classifier on labelled data: accuracy, F1, ROC-AUC, latency."""
+    _setup(quiet)
+    from agileclf.artifact import load_classifier, update_meta, write_json_atomic
+    from agileclf.data import read_examples, sample_rows
+    from agileclf.evaluate import evaluate_classifier
+
+    dataset = read_examples(data, text_field, label_field)
+    if max_test:
+        dataset = dataset.subset(sample_rows(len(dataset), max_test, seed))
+    classifier = load_classifier(model_dir, backbone=backbone)
+    result = evaluate_classifier(classifier, dataset.texts, dataset.labels, positive_label, report_dir)
+    result = {"model": str(model_dir), "method": classifier.name, "data": str(data), **result}
+    if result["n_unknown_label"]:
+        err.print(
+            f"[yellow]note:[/] {result['n_unknown_label']} row(s) have labels this classifier does not know "
+            f"({', '.join(result['unknown_labels'][:5])}); they are left out of the metrics"
+        )
+    summary = {k: v for k, v in result.items() if k != "per_class"}
+    update_meta(model_dir, metrics={"data": str(data), **summary})
+    if report_dir:
+        write_json_atomic(Path(report_dir) / "metrics.json", result)
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        return
+    _print_metrics(result)
+
+
+def _print_metrics(result: dict) -> None:
+    table = Table(title=f"{result['method']} on {result['data']} (n={result['n']})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in ("accuracy", "macro_f1", "binary_f1", "roc_auc", "ms_per_example", "examples_per_s"):
+        if key in result:
+            table.add_row(key, f"{result[key]:.4f}" if key != "examples_per_s" else f"{result[key]:.1f}")
+    out.print(table)
+    per_class = Table(title="per class")
+    for column in ("label", "precision", "recall", "f1", "support"):
+        per_class.add_column(column, justify="right" if column != "label" else "left")
+    for label, row in result.get("per_class", {}).items():
+        per_class.add_row(label, *(f"{row[k]:.3f}" for k in ("precision", "recall", "f1-score")), str(row["support"]))
+    out.print(per_class)
+
+
+@app.command()
+def methods() -> None:
+    """List the methods, the backbone kinds each takes, and their parameters."""
+    from agileclf.methods.registry import describe_config, method_classes, method_names
+
+    for name in method_names():
+        classes = method_classes(name)
+        table = Table(title=f"{name}  ({', '.join(sorted(classes))})", title_justify="left")
+        table.add_column("kind")
+        table.add_column("parameter")
+        table.add_column("default")
+        table.add_column("help")
+        for kind, cls in sorted(classes.items()):
+            doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+            table.caption = doc
+            for pname, default, help_text in describe_config(cls.config_class):
+                table.add_row(kind, pname, default, help_text)
+        out.print(table)
+
+
+@app.command()
+def demo(
+    out_dir: Path = typer.Option(Path("agileclf-demo"), "--out", "-o", help="folder for artifacts and reports"),
+    quiet: bool = QUIET,
+) -> None:
+    """Train zero-shot, linear-probe and finetune on the bundled support-ticket data and compare them."""
+    _setup(quiet)
+    from agileclf.demo import run_demo
+
+    run_demo(out_dir, out, err)
+
+
+def main() -> None:
+    """Console entry point: user errors print one readable message and exit 2."""
+    try:
+        app()
+    except AgileclfError as error:
+        from rich.text import Text
+
+        err.print(Text("error: ", style="bold red") + Text(str(error)), highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""Read labelled examples from JSONL, CSV or TSV, validating every row with file:line:field errors."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agileclf.errors import DataError
+
+MAX_LINE_BYTES = 1_000_000
+CONFLICT_POLICIES = ("keep-first", "drop", "error")
+FORMATS = ("jsonl", "csv", "tsv")
+
+
+@dataclass
+class Dataset:
+    """Validated examples of one file; `lines` holds each row's 1-based line number in that file."""
+
+    texts: list[str]
+    labels: list[str | None]
+    lines: list[int]
+    path: str = "<memory>"
+    records: list[dict] = field(default_factory=list, repr=False)
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def classes(self) -> list[str]:
+        return sorted({label for label in self.labels if label is not None})
+
+    def subset(self, indices: list[int]) -> Dataset:
+        """A new Dataset holding the rows at `indices`, in that order."""
+        return Dataset(
+            texts=[self.texts[i] for i in indices],
+            labels=[self.labels[i] for i in indices],
+            lines=[self.lines[i] for i in indices],
+            path=self.path,
+            records=[self.records[i] for i in indices] if self.records else [],
+            notes=list(self.notes),
+        )
+
+    def fingerprint(self) -> str:
+        """sha256 over the (text, label) pairs, independent of file format and path."""
+        digest = hashlib.sha256()
+        for text, label in zip(self.texts, self.labels, strict=True):
+            digest.update(json.dumps([text, label], ensure_ascii=False).encode())
+            digest.update(b"\n")
+        return digest.hexdigest()
+
+
+def detect_format(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in ("jsonl", "json", "ndjson"):
+        return "jsonl"
+    if suffix in ("csv", "tsv"):
+        return suffix
+    raise DataError(f"{path}: unknown file type '.{suffix}'; use .jsonl, .csv or .tsv (or pass the format)")
+
+
+def read_examples(
+    path: str | Path,
+    text_field: str = "text",
+    label_field: str | None = "label",
+    fmt: str | None = None,
+    on_conflict: str = "keep-first",
+    min_classes: int = 0,
+    max_line_bytes: int = MAX_LINE_BYTES,
+) -> Dataset:
+    """Read and validate a labelled (or, with label_field=None, unlabelled) file.
+
+    Duplicate texts with conflicting labels are resolved by `on_conflict`: keep the first label (warn), drop
+    every copy (warn), or raise. `min_classes=2` is what training needs.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    if on_conflict not in CONFLICT_POLICIES:
+        raise DataError(f"on_conflict must be one of {', '.join(CONFLICT_POLICIES)}, not '{on_conflict}'")
+    fmt = fmt or detect_format(path)
+    if fmt not in FORMATS:
+        raise DataError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise DataError(f"{path}: the file is empty")
+    lines = _decoded_lines(path, raw, max_line_bytes)
+    rows = _jsonl_rows(path, lines) if fmt == "jsonl" else _delimited_rows(path, lines, fmt)
+
+    texts, labels, numbers, records = [], [], [], []
+    for line_no, record in rows:
+        texts.append(_text_value(path, line_no, record, text_field))
+        labels.append(_label_value(path, line_no, record, label_field) if label_field else None)
+        numbers.append(line_no)
+        records.append(record)
+    if not texts:
+        raise DataError(f"{path}: no examples found (only blank lines or a header)")
+    data = Dataset(texts, labels, numbers, str(path), records)
+    if label_field:
+        data = _resolve_conflicts(data, on_conflict)
+        if len(data.classes) < min_classes:
+            found = ", ".join(repr(c) for c in data.classes)
+            raise DataError(
+                f"{path}: field '{label_field}' has {len(data.classes)} class(es) ({found}); "
+                f"training needs at least {min_classes}. Is --label-field right?"
+            )
+    return data
+
+
+def _decoded_lines(path: Path, raw: bytes, max_line_bytes: int) -> list[str]:
+    lines = []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if len(line) > max_line_bytes:
+            raise DataError(f"{path}:{number}: line is {len(line):,} bytes, over the limit of {max_line_bytes:,} bytes")
+        try:
+            lines.append(line.decode("utf-8-sig" if number == 1 else "utf-8"))
+        except UnicodeDecodeError as err:
+            raise DataError(
+                f"{path}:{number}: not valid UTF-8 (byte 0x{line[err.start]:02x} at column {err.start + 1}); "
+                "re-save the file as UTF-8"
+            ) from None
+    return lines
+
+
+def _jsonl_rows(path: Path, lines: list[str]) -> Iterator[tuple[int, dict]]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(f"{path}:{number}: malformed JSON ({err.msg} at column {err.colno})") from None
+        if not isinstance(record, dict):
+            raise DataError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
+        yield number, record
+
+
+def _delimited_rows(path: Path, lines: list[str], fmt: str) -> Iterator[tuple[int, dict]]:
+    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter="\t" if fmt == "tsv" else ",")
+    header = None
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        if header is None:
+            header = [cell.strip() for cell in row]
+            continue
+        if len(row) != len(header):
+            raise DataError(f"{path}:{reader.line_num}: {len(row)} columns where the header has {len(header)}")
+        yield reader.line_num, dict(zip(header, row, strict=True))
+
+
+def _text_value(path: Path, line: int, record: dict, name: str) -> str:
+    if name not in record:
+        raise DataError(f"{path}:{line}: field '{name}' is missing (fields here: {', '.join(record)})")
+    value = record[name]
+    if not isinstance(value, str):
+        raise DataError(f"{path}:{line}: field '{name}' must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise DataError(f"{path}:{line}: field '{name}' is empty")
+    return value
+
+
+def _label_value(path: Path, line: int, record: dict, name: str) -> str:
+    if name not in record:
+        raise DataError(f"{path}:{line}: field '{name}' is missing (fields here: {', '.join(record)})")
+    value = record[name]
+    # Integer class ids (0/1) are common in real files; they become the strings "0"/"1".
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise DataError(f"{path}:{line}: field '{name}' must be a string (or integer), got {type(value).__name__}")
+    if not value.strip():
+        raise DataError(f"{path}:{line}: field '{name}' is empty")
+    return value.strip()
+
+
+def _resolve_conflicts(data: Dataset, policy: str) -> Dataset:
+    first_seen: dict[str, int] = {}
+    conflicting: dict[str, list[int]] = {}
+    for i, text in enumerate(data.texts):
+        key = text.strip()
+        if key not in first_seen:
+            first_seen[key] = i
+        elif data.labels[i] != data.labels[first_seen[key]]:
+            conflicting.setdefault(key, [first_seen[key]]).append(i)
+    if not conflicting:
+        return data
+    example_key, example_rows = next(iter(conflicting.items()))
+    where = ", ".join(f"line {data.lines[i]} '{data.labels[i]}'" for i in example_rows[:3])
+    summary = (
+        f"{data.path}: {len(conflicting)} text(s) appear with conflicting labels, e.g. {example_key[:60]!r} ({where})"
+    )
+    if policy == "error":
+        raise DataError(summary + "; fix the file or pass --on-conflict keep-first|drop")
+    if policy == "keep-first":
+        drop = {i for rows in conflicting.values() for i in rows[1:] if data.labels[i] != data.labels[rows[0]]}
+        note = f"{summary}; kept the first label of each, dropped {len(drop)} row(s)"
+    else:
+        keys = set(conflicting)
+        drop = {i for i, text in enumerate(data.texts) if text.strip() in keys}
+        note = f"{summary}; dropped all {len(drop)} row(s) of those texts"
+    warnings.warn(note, stacklevel=3)
+    kept = data.subset([i for i in range(len(data)) if i not in drop])
+    kept.notes.append(note)
+    return kept
+
+
+def parse_text_lines(lines: list[str], source: str = "<stdin>", text_field: str = "text") -> Dataset:
+    """Unlabelled input for prediction: each non-blank line is a JSON object with `text_field`, or raw text."""
+    texts, numbers, records = [], [], []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(f"{source}:{number}: malformed JSON ({err.msg} at column {err.colno})") from None
+            texts.append(_text_value(Path(source), number, record, text_field))
+        else:
+            record = {text_field: line.rstrip("\r\n")}
+            texts.append(record[text_field])
+        numbers.append(number)
+        records.append(record)
+    if not texts:
+        raise DataError(f"{source}: no input texts")
+    return Dataset(texts, [None] * len(texts), numbers, source, records)

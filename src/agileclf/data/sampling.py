@@ -1,0 +1,54 @@
+"""Stratified few-shot sampling that gives the same sample for the same seed on every machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class FewShotSample:
+    """Indices of the sampled rows (sorted by class, then draw order) and the classes that ran short."""
+
+    indices: list[int]
+    short_classes: dict[str, int] = field(default_factory=dict)
+
+    def describe(self, shots: int) -> str:
+        if not self.short_classes:
+            return ""
+        parts = ", ".join(f"{label} ({count})" for label, count in sorted(self.short_classes.items()))
+        return f"{len(self.short_classes)} class(es) have fewer than {shots} examples and are used whole: {parts}"
+
+
+def sample_few_shot(labels: list[str], shots: int, seed: int = 0) -> FewShotSample:
+    """Draw `shots` rows per class without replacement, classes in sorted order.
+
+    numpy's PCG64 generator is specified bit-for-bit, so a seed gives the same rows across runs and machines.
+    """
+    if shots < 1:
+        raise ValueError(f"shots must be >= 1, got {shots}")
+    by_class: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        by_class.setdefault(label, []).append(i)
+    rng = np.random.Generator(np.random.PCG64(seed))
+    indices: list[int] = []
+    short: dict[str, int] = {}
+    for label in sorted(by_class):
+        rows = by_class[label]
+        if len(rows) <= shots:
+            if len(rows) < shots:
+                short[label] = len(rows)
+            indices.extend(rows)
+        else:
+            picked = rng.choice(len(rows), size=shots, replace=False)
+            indices.extend(rows[j] for j in picked)
+    return FewShotSample(indices, short)
+
+
+def sample_rows(n_rows: int, cap: int, seed: int = 0) -> list[int]:
+    """A reproducible random subset of `cap` row indices (all rows when cap >= n_rows), in file order."""
+    if cap >= n_rows:
+        return list(range(n_rows))
+    rng = np.random.Generator(np.random.PCG64(seed))
+    return sorted(rng.choice(n_rows, size=cap, replace=False).tolist())

@@ -1,0 +1,148 @@
+"""The one interface every method shares: fit / predict_proba / predict / save, scikit-learn style."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from agileclf.data.labels import LabelSet
+from agileclf.errors import ConfigError, DataError
+
+
+def param(default: Any, help: str, **kwargs) -> Any:  # noqa: A002 - `help` reads best at call sites
+    """A config field with a default and the one-line help that `agileclf methods` shows."""
+    if isinstance(default, list | dict | set):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help}, **kwargs)
+    return field(default=default, metadata={"help": help}, **kwargs)
+
+
+@dataclass
+class MethodConfig:
+    """Parameters every method has; each method's config subclasses this one."""
+
+    seed: int = param(0, "random seed for everything this method draws or initialises")
+
+
+class Method:
+    """Base class: subclasses set `name`, `kinds`, `config_class` and implement the `_` hooks."""
+
+    name: ClassVar[str]
+    kinds: ClassVar[tuple[str, ...]] = ("encoder",)
+    config_class: ClassVar[type[MethodConfig]] = MethodConfig
+    needs_training_data: ClassVar[bool] = True
+    # True when fit changes the backbone's weights, so the artifact must carry its own copy of them.
+    stores_backbone: ClassVar[bool] = False
+
+    def __init__(self, backbone: Any = None, config: MethodConfig | None = None):
+        self.backbone = backbone
+        self.config = config if config is not None else self.config_class()
+        self.labels: LabelSet | None = None
+        self.train_fingerprint: str | None = None
+        self.train_size = 0
+
+    # ---- public API -------------------------------------------------------------------------------------
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        valid: tuple[Sequence[str], Sequence[str]] | None = None,
+        label_set: LabelSet | None = None,
+    ) -> Method:
+        """Learn from `texts` and `labels`; `label_set` fixes the label order and descriptions."""
+        from agileclf.data.readers import Dataset
+
+        texts, labels = list(texts), list(labels)
+        if len(texts) != len(labels):
+            raise DataError(f"{len(texts)} texts but {len(labels)} labels")
+        self.labels = label_set or LabelSet.from_labels(labels)
+        if len(self.labels) < 2:
+            raise DataError(f"a classifier needs at least 2 labels, got {self.labels.names}")
+        if self.needs_training_data and not texts:
+            raise DataError(f"method '{self.name}' needs training examples")
+        y = self.labels.encode(labels)
+        self.train_fingerprint = Dataset(texts, labels, list(range(len(texts)))).fingerprint()
+        self.train_size = len(texts)
+        if valid is not None:
+            valid = (list(valid[0]), self.labels.encode(list(valid[1])))
+        self._fit(texts, y, valid)
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, n_labels) probabilities, rows summing to 1, columns in `self.labels` order."""
+        self._check_fitted()
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return self._predict_proba(texts)
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        """The most probable label of each text."""
+        proba = self.predict_proba(texts)
+        return [self.labels.names[i] for i in proba.argmax(axis=1)]
+
+    def save(self, path: str | Path, extra: dict | None = None) -> Path:
+        """Write the classifier directory atomically (see agileclf.artifact)."""
+        from agileclf.artifact import save_classifier
+
+        self._check_fitted()
+        return save_classifier(self, path, extra=extra)
+
+    @classmethod
+    def load(cls, path: str | Path, backbone: Any = None) -> Method:
+        from agileclf.artifact import load_classifier
+
+        return load_classifier(path, backbone=backbone)
+
+    @property
+    def params(self) -> dict:
+        return dataclasses.asdict(self.config)
+
+    # ---- hooks for subclasses ---------------------------------------------------------------------------
+    def _fit(self, texts: list[str], y: np.ndarray, valid: tuple[list[str], np.ndarray] | None) -> None:
+        raise NotImplementedError
+
+    def _predict_proba(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _state_tensors(self) -> dict[str, Any]:
+        """Learned tensors, saved to weights.safetensors."""
+        return {}
+
+    def _load_state_tensors(self, tensors: dict[str, Any]) -> None:
+        return None
+
+    def _save_files(self, directory: Path) -> None:
+        """Extra files beside weights.safetensors (e.g. a tuned encoder)."""
+        return None
+
+    def _check_fitted(self) -> None:
+        if self.labels is None:
+            raise ConfigError(f"this {self.name} classifier is not fitted yet; call fit() or load a saved one")
+
+    def __repr__(self) -> str:
+        changed = {
+            f.name: getattr(self.config, f.name)
+            for f in dataclasses.fields(self.config)
+            if getattr(self.config, f.name) != _default_of(f)
+        }
+        args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
+        return f"{type(self).__name__}({args})"
+
+
+def _default_of(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)

@@ -1,0 +1,167 @@
+"""Full fine-tuning of an encoder with a linear head (AdamW, dynamic padding, optional early stopping)."""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from agileclf.artifact import BACKBONE_DIR
+from agileclf.methods.base import Method, MethodConfig, param, softmax
+from agileclf.methods.registry import register
+from agileclf.progress import progress, quiet_loading
+
+
+@dataclass
+class FinetuneConfig(MethodConfig):
+    epochs: int = param(0, "passes over the data; 0 picks enough epochs for about min_steps updates")
+    min_steps: int = param(80, "with epochs=0, the number of optimizer updates to aim for")
+    max_epochs: int = param(40, "with epochs=0, the most epochs to run")
+    batch_size: int = param(16, "examples per update")
+    lr: float = param(5e-5, "AdamW learning rate of the encoder")
+    head_lr: float = param(1e-2, "AdamW learning rate of the head")
+    weight_decay: float = param(0.01, "AdamW weight decay")
+    warmup_ratio: float = param(0.1, "fraction of updates with a linearly rising learning rate")
+    max_length: int = param(128, "tokens per text; longer texts are truncated")
+    head_init: str = param("zeros", "head start: 'label-names' (zero-shot prior) or 'zeros'")
+    head_scale: float = param(20.0, "logit scale of the label-name head start (1 / temperature)")
+    holdout_min_per_class: int = param(16, "hold back a slice for early stopping when every class has this many")
+    holdout_fraction: float = param(0.15, "share of examples held back for early stopping")
+    patience: int = param(3, "epochs without validation improvement before stopping")
+
+    def __post_init__(self) -> None:
+        if self.head_init not in ("label-names", "zeros"):
+            raise ValueError(f"head_init must be 'label-names' or 'zeros', not {self.head_init!r}")
+
+
+@register
+class EncoderFinetune(Method):
+    """Every encoder weight is tuned together with the head; the artifact stores the tuned encoder."""
+
+    name = "finetune"
+    kinds = ("encoder",)
+    config_class = FinetuneConfig
+    stores_backbone = True
+
+    def _fit(self, texts, y, valid) -> None:
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
+        rng = np.random.Generator(np.random.PCG64(cfg.seed))
+        if valid is None:
+            texts, y, valid = _maybe_hold_out(texts, y, cfg, rng)
+
+        base = self.backbone
+        model = copy.deepcopy(base.model)  # never change a backbone that other methods may share
+        model.max_seq_length = cfg.max_length
+        head = self._initial_head(base, model.get_embedding_dimension())
+        steps_per_epoch = math.ceil(len(texts) / cfg.batch_size)
+        epochs = cfg.epochs or min(cfg.max_epochs, max(1, math.ceil(cfg.min_steps / steps_per_epoch)))
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": model.parameters(), "lr": cfg.lr},
+                {"params": head.parameters(), "lr": cfg.head_lr},
+            ],
+            weight_decay=cfg.weight_decay,
+        )
+        total = epochs * steps_per_epoch
+        from transformers import get_linear_schedule_with_warmup
+
+        schedule = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
+        best, best_score, stale = None, -math.inf, 0
+        labels = torch.as_tensor(y)
+        bar = progress(total=total, desc=f"finetune {len(texts)} examples")
+        for _ in range(epochs):
+            model.train()
+            order = rng.permutation(len(texts))
+            for start in range(0, len(order), cfg.batch_size):
+                batch = order[start : start + cfg.batch_size]
+                logits = head(_embed_batch(model, [texts[i] for i in batch]))
+                loss = nn.functional.cross_entropy(logits, labels[batch])
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad()
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+            if valid is not None:
+                score = _accuracy(model, head, valid)
+                if score > best_score:
+                    best_score, stale = score, 0
+                    best = (copy.deepcopy(model.state_dict()), copy.deepcopy(head.state_dict()))
+                else:
+                    stale += 1
+                    if stale >= cfg.patience:
+                        break
+        bar.close()
+        if best is not None:
+            model.load_state_dict(best[0])
+            head.load_state_dict(best[1])
+        model.eval()
+        self.validation_accuracy = None if valid is None else best_score
+        self.backbone = copy.copy(base)
+        self.backbone.__dict__["model"] = model  # the tuned copy replaces the cached frozen model
+        self.head_weight = head.weight.detach().numpy().copy()
+        self.head_bias = head.bias.detach().numpy().copy()
+
+    def _initial_head(self, backbone, dim: int) -> nn.Linear:
+        head = nn.Linear(dim, len(self.labels))
+        nn.init.zeros_(head.bias)
+        if self.config.head_init == "label-names":
+            names = [self.labels.describe(n) for n in self.labels.names]
+            with torch.no_grad():
+                head.weight.copy_(torch.from_numpy(backbone.embed(names, normalize=True)) * self.config.head_scale)
+        else:
+            nn.init.zeros_(head.weight)
+        return head
+
+    def _predict_proba(self, texts: list[str]) -> np.ndarray:
+        features = self.backbone.embed(texts)
+        return softmax(features @ self.head_weight.T + self.head_bias)
+
+    def _state_tensors(self):
+        return {"head.weight": torch.from_numpy(self.head_weight), "head.bias": torch.from_numpy(self.head_bias)}
+
+    def _load_state_tensors(self, tensors) -> None:
+        self.head_weight, self.head_bias = tensors["head.weight"].numpy(), tensors["head.bias"].numpy()
+
+    def _save_files(self, directory: Path) -> None:
+        with quiet_loading():
+            self.backbone.model.save(str(directory / BACKBONE_DIR), create_model_card=False)
+
+
+def _embed_batch(model, texts: list[str]) -> torch.Tensor:
+    """Sentence embeddings with gradients; tokenize pads to the longest text of the batch only."""
+    features = model.preprocess(texts)
+    features = {k: v.to(model.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+    return model(features)["sentence_embedding"]
+
+
+@torch.no_grad()
+def _accuracy(model, head: nn.Module, valid: tuple[list[str], np.ndarray]) -> float:
+    model.eval()
+    texts, y = valid
+    correct = 0
+    for start in range(0, len(texts), 64):
+        logits = head(_embed_batch(model, texts[start : start + 64]))
+        correct += int((logits.argmax(1).numpy() == y[start : start + 64]).sum())
+    return correct / len(texts)
+
+
+def _maybe_hold_out(texts, y, cfg: FinetuneConfig, rng: np.random.Generator):
+    """A stratified validation slice when every class has enough examples; else train on everything."""
+    counts = np.bincount(y)
+    if counts[counts > 0].min() < cfg.holdout_min_per_class:
+        return texts, y, None
+    held = []
+    for label in np.flatnonzero(counts):
+        rows = np.flatnonzero(y == label)
+        take = max(1, int(round(len(rows) * cfg.holdout_fraction)))
+        held.extend(rng.choice(rows, size=take, replace=False).tolist())
+    held_set = set(held)
+    keep = [i for i in range(len(texts)) if i not in held_set]
+    return [texts[i] for i in keep], y[keep], ([texts[i] for i in held], y[held])

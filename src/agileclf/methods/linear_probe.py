@@ -1,0 +1,45 @@
+"""Linear probe: frozen encoder embeddings and a logistic-regression head."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agileclf.methods.base import Method, MethodConfig, param
+from agileclf.methods.heads import fit_logistic_head, head_proba, head_tensors
+from agileclf.methods.registry import register
+
+
+@dataclass
+class LinearProbeConfig(MethodConfig):
+    c: float | None = param(None, "inverse regularisation strength; None picks it by cross-validation")
+    normalize: bool = param(True, "L2-normalise embeddings before the head")
+    batch_size: int = param(64, "texts per encoder batch")
+
+
+@register
+class LinearProbe(Method):
+    """The encoder stays frozen; only a (n_labels x dim) head is learned, in seconds."""
+
+    name = "linear-probe"
+    kinds = ("encoder",)
+    config_class = LinearProbeConfig
+
+    def _features(self, texts: list[str]) -> np.ndarray:
+        return self.backbone.embed(texts, batch_size=self.config.batch_size, normalize=self.config.normalize)
+
+    def _fit(self, texts, y, valid) -> None:
+        features = self._features(texts)
+        self.weight, self.bias, self.chosen_c = fit_logistic_head(
+            features, y, len(self.labels), c=self.config.c, seed=self.config.seed
+        )
+
+    def _predict_proba(self, texts: list[str]) -> np.ndarray:
+        return head_proba(self._features(texts), self.weight, self.bias)
+
+    def _state_tensors(self):
+        return head_tensors(self.weight, self.bias)
+
+    def _load_state_tensors(self, tensors) -> None:
+        self.weight, self.bias = tensors["head.weight"].numpy(), tensors["head.bias"].numpy()

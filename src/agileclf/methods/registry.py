@@ -1,0 +1,128 @@
+"""Method registry: a module registers its class with @register; the CLI and loader look methods up here."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+import types
+import typing
+from typing import Any
+
+from agileclf.errors import ConfigError
+from agileclf.methods.base import Method, MethodConfig
+
+_REGISTRY: dict[str, dict[str, type[Method]]] = {}
+_discovered = False
+
+
+def register(cls: type[Method]) -> type[Method]:
+    """Class decorator: make a method available under `cls.name` for each kind in `cls.kinds`."""
+    for kind in cls.kinds:
+        existing = _REGISTRY.setdefault(cls.name, {}).get(kind)
+        if existing is not None and existing is not cls:
+            raise RuntimeError(f"method '{cls.name}' for {kind} registered twice ({existing} and {cls})")
+        _REGISTRY[cls.name][kind] = cls
+    return cls
+
+
+def _discover() -> None:
+    """Import every module under agileclf.methods, so adding a module is all it takes to add a method."""
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    import agileclf.methods as package
+
+    for info in pkgutil.walk_packages(package.__path__, prefix="agileclf.methods."):
+        importlib.import_module(info.name)
+
+
+def method_names() -> list[str]:
+    _discover()
+    return sorted(_REGISTRY)
+
+
+def method_classes(name: str) -> dict[str, type[Method]]:
+    """The implementations of one method, by backbone kind."""
+    _discover()
+    if name not in _REGISTRY:
+        raise ConfigError(f"unknown method '{name}'; available: {', '.join(method_names())}")
+    return dict(_REGISTRY[name])
+
+
+def method_class(name: str, kind: str) -> type[Method]:
+    """The implementation of `name` for a backbone of `kind`, or an error saying which kinds it takes."""
+    classes = method_classes(name)
+    if kind not in classes:
+        raise ConfigError(
+            f"method '{name}' does not work with a {kind} backbone; it takes: {', '.join(sorted(classes))}"
+        )
+    return classes[kind]
+
+
+def make_method(name: str, backbone: Any = None, **params: Any) -> Method:
+    """Build a method by name for a backbone (a path, a loaded backbone, or None for the bundled MiniLM)."""
+    from agileclf.backbones import load_backbone
+
+    method_classes(name)  # a clear error for an unknown name before any model loads
+    backbone = load_backbone(backbone)
+    cls = method_class(name, backbone.kind)
+    return cls(backbone=backbone, config=build_config(cls.config_class, params))
+
+
+def build_config(config_class: type[MethodConfig], params: dict[str, Any]) -> MethodConfig:
+    """The config dataclass from keyword values (strings are converted to the field's type)."""
+    fields = {f.name: f for f in dataclasses.fields(config_class)}
+    unknown = set(params) - set(fields)
+    if unknown:
+        raise ConfigError(f"unknown parameter(s) {', '.join(sorted(unknown))}; this method takes: {', '.join(fields)}")
+    hints = typing.get_type_hints(config_class)
+    values = {name: coerce(name, value, hints[name]) for name, value in params.items()}
+    try:
+        return config_class(**values)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(str(err)) from None
+
+
+def coerce(name: str, value: Any, hint: Any) -> Any:
+    """Convert a CLI string to the field's type (int, float, bool, str, list, or an optional of these)."""
+    if not isinstance(value, str):
+        return value
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    is_union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    if is_union:
+        if value.lower() in ("none", "null", ""):
+            return None
+        for arg in args:
+            try:
+                return coerce(name, value, arg)
+            except ConfigError:
+                continue
+        raise ConfigError(f"parameter {name}: cannot read {value!r} as {hint}")
+    origin = typing.get_origin(hint)
+    try:
+        if hint is bool:
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if hint in (int, float, str):
+            return hint(value)
+        if origin in (list, tuple):
+            (item,) = typing.get_args(hint)[:1] or (str,)
+            items = [coerce(name, v.strip(), item) for v in value.split(",") if v.strip()]
+            return origin(items)
+    except ValueError:
+        raise ConfigError(f"parameter {name}: cannot read {value!r} as {getattr(hint, '__name__', hint)}") from None
+    return value
+
+
+def describe_config(config_class: type[MethodConfig]) -> list[tuple[str, str, str]]:
+    """(name, default, help) for each field, for `agileclf methods`."""
+    rows = []
+    for f in dataclasses.fields(config_class):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        rows.append((f.name, repr(default), f.metadata.get("help", "")))
+    return rows
