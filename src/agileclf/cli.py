@@ -20,7 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # never break a file:line message across lines
 
 TEXT_FIELD = typer.Option("text", "--text-field", help="field (JSONL) or column (CSV/TSV) holding the text")
 LABEL_FIELD = typer.Option("label", "--label-field", help="field or column holding the label (MASSIVE: intent)")

@@ -1,0 +1,53 @@
+import json
+
+import numpy as np
+import pytest
+
+from agileclf.backbones import BUNDLED_MINILM, load_backbone
+from agileclf.backbones.kinds import CAUSAL_LM, ENCODER, detect_kind, resolve_path
+from agileclf.errors import BackboneError
+
+
+def test_default_is_the_bundled_minilm(minilm):
+    assert minilm.ref == BUNDLED_MINILM
+    assert (minilm.path / "model.safetensors").is_file()
+    assert minilm.kind == ENCODER
+    assert minilm.dim == 384
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda tmp: tmp / "missing", "no such folder"),
+        (lambda tmp: (tmp / "f.bin").write_bytes(b"x") and tmp / "f.bin", "is a file"),
+        (lambda tmp: tmp, "no config.json or modules.json"),
+    ],
+)
+def test_wrong_paths_are_clear_errors(tmp_path, make, message):
+    with pytest.raises(BackboneError, match=message):
+        load_backbone(make(tmp_path))
+
+
+def test_kind_is_read_from_the_config(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"], "model_type": "llama"}))
+    assert detect_kind(tmp_path) == CAUSAL_LM
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": ["BertModel"], "model_type": "bert"}))
+    assert detect_kind(tmp_path) == ENCODER
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
+    assert detect_kind(tmp_path) == CAUSAL_LM
+    assert detect_kind(resolve_path(None)) == ENCODER
+
+
+def test_batched_length_bucketed_embeddings_match_one_at_a_time(minilm):
+    texts = ["short", "a much longer sentence with many more tokens than the first one", "mid length text"]
+    batched = minilm.embed(texts, batch_size=8)
+    single = np.vstack([minilm.embed([t]) for t in texts])
+    assert batched.shape == (3, 384)
+    np.testing.assert_allclose(batched, single, atol=1e-5)
+    norms = np.linalg.norm(minilm.embed(texts, normalize=True), axis=1)
+    np.testing.assert_allclose(norms, 1.0, atol=1e-5)
+
+
+def test_similar_sentences_are_closer(minilm):
+    a, b, c = minilm.embed(["I love this film", "What a great movie", "The invoice total is wrong"], normalize=True)
+    assert a @ b > a @ c + 0.2

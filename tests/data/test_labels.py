@@ -1,0 +1,27 @@
+import numpy as np
+import pytest
+
+from agileclf.data import LabelSet, read_label_descriptions
+from agileclf.errors import DataError
+
+
+def test_labels_are_sorted_and_encoded():
+    labels = LabelSet.from_labels(["b", "a", "b", "c"])
+    assert labels.names == ["a", "b", "c"]
+    assert np.array_equal(labels.encode(["c", "a"]), [2, 0])
+    with pytest.raises(DataError, match="label 'z' is not one of"):
+        labels.encode(["z"])
+
+
+def test_describe_uses_descriptions_or_a_readable_name():
+    labels = LabelSet.from_labels(["billing_issue", "Sci/Tech"], {"billing_issue": "money problems"})
+    assert labels.describe("billing_issue") == "money problems"
+    assert labels.describe("Sci/Tech") == "Sci or Tech"
+    assert LabelSet.from_json(labels.to_json()) == labels
+
+
+def test_label_descriptions_file_json_and_jsonl(write_file):
+    assert read_label_descriptions(write_file("l.json", '{"a": "alpha", "b": "beta"}')) == {"a": "alpha", "b": "beta"}
+    path = write_file("l.jsonl", '{"label": "a", "description": "alpha"}\n{"label": "b"}\n')
+    with pytest.raises(DataError, match="l.jsonl:2: field 'description' must be a non-empty string"):
+        read_label_descriptions(path)

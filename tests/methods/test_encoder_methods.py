@@ -1,0 +1,84 @@
+"""The three encoder methods learn, save, reload to identical probabilities, and are deterministic."""
+
+import numpy as np
+import pytest
+
+from agileclf import load_classifier
+from agileclf.data import LabelSet
+from agileclf.errors import ConfigError, DataError
+from agileclf.methods import make_method
+
+TRAIN = {
+    "weather": ["will it rain tomorrow", "how hot is it outside", "is snow expected tonight", "forecast for the week"],
+    "music": ["play some jazz", "skip this song", "turn the volume of the song up", "put on my running playlist"],
+    "alarm": ["wake me at six", "set an alarm for 7 am", "cancel my morning alarm", "snooze the alarm please"],
+}
+TEST = {
+    "weather": ["do I need an umbrella today", "what's the temperature in paris"],
+    "music": ["play the latest album by adele", "next track"],
+    "alarm": ["set a wake up alarm for tomorrow", "remove all alarms"],
+}
+
+
+def flatten(data):
+    return [t for ts in data.values() for t in ts], [label for label, ts in data.items() for _ in ts]
+
+
+@pytest.fixture(scope="module")
+def fitted(minilm):
+    texts, labels = flatten(TRAIN)
+    return {
+        name: make_method(name, backbone=minilm, **params).fit(texts, labels)
+        for name, params in [("zero-shot", {}), ("linear-probe", {}), ("finetune", {"min_steps": 30})]
+    }
+
+
+@pytest.mark.parametrize("name", ["zero-shot", "linear-probe", "finetune"])
+def test_methods_classify_held_out_texts(fitted, name):
+    texts, labels = flatten(TEST)
+    classifier = fitted[name]
+    proba = classifier.predict_proba(texts)
+    assert proba.shape == (6, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    accuracy = np.mean([p == y for p, y in zip(classifier.predict(texts), labels, strict=True)])
+    assert accuracy >= 5 / 6, (name, classifier.predict(texts))
+
+
+@pytest.mark.parametrize("name", ["zero-shot", "linear-probe", "finetune"])
+def test_save_load_gives_identical_probabilities(fitted, name, tmp_path, minilm):
+    texts, _ = flatten(TEST)
+    classifier = fitted[name]
+    classifier.save(tmp_path / name)
+    loaded = load_classifier(tmp_path / name, backbone=None if name == "finetune" else minilm)
+    assert loaded.labels.names == classifier.labels.names
+    np.testing.assert_allclose(loaded.predict_proba(texts), classifier.predict_proba(texts), atol=1e-6)
+
+
+def test_finetune_leaves_the_shared_backbone_untouched(fitted, minilm):
+    before = minilm.embed(["play some jazz"])
+    assert fitted["finetune"].backbone is not minilm
+    tuned = fitted["finetune"].backbone.embed(["play some jazz"])
+    assert not np.allclose(before, tuned)
+    np.testing.assert_array_equal(before, minilm.embed(["play some jazz"]))
+
+
+def test_same_seed_same_model(minilm):
+    texts, labels = flatten(TRAIN)
+    test_texts, _ = flatten(TEST)
+    runs = [make_method("finetune", minilm, min_steps=8, seed=3).fit(texts, labels) for _ in range(2)]
+    np.testing.assert_allclose(runs[0].predict_proba(test_texts), runs[1].predict_proba(test_texts), atol=1e-6)
+
+
+def test_zero_shot_needs_no_examples_and_uses_descriptions(minilm):
+    labels = LabelSet(["neg", "pos"], {"neg": "a negative, bad review", "pos": "a positive, good review"})
+    classifier = make_method("zero-shot", minilm).fit([], [], label_set=labels)
+    assert classifier.predict(["terrible, a waste of time", "wonderful, loved it"]) == ["neg", "pos"]
+
+
+def test_errors_before_fit_and_without_data(minilm):
+    with pytest.raises(ConfigError, match="not fitted yet"):
+        make_method("linear-probe", minilm).predict(["x"])
+    with pytest.raises(DataError, match="needs training examples"):
+        make_method("linear-probe", minilm).fit([], [], label_set=LabelSet(["a", "b"]))
+    with pytest.raises(DataError, match="at least 2 labels"):
+        make_method("linear-probe", minilm).fit(["x", "y"], ["a", "a"])

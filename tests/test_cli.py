@@ -1,0 +1,105 @@
+"""End to end through the real `agileclf` console script, as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DEMO = Path(__file__).resolve().parents[1] / "src" / "agileclf" / "demo_data"
+AGILECLF = [sys.executable, "-m", "agileclf.cli"]
+
+
+def run(*args, stdin=None, check=True):
+    env = {**os.environ, "AGILECLF_QUIET": "1"}
+    result = subprocess.run([*AGILECLF, *map(str, args)], capture_output=True, text=True, input=stdin, env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "probe"
+    run("train", DEMO / "support_train.jsonl", "--method", "linear-probe", "--shots", "6", "--seed", "1", "--out", out)
+    return out
+
+
+def test_train_writes_an_artifact_with_data_provenance(trained):
+    meta = json.loads((trained / "agileclf.json").read_text())
+    assert meta["method"] == "linear-probe"
+    assert meta["data"]["shots"] == 6 and meta["data"]["rows_used"] == 24
+    assert meta["params"]["seed"] == 1
+
+
+def test_evaluate_json_and_report_dir(trained, tmp_path):
+    result = run("evaluate", trained, DEMO / "support_test.jsonl", "--json", "--report-dir", tmp_path / "rep")
+    metrics = json.loads(result.stdout)
+    assert {"accuracy", "macro_f1", "n", "ms_per_example", "roc_auc"} <= set(metrics)
+    assert metrics["n"] == 48 and metrics["accuracy"] > 0.85
+    assert (tmp_path / "rep" / "confusion_matrix.png").is_file()
+    assert json.loads((tmp_path / "rep" / "metrics.json").read_text())["accuracy"] == metrics["accuracy"]
+    assert json.loads((trained / "agileclf.json").read_text())["metrics"]["accuracy"] == metrics["accuracy"]
+
+
+def test_predict_from_stdin_and_file(trained, tmp_path):
+    stdin = '{"text": "I was charged twice", "id": 9}\nmy parcel is lost\n'
+    result = run("predict", trained, "--top-k", "2", stdin=stdin)
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["label"] for r in rows] == ["billing", "shipping"]
+    assert rows[0]["id"] == 9 and len(rows[0]["top_k"]) == 2
+    assert abs(sum(rows[0]["probabilities"].values()) - 1) < 1e-4
+    out = tmp_path / "pred.jsonl"
+    run("predict", trained, "--input", DEMO / "support_test.jsonl", "--output", out)
+    assert len(out.read_text().splitlines()) == 48
+
+
+def test_same_seed_same_metrics(tmp_path):
+    metrics = []
+    for name in ("a", "b"):
+        run(
+            "train", DEMO / "support_train.jsonl", "-m", "linear-probe", "-k", "3", "--seed", "4", "-o", tmp_path / name
+        )
+        result = run("evaluate", tmp_path / name, DEMO / "support_test.jsonl", "--json")
+        metrics.append({k: v for k, v in json.loads(result.stdout).items() if k in ("accuracy", "macro_f1", "roc_auc")})
+    assert metrics[0] == metrics[1]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"text": "a", "label": "x"}\n{"text": "b", "label": \n', "bad.jsonl:2: malformed JSON"),
+        ('{"text": "a", "label": "x"}\n{"text": "b"}\n', "bad.jsonl:2: field 'label' is missing"),
+        ('{"text": "a", "label": "x"}\n{"text": "b", "label": "x"}\n', "has 1 class(es)"),
+        (b'{"text": "\xff", "label": "x"}\n', "bad.jsonl:1: not valid UTF-8"),
+    ],
+)
+def test_bad_input_exits_2_with_one_readable_message(tmp_path, content, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    result = run("train", path, "--method", "linear-probe", "--out", tmp_path / "out", check=False)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_method_backbone_and_model_dir_exit_2(tmp_path):
+    data = DEMO / "support_train.jsonl"
+    for args, message in [
+        (("train", data, "-m", "magic", "-o", tmp_path / "o"), "unknown method 'magic'"),
+        (("train", data, "-m", "linear-probe", "-b", tmp_path / "nope", "-o", tmp_path / "o"), "no such folder"),
+        (("train", data, "-m", "linear-probe", "-p", "c", "-o", tmp_path / "o"), "--param expects key=value"),
+        (("evaluate", tmp_path, data), "no agileclf.json"),
+    ]:
+        result = run(*args, check=False)
+        assert result.returncode == 2, result.stderr
+        assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_methods_lists_every_method_with_parameters():
+    result = run("methods")
+    for name in ("zero-shot", "linear-probe", "finetune", "head_lr", "temperature"):
+        assert name in result.stdout
