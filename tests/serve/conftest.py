@@ -66,3 +66,27 @@ def make_client(served_models):
 @pytest.fixture()
 def client(make_client):
     return make_client()
+
+
+class CountingClassifier:
+    """Wraps a real classifier: counts predict_proba calls and batch sizes, and can be told to fail."""
+
+    def __init__(self, inner, fail: bool = False):
+        self.inner = inner
+        self.name = inner.name
+        self.labels = inner.labels
+        self.meta = inner.meta
+        self.fail = fail
+        self.batch_sizes: list[int] = []
+
+    def predict_proba(self, texts):
+        self.batch_sizes.append(len(texts))
+        if self.fail:
+            raise RuntimeError("model exploded")
+        return self.inner.predict_proba(texts)
+
+
+@pytest.fixture()
+def counting(served_models):
+    """A CountingClassifier around the session's real classifier."""
+    return CountingClassifier(served_models["tickets"].classifier)
