@@ -40,7 +40,7 @@ def served_models(probe_dir, minilm):
     """{'tickets': ServedModel} loaded through the verified artifact path (backbone object reused)."""
     from agileclf.serve.models import load_models
 
-    return load_models({"tickets": probe_dir})
+    return load_models({"tickets": probe_dir}, backbone=minilm)
 
 
 @pytest.fixture()

@@ -47,7 +47,6 @@ class MicroBatcher:
         self.on_batch = on_batch
         self.name = name
         self._pending: deque[_Request] = deque()
-        self._in_flight: list[_Request] = []
         self._queued_texts = 0
         self._wakeup: asyncio.Event | None = None
         self._worker: asyncio.Task | None = None
@@ -72,11 +71,8 @@ class MicroBatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
             self._worker = None
-        for request in [*self._pending, *self._in_flight]:
-            if not request.future.done():
-                request.future.set_exception(Overloaded("the server is shutting down"))
+        _fail(self._pending, Overloaded("the server is shutting down"))
         self._pending.clear()
-        self._in_flight = []
         self._queued_texts = 0
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
@@ -138,16 +134,14 @@ class MicroBatcher:
     async def _compute(self, loop: asyncio.AbstractEventLoop, batch: list[_Request]) -> None:
         texts = [text for request in batch for text in request.texts]
         start = loop.time()
-        self._in_flight = batch
         try:
             proba = await loop.run_in_executor(self._executor, self.predict, texts)
+        except asyncio.CancelledError:  # stopping: the requests of this batch must not wait forever
+            _fail(batch, Overloaded("the server is shutting down"))
+            raise
         except Exception as error:  # a model failure is a server error: hand it to every waiting request
-            for request in batch:
-                if not request.future.done():
-                    request.future.set_exception(error)
+            _fail(batch, error)
             return
-        finally:
-            self._in_flight = []
         if self.on_batch is not None:
             self.on_batch(len(texts), loop.time() - start)
         offset = 0
@@ -156,3 +150,9 @@ class MicroBatcher:
             offset += len(request.texts)
             if not request.future.done():
                 request.future.set_result(rows)
+
+
+def _fail(requests, error: Exception) -> None:
+    for request in requests:
+        if not request.future.done():
+            request.future.set_exception(error)

@@ -35,14 +35,19 @@ class ServedModel:
         }
 
 
-def load_models(specs: dict[str, Path], device: str | None = None, warm_up: bool = True) -> dict[str, ServedModel]:
-    """Load every classifier; a missing, tampered or foreign artifact stops start-up with its reason."""
+def load_models(
+    specs: dict[str, Path], device: str | None = None, backbone: Any = None, warm_up: bool = True
+) -> dict[str, ServedModel]:
+    """Load every classifier; a missing, tampered or foreign artifact stops start-up with its reason.
+
+    `backbone` (a path or an already loaded backbone) overrides the recorded one, as in `load_classifier`.
+    """
     from agileclf.artifact import load_classifier
 
     models = {}
     for name, path in specs.items():
         try:
-            classifier = load_classifier(path, device=device)
+            classifier = load_classifier(path, backbone=backbone, device=device)
         except AgileclfError as error:
             raise type(error)(f"cannot serve {name!r}: {error}") from None
         if warm_up:  # load lazy weights now, so the first request is not the slow one
