@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
+import time
 
-pytest.importorskip("fastapi", reason="serving tests need the `serve` extra (pip install -e '.[dev]')")
+import pytest
 
 TRAIN = [
     ("my card was charged twice for one order", "billing"),
@@ -71,8 +71,9 @@ def client(make_client):
 class CountingClassifier:
     """Wraps a real classifier: counts predict_proba calls and batch sizes, and can be told to fail."""
 
-    def __init__(self, inner, fail: bool = False):
+    def __init__(self, inner, fail: bool = False, delay_s: float = 0.0):
         self.inner = inner
+        self.delay_s = delay_s
         self.name = inner.name
         self.labels = inner.labels
         self.meta = inner.meta
@@ -81,6 +82,7 @@ class CountingClassifier:
 
     def predict_proba(self, texts):
         self.batch_sizes.append(len(texts))
+        time.sleep(self.delay_s)
         if self.fail:
             raise RuntimeError("model exploded")
         return self.inner.predict_proba(texts)

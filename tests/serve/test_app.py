@@ -158,3 +158,23 @@ def test_results_match_direct_predictions_for_many_texts(client, served_models):
     expected = served_models["tickets"].classifier.predict_proba(texts)
     got = np.array([r["probability"] for r in body["results"]])
     np.testing.assert_allclose(got, expected.max(axis=1), atol=1e-5)
+
+
+def test_slow_model_gives_503_after_the_request_timeout(make_client, counting):
+    from agileclf.serve.models import ServedModel
+
+    counting.delay_s = 1.0
+    client = make_client(models={"tickets": ServedModel("tickets", counting)}, limits=Limits(request_timeout_s=0.2))
+    response = client.post("/v1/classify", json=GOOD)
+    assert response.status_code == 503
+    assert response.json()["error"]["type"] == "timeout" and response.headers["retry-after"] == "1"
+
+
+def test_cli_loadtest_refuses_a_remote_target():
+    from typer.testing import CliRunner
+
+    from agileclf.cli import app
+    from agileclf.errors import ConfigError
+
+    result = CliRunner().invoke(app, ["loadtest", "http://10.0.0.1:8000", "--requests", "1"])
+    assert isinstance(result.exception, ConfigError) and "loopback" in str(result.exception)

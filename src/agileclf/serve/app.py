@@ -126,6 +126,11 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, api
         except asyncio.TimeoutError:
             message = f"no answer within {limits.request_timeout_s} s; the server is overloaded, retry later"
             return error_response(503, message, "timeout", headers={"Retry-After": "1"})
+        except Exception as error:  # the model itself failed: a bug or a broken artifact, not bad input
+            log.exception("model %r failed on a batch", body.model)
+            return error_response(
+                500, f"model {body.model!r} failed ({type(error).__name__}); see the server log", "internal"
+            )
         return {"model": body.model, "results": format_results(proba, labels, body.top_k)}
 
     @app.get("/metrics", tags=["health"], response_class=Response)

@@ -58,6 +58,7 @@ class LoadTestResult:
             "p50_ms": round(float(p50), 2),
             "p95_ms": round(float(p95), 2),
             "p99_ms": round(float(p99), 2),
+            "max_ms": round(float(lat.max()), 2),
             "stopped_by_time": self.stopped_by_time,
         }
 
