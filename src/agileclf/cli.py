@@ -294,7 +294,8 @@ def loadtest(
     table = Table(title=f"loadtest {summary['url']} model={summary['model']} concurrency={concurrency}")
     table.add_column("measure")
     table.add_column("value", justify="right")
-    for key in ("requests", "errors", "wall_s", "requests_per_s", "texts_per_s", "p50_ms", "p95_ms", "p99_ms", "max_ms"):
+    shown = ("requests", "errors", "wall_s", "requests_per_s", "texts_per_s", "p50_ms", "p95_ms", "p99_ms", "max_ms")
+    for key in shown:
         table.add_row(key, str(summary[key]))
     out.print(table)
     if summary["errors_by_kind"]:
