@@ -36,4 +36,13 @@ def run_server(
         if not api_key:
             echo("warning: no API key set (--api-key or AGILECLF_API_KEY); anyone who can reach it can use it")
     app = create_app(models, limits or Limits(), api_key=api_key or None)
-    uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info", timeout_graceful_shutdown=5)
+    # Keep idle connections longer than clients' pools do (httpx: 5 s); equal timeouts race and reset requests.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        access_log=access_log,
+        log_level="info",
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=5,
+    )
