@@ -188,7 +188,7 @@ def _print_metrics(result: dict) -> None:
     table = Table(title=f"{result['method']} on {result['data']} (n={result['n']})")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key in ("accuracy", "macro_f1", "binary_f1", "roc_auc", "ms_per_example", "examples_per_s"):
+    for key in ("accuracy", "macro_f1", "binary_f1", "roc_auc", "no_match_rate", "ms_per_example", "examples_per_s"):
         if key in result:
             table.add_row(key, f"{result[key]:.4f}" if key != "examples_per_s" else f"{result[key]:.1f}")
     out.print(table)
@@ -302,6 +302,45 @@ def loadtest(
         err.print(f"[yellow]errors:[/] {summary['errors_by_kind']}")
     if summary["stopped_by_time"]:
         err.print(f"[yellow]note:[/] stopped after --duration {duration_s} s before all requests were sent")
+
+
+# ---- causal-LM cost benchmark (issue 3) -----------------------------------------------------------------
+@app.command("bench-cost")
+def bench_cost(
+    backbone: str = typer.Argument(..., help="local causal LM folder"),
+    data: Path = typer.Option(None, "--data", help="labelled texts to time on (default: bundled support tickets)"),
+    n: int = typer.Option(32, "--n", help="texts per timing"),
+    device: str = typer.Option(None, "--device", help="cpu, cuda, ... (default: best available)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object to stdout"),
+    quiet: bool = QUIET,
+) -> None:
+    """Inference cost of the causal-LM methods (ms/example) and of scoring K labels vs one forward pass."""
+    _setup(quiet)
+    from agileclf.bench.causal_cost import run_cost
+
+    result = run_cost(backbone, str(data) if data else None, n=n, device=device)
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+        return
+    table = Table(title=f"ms per example on {result['device']} ({result['dtype']}), n={n}")
+    table.add_column("method")
+    table.add_column("ms/example", justify="right")
+    for row in result["methods"]:
+        table.add_row(row["method"], f"{row['ms_per_example']:.2f}")
+    out.print(table)
+    table = Table(title="exact scoring of K multi-token labels / one forward pass over the prompt")
+    for column in ("K", "label tokens", "prompt tokens", "forward ms/ex", "scoring ms/ex", "ratio"):
+        table.add_column(column, justify="right")
+    for row in result["label_scoring"]:
+        table.add_row(
+            str(row["K"]),
+            f"{row['label_tokens']:.1f}",
+            f"{row['prompt_tokens']:.0f}",
+            f"{row['forward_ms_per_example']:.2f}",
+            f"{row['scoring_ms_per_example']:.2f}",
+            f"{row['ratio']:.2f}x",
+        )
+    out.print(table)
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ def evaluate_classifier(
     names = classifier.labels.names
     result = classification_metrics(labels, proba, names, positive_label)
     result.update(timing)
+    result.update(getattr(classifier, "last_prediction_stats", None) or {})  # e.g. generation's no_match_rate
     if report_dir is not None:
         predicted = [names[i] for i in proba.argmax(axis=1)]
         path = confusion_matrix_png(labels, predicted, names, Path(report_dir) / "confusion_matrix.png")

@@ -1,0 +1,219 @@
+"""Label scoring with a causal LM: exact multi-token log-likelihoods that reuse the prompt's KV cache.
+
+A prompt batch is run once; the log-probability of each label's first token comes from its last position.
+Labels longer than one token are then scored in one more forward pass over their remaining tokens, with the
+prompt's KV cache repeated per label, so no prompt token is computed twice. Optional pieces: length
+normalisation, contextual calibration (Zhao et al. 2021), an optional soft prompt (prompt tuning), and a greedy
+generation path for "answer with the label only" prompting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+# Prompts per forward pass: tokens of a batch are padded to its longest prompt, so batches are length-sorted.
+DEFAULT_BATCH = 8
+
+
+def left_pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """ids and attention mask, padded on the left so every row's last position is its last real token."""
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        if seq:
+            ids[row, width - len(seq) :] = torch.as_tensor(seq)
+            mask[row, width - len(seq) :] = 1
+    return ids, mask
+
+
+def embed_inputs(model, ids: torch.Tensor, soft_prompt: torch.Tensor | None) -> torch.Tensor:
+    """Token embeddings, with the soft prompt (n_virtual, dim) prepended to every row when given."""
+    embeds = model.get_input_embeddings()(ids)
+    if soft_prompt is None:
+        return embeds
+    soft = soft_prompt.to(embeds.dtype).unsqueeze(0).expand(ids.shape[0], -1, -1)
+    return torch.cat([soft, embeds], dim=1)
+
+
+def positions(mask: torch.Tensor) -> torch.Tensor:
+    """Position ids that skip padding, so a padded row reads exactly like the unpadded one."""
+    return (mask.cumsum(-1) - 1).clamp(min=0)
+
+
+def prompt_pass(model, ids: torch.Tensor, mask: torch.Tensor, soft_prompt: torch.Tensor | None = None):
+    """Run left-padded prompts once: (log-probs of the next token (B, V), KV cache, full attention mask)."""
+    if soft_prompt is not None:
+        ones = torch.ones((ids.shape[0], soft_prompt.shape[0]), dtype=mask.dtype, device=mask.device)
+        mask = torch.cat([ones, mask], dim=1)
+    out = model(
+        inputs_embeds=embed_inputs(model, ids, soft_prompt),
+        attention_mask=mask,
+        position_ids=positions(mask),
+        use_cache=True,
+        logits_to_keep=1,
+    )
+    return torch.log_softmax(out.logits[:, -1].float(), dim=-1), out.past_key_values, mask
+
+
+def _repeat_cache(cache, repeats: int):
+    if hasattr(cache, "batch_repeat_interleave"):
+        cache.batch_repeat_interleave(repeats)
+        return cache
+    return tuple(tuple(t.repeat_interleave(repeats, dim=0) for t in layer) for layer in cache)  # legacy tuples
+
+
+@torch.no_grad()
+def score_continuations(
+    model,
+    prompts: Sequence[Sequence[int]],
+    continuations: Sequence[Sequence[int]],
+    pad_id: int,
+    soft_prompt: torch.Tensor | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    first_token_only: bool = False,
+) -> np.ndarray:
+    """(n_prompts, n_continuations) summed log-probabilities of each continuation after each prompt.
+
+    Exact for multi-token continuations. `first_token_only` scores only each continuation's first token
+    (one forward pass; an approximation unless every continuation is one token long).
+    """
+    if any(len(c) == 0 for c in continuations):
+        raise ValueError("every continuation needs at least one token")
+    if first_token_only and len({c[0] for c in continuations}) < len(continuations):
+        raise ValueError("first-token scoring needs labels whose first tokens all differ")
+    device = next(model.parameters()).device
+    firsts = torch.as_tensor([c[0] for c in continuations], device=device)
+    longer = [k for k, c in enumerate(continuations) if len(c) > 1 and not first_token_only]
+    result = np.zeros((len(prompts), len(continuations)), dtype=np.float64)
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        ids, mask = left_pad([prompts[i] for i in rows], pad_id)
+        logprobs, cache, mask = prompt_pass(model, ids.to(device), mask.to(device), soft_prompt)
+        scores = logprobs[:, firsts]
+        if longer:
+            scores[:, longer] += _rest_of_labels(model, cache, mask, [continuations[k] for k in longer], pad_id)
+        result[rows] = scores.double().cpu().numpy()
+    return result
+
+
+def _rest_of_labels(model, cache, prompt_mask: torch.Tensor, labels: list[Sequence[int]], pad_id: int):
+    """(B, n_labels) log-probs of every label token after the first, one pass over the repeated prompt cache."""
+    batch, n = prompt_mask.shape[0], len(labels)
+    device = prompt_mask.device
+    inputs = [list(c[:-1]) for c in labels]  # token j is predicted from position j - 1
+    width = max(len(c) for c in inputs)
+    ids = torch.full((n, width), pad_id, dtype=torch.long, device=device)
+    targets = torch.zeros((n, width), dtype=torch.long, device=device)
+    cont_mask = torch.zeros((n, width), dtype=torch.long, device=device)
+    for k, label in enumerate(labels):
+        length = len(label) - 1
+        ids[k, :length] = torch.as_tensor(label[:-1])
+        targets[k, :length] = torch.as_tensor(label[1:])
+        cont_mask[k, :length] = 1
+    cache = _repeat_cache(cache, n)
+    full_mask = torch.cat([prompt_mask.repeat_interleave(n, dim=0), cont_mask.repeat(batch, 1)], dim=1)
+    start = prompt_mask.sum(dim=1).repeat_interleave(n).unsqueeze(1)
+    out = model(
+        input_ids=ids.repeat(batch, 1),
+        attention_mask=full_mask,
+        position_ids=start + torch.arange(width, device=device),
+        past_key_values=cache,
+        use_cache=False,
+    )
+    logprobs = torch.log_softmax(out.logits.float(), dim=-1)
+    picked = logprobs.gather(-1, targets.repeat(batch, 1).unsqueeze(-1)).squeeze(-1)
+    return (picked * cont_mask.repeat(batch, 1)).sum(dim=1).view(batch, n)
+
+
+@torch.no_grad()
+def naive_log_likelihood(
+    model, prompt: Sequence[int], continuation: Sequence[int], soft_prompt: torch.Tensor | None = None
+) -> float:
+    """Summed log-probability of `continuation` from one forward pass over prompt + continuation (no cache)."""
+    device = next(model.parameters()).device
+    ids = torch.as_tensor([list(prompt) + list(continuation)], device=device)
+    mask = torch.ones((1, ids.shape[1] + (0 if soft_prompt is None else soft_prompt.shape[0])), device=device)
+    logits = model(inputs_embeds=embed_inputs(model, ids, soft_prompt), attention_mask=mask.long()).logits[0]
+    logprobs = torch.log_softmax(logits.float(), dim=-1)
+    offset = mask.shape[1] - ids.shape[1]
+    total = 0.0
+    for j, token in enumerate(continuation):
+        total += float(logprobs[offset + len(prompt) + j - 1, token])
+    return total
+
+
+def label_probabilities(
+    scores: np.ndarray, lengths: Sequence[int], length_norm: bool = False, content_free: np.ndarray | None = None
+) -> np.ndarray:
+    """Normalised label probabilities from summed log-probs: optional per-token mean and calibration.
+
+    Contextual calibration divides each row by the label distribution `content_free` that the same prompt
+    gives a content-free input (e.g. "N/A"), then renormalises.
+    """
+    if length_norm:
+        scores = scores / np.asarray(lengths, dtype=np.float64)
+    scores = scores - scores.max(axis=1, keepdims=True)
+    proba = np.exp(scores)
+    proba /= proba.sum(axis=1, keepdims=True)
+    if content_free is not None:
+        proba = proba / np.clip(content_free, 1e-12, None)
+        proba /= proba.sum(axis=1, keepdims=True)
+    return proba.astype(np.float32)
+
+
+@torch.no_grad()
+def greedy_generate(
+    model,
+    prompts: Sequence[Sequence[int]],
+    pad_id: int,
+    stop_ids: set[int],
+    max_new_tokens: int = 8,
+    soft_prompt: torch.Tensor | None = None,
+    batch_size: int = DEFAULT_BATCH,
+) -> list[list[int]]:
+    """Greedy continuations of each prompt, up to `max_new_tokens` or a stop token (which is dropped)."""
+    device = next(model.parameters()).device
+    outputs: list[list[int]] = [[] for _ in prompts]
+    for start in range(0, len(prompts), batch_size):
+        rows = list(range(start, min(start + batch_size, len(prompts))))
+        ids, mask = left_pad([prompts[i] for i in rows], pad_id)
+        logprobs, cache, mask = prompt_pass(model, ids.to(device), mask.to(device), soft_prompt)
+        done = torch.zeros(len(rows), dtype=torch.bool, device=device)
+        for _ in range(max_new_tokens):
+            token = logprobs.argmax(dim=-1)
+            for r, t in enumerate(token.tolist()):
+                if not done[r]:
+                    if t in stop_ids:
+                        done[r] = True
+                    else:
+                        outputs[rows[r]].append(t)
+            if bool(done.all()):
+                break
+            mask = torch.cat([mask, torch.ones((len(rows), 1), dtype=mask.dtype, device=device)], dim=1)
+            out = model(
+                input_ids=token.unsqueeze(1),
+                attention_mask=mask,
+                position_ids=mask.sum(dim=1, keepdim=True) - 1,
+                past_key_values=cache,
+                use_cache=True,
+            )
+            cache = out.past_key_values
+            logprobs = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
+    return outputs
+
+
+def match_label(generated: str, words: Sequence[str]) -> int:
+    """Index of the label a generated answer names (its first line, case- and space-insensitive), else -1."""
+    answer = " ".join(generated.strip().splitlines()[0].split()).lower().rstrip(".") if generated.strip() else ""
+    choices = [" ".join(w.split()).lower() for w in words]
+    if answer in choices:
+        return choices.index(answer)
+    starts = [i for i, c in enumerate(choices) if answer.startswith(c)]
+    if starts:  # "billing issue, because ..." names billing issue; the longest matching label wins
+        return max(starts, key=lambda i: len(choices[i]))
+    return -1

@@ -1,0 +1,1 @@
+"""Benchmarks: cost tables and (later) grids over datasets, methods, shots and seeds."""

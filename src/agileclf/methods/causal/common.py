@@ -1,0 +1,197 @@
+"""What every causal-LM method shares: prompt building, label scoring or generation, calibration, state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from agileclf.backbones.prompts import PromptTemplate, load_template, verbalizer
+from agileclf.backbones.scoring import (
+    greedy_generate,
+    label_probabilities,
+    match_label,
+    score_continuations,
+)
+from agileclf.methods.base import Method, MethodConfig, param
+
+STATE_KEY = "causal_state"  # agileclf.json field with the prompt template and label words used at training
+
+
+@dataclass
+class CausalConfig(MethodConfig):
+    template: str = param("classify", "prompt template: classify, topic, sentiment, intent, bare, or a JSON file")
+    verbalizer: str = param("", "JSON file {label: words} the model should say; default: the readable label name")
+    chat_template: bool = param(True, "wrap prompts in the tokenizer's chat template when it has one")
+    decode: str = param("score", "'score' each label's words, or 'generate' an answer and match it to a label")
+    scoring: str = param("exact", "'exact' multi-token scoring, or 'first-token' (one pass; distinct first tokens)")
+    length_norm: bool = param(False, "average each label's log-probability over its tokens instead of summing")
+    calibrate: bool = param(False, "contextual calibration: divide by the label distribution of a content-free input")
+    content_free: str = param("N/A", "the content-free input that calibrate scores")
+    max_text_tokens: int = param(256, "tokens kept of each input text (and demonstration)")
+    max_new_tokens: int = param(8, "tokens generated per answer with decode=generate")
+    batch_size: int = param(8, "prompts per forward pass at inference")
+
+    def __post_init__(self) -> None:
+        if self.decode not in ("score", "generate"):
+            raise ValueError(f"decode must be 'score' or 'generate', not {self.decode!r}")
+        if self.scoring not in ("exact", "first-token"):
+            raise ValueError(f"scoring must be 'exact' or 'first-token', not {self.scoring!r}")
+        if self.max_text_tokens < 1 or self.batch_size < 1:
+            raise ValueError("max_text_tokens and batch_size must be >= 1")
+
+
+Demos = list[tuple[str, int]]  # (text, label index) in priority order: the first is dropped last
+
+
+class CausalMethod(Method):
+    """Base of the causal-LM methods: a prompt per text, scored against each label's verbalisation."""
+
+    kinds = ("causal-lm",)
+    config_class = CausalConfig
+
+    # ---- what subclasses change -------------------------------------------------------------------------
+    @property
+    def lm(self):
+        """The model that scores prompts (the shared frozen one unless a method tunes its own)."""
+        return self.backbone.model
+
+    def soft_prompt(self):
+        """Learned prompt embeddings (n_virtual, dim) prepended to every prompt, or None."""
+        return None
+
+    def demos_for(self, texts: list[str]) -> list[Demos]:
+        """Demonstrations for each text, most important first."""
+        return [[] for _ in texts]
+
+    def context_budget(self) -> int | None:
+        """Most tokens a prompt plus its longest label may take; demonstrations are dropped to fit."""
+        return None
+
+    def _state_json(self) -> dict:
+        return {}
+
+    def _restore(self, state: dict, tensors: dict) -> None:
+        return None
+
+    # ---- prompts ----------------------------------------------------------------------------------------
+    def _setup_prompting(self) -> None:
+        self.template = load_template(self.config.template)
+        self.words = verbalizer(self.labels, self.config.verbalizer)
+
+    @property
+    def chat(self) -> bool:
+        return self.backbone.uses_chat_template(self.config.chat_template)
+
+    @cached_property
+    def label_ids(self) -> list[list[int]]:
+        """Token ids of each label's continuation, in label order."""
+        return [self.backbone.encode_continuation(self.template.answer(self.words[n], self.chat)) for n in self.names]
+
+    @property
+    def names(self) -> list[str]:
+        return self.labels.names
+
+    def clip(self, text: str) -> str:
+        """The text cut to max_text_tokens tokens (short texts are returned as they are)."""
+        limit = self.config.max_text_tokens
+        if len(text) <= limit:  # a token holds at least one character
+            return text
+        ids = self.backbone.encode_continuation(text)
+        return text if len(ids) <= limit else self.backbone.tokenizer.decode(ids[:limit])
+
+    def prompt_ids(self, text: str, demos: Demos = ()) -> list[int]:
+        """Token ids of the prompt for `text`; demonstrations are dropped (last first) to fit the budget."""
+        demos = list(demos)
+        budget = self.context_budget()
+        spare = max(len(ids) for ids in self.label_ids) + (0 if self.soft_prompt() is None else len(self.soft_prompt()))
+        while True:
+            ids = self._encode_prompt(text, self.display_order(demos))
+            if budget is None or len(ids) + spare <= budget or not demos:
+                return ids
+            demos.pop()
+
+    def display_order(self, demos: Demos) -> Demos:
+        """The order demonstrations appear in the prompt (their priority order unless a method shuffles)."""
+        return demos
+
+    def _encode_prompt(self, text: str, demos: Demos) -> list[int]:
+        words = [self.words[n] for n in self.names]
+        pairs = [(self.clip(t), words[y]) for t, y in demos]
+        prompt = self.template.render(self.clip(text), words, pairs)
+        return self.backbone.encode(self.backbone.render(prompt, self.config.chat_template), self.config.chat_template)
+
+    # ---- prediction -------------------------------------------------------------------------------------
+    def _predict_proba(self, texts: list[str]) -> np.ndarray:
+        demos = self.demos_for(texts)
+        prompts = [self.prompt_ids(t, d) for t, d in zip(texts, demos, strict=True)]
+        if self.config.decode == "generate":
+            return self._generate_proba(prompts)
+        proba = self._score(prompts)
+        if self.config.calibrate:
+            proba = proba / np.clip(self._content_free_proba(demos), 1e-12, None)
+            proba = (proba / proba.sum(axis=1, keepdims=True)).astype(np.float32)
+        return proba
+
+    def _score(self, prompts: list[list[int]]) -> np.ndarray:
+        self.lm.eval()
+        scores = score_continuations(
+            self.lm,
+            prompts,
+            self.label_ids,
+            pad_id=self.backbone.tokenizer.pad_token_id,
+            soft_prompt=self.soft_prompt(),
+            batch_size=self.config.batch_size,
+            first_token_only=self.config.scoring == "first-token",
+        )
+        lengths = [1 if self.config.scoring == "first-token" else len(ids) for ids in self.label_ids]
+        return label_probabilities(scores, lengths, self.config.length_norm)
+
+    def _content_free_proba(self, demos: list[Demos]) -> np.ndarray:
+        """Each row's label distribution for the content-free input under the same demonstrations."""
+        keys = [tuple(d) for d in demos]
+        unique = list(dict.fromkeys(keys))
+        rows = self._score([self.prompt_ids(self.config.content_free, list(k)) for k in unique])
+        where = {k: i for i, k in enumerate(unique)}
+        return rows[[where[k] for k in keys]]
+
+    def _generate_proba(self, prompts: list[list[int]]) -> np.ndarray:
+        """One-hot rows for answers that name a label; uniform rows (and a no-match count) for the rest."""
+        tokenizer = self.backbone.tokenizer
+        self.lm.eval()
+        outputs = greedy_generate(
+            self.lm,
+            prompts,
+            pad_id=tokenizer.pad_token_id,
+            stop_ids={tokenizer.eos_token_id} - {None},
+            max_new_tokens=self.config.max_new_tokens,
+            soft_prompt=self.soft_prompt(),
+            batch_size=self.config.batch_size,
+        )
+        words = [self.words[n] for n in self.names]
+        proba = np.full((len(prompts), len(words)), 1.0 / len(words), dtype=np.float32)
+        misses = 0
+        for row, ids in enumerate(outputs):
+            index = match_label(tokenizer.decode(ids, skip_special_tokens=True), words)
+            if index < 0:
+                misses += 1
+            else:
+                proba[row] = 0.0
+                proba[row, index] = 1.0
+        self.last_prediction_stats = {"no_match_rate": misses / max(len(prompts), 1), "n_no_match": misses}
+        return proba
+
+    # ---- artifact ---------------------------------------------------------------------------------------
+    def save(self, path: str | Path, extra: dict | None = None) -> Path:
+        """As Method.save; agileclf.json also keeps the template and label words, so loading needs no files."""
+        self._check_fitted()
+        state = {"template": self.template.to_json(), "words": self.words, **self._state_json()}
+        return super().save(path, extra={**(extra or {}), STATE_KEY: state})
+
+    def _load_state_tensors(self, tensors: dict) -> None:
+        state = getattr(self, "meta", {}).get(STATE_KEY, {})
+        self.template = PromptTemplate(**state["template"]) if "template" in state else load_template("classify")
+        self.words = state.get("words") or verbalizer(self.labels, "")
+        self._restore(state, tensors)

@@ -1,0 +1,91 @@
+"""LoRA (PEFT) on a causal LM: low-rank updates of chosen linear layers, loss on the label tokens only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from agileclf.methods.base import param
+from agileclf.methods.causal.training import TrainConfig, TrainedCausalMethod
+from agileclf.methods.registry import register
+
+
+@dataclass
+class LoraConfig(TrainConfig):
+    rank: int = param(8, "LoRA rank r")
+    alpha: float = param(16.0, "LoRA alpha (the update is scaled by alpha / rank)")
+    dropout: float = param(0.05, "dropout on the LoRA input")
+    target_modules: list[str] = param([], "layer names to adapt, e.g. q_proj,v_proj or all-linear (PEFT's default)")
+    merge: bool = param(False, "merge the update into the weights for inference (faster; same predictions)")
+    lr: float = param(1e-3, "AdamW learning rate of the LoRA weights")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.rank < 1:
+            raise ValueError("rank must be >= 1")
+
+
+@register
+class CausalLora(TrainedCausalMethod):
+    """A private copy of the model gets LoRA adapters; its base weights stay frozen and unchanged."""
+
+    name = "lora"
+    config_class = LoraConfig
+
+    @property
+    def lm(self):
+        return self.model
+
+    def _wrap(self):
+        """A fresh model from disk with (untrained) LoRA adapters injected; the shared backbone is untouched."""
+        from peft import LoraConfig as PeftLoraConfig
+        from peft import get_peft_model
+
+        cfg = self.config
+        targets = cfg.target_modules
+        peft_config = PeftLoraConfig(
+            task_type="CAUSAL_LM",
+            r=cfg.rank,
+            lora_alpha=cfg.alpha,
+            lora_dropout=cfg.dropout,
+            target_modules=(targets[0] if targets == ["all-linear"] else targets) or None,
+        )
+        base = self.backbone.load_model()
+        base.requires_grad_(False)
+        self.peft_model = get_peft_model(base, peft_config)
+        self.model = self.peft_model.base_model.model  # the transformers model, adapters injected in place
+
+    def _start_training(self):
+        self._wrap()
+        return self.model, None, [p for p in self.model.parameters() if p.requires_grad]
+
+    def _snapshot(self):
+        from peft import get_peft_model_state_dict
+
+        return {k: v.detach().clone() for k, v in get_peft_model_state_dict(self.peft_model).items()}
+
+    def _load_snapshot(self, snapshot) -> None:
+        from peft import set_peft_model_state_dict
+
+        set_peft_model_state_dict(self.peft_model, snapshot)
+
+    def _finish_training(self) -> None:
+        self.adapter = self._snapshot()
+        self.model.requires_grad_(False)
+        self._maybe_merge()
+
+    def _maybe_merge(self) -> None:
+        if self.config.merge:
+            self.model = self.peft_model.merge_and_unload()
+
+    def _state_tensors(self) -> dict[str, torch.Tensor]:
+        return self.adapter
+
+    def _restore(self, state, tensors) -> None:
+        self._wrap()
+        self._load_snapshot(tensors)
+        self.adapter = dict(tensors)
+        self.model.requires_grad_(False)
+        self.model.eval()
+        self._maybe_merge()

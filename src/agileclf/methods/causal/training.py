@@ -1,0 +1,178 @@
+"""Training shared by prompt tuning, IPT, LoRA and fine-tuning: LM loss on the label tokens only.
+
+The loop runs through accelerate, so `accelerate launch agileclf train ...` runs the same code on several GPUs
+(data-parallel; every process evaluates the small validation set itself). The checkpoint with the best
+validation accuracy is kept.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from agileclf.backbones.scoring import embed_inputs
+from agileclf.methods.base import param
+from agileclf.methods.causal.common import CausalConfig, CausalMethod, Demos
+from agileclf.progress import progress
+
+IGNORE = -100  # label id that cross-entropy skips: every prompt token
+
+
+@dataclass
+class TrainConfig(CausalConfig):
+    epochs: int = param(0, "passes over the data; 0 picks enough epochs for about min_steps updates")
+    min_steps: int = param(100, "with epochs=0, the number of optimizer updates to aim for")
+    max_epochs: int = param(100, "with epochs=0, the most epochs to run")
+    train_batch_size: int = param(8, "examples per update")
+    lr: float = param(1e-4, "AdamW learning rate")
+    weight_decay: float = param(0.0, "AdamW weight decay")
+    warmup_ratio: float = param(0.06, "fraction of updates with a linearly rising learning rate")
+    max_grad_norm: float = param(1.0, "gradient clipping norm (0: none)")
+    evaluations: int = param(8, "validation checks over training; the best checkpoint is kept")
+    holdout_min_per_class: int = param(16, "with no validation set, hold back a slice when every class has this many")
+    holdout_fraction: float = param(0.15, "share of examples held back for validation")
+
+
+class LabelLoss(nn.Module):
+    """Mean cross-entropy of the label tokens given the prompt (and a soft prompt in front, when given)."""
+
+    def __init__(self, lm: nn.Module, soft_prompt: nn.Parameter | None = None):
+        super().__init__()
+        self.lm = lm
+        self.soft_prompt = soft_prompt
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.soft_prompt is not None:
+            n, width = input_ids.shape[0], self.soft_prompt.shape[0]
+            attention_mask = torch.cat([attention_mask.new_ones((n, width)), attention_mask], dim=1)
+            labels = torch.cat([labels.new_full((n, width), IGNORE), labels], dim=1)
+        embeds = embed_inputs(self.lm, input_ids, self.soft_prompt)
+        return self.lm(inputs_embeds=embeds, attention_mask=attention_mask, labels=labels).loss
+
+
+def collate(batch: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded prompt + label ids; only label positions carry a target."""
+    width = max(len(p) + len(a) for p, a in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+    for row, (prompt, answer) in enumerate(batch):
+        seq = prompt + answer
+        ids[row, : len(seq)] = torch.as_tensor(seq)
+        mask[row, : len(seq)] = 1
+        labels[row, len(prompt) : len(seq)] = torch.as_tensor(answer)
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+class TrainedCausalMethod(CausalMethod):
+    """A causal method that learns parameters: subclasses say which (`_start_training`) and how to snapshot."""
+
+    config_class = TrainConfig
+
+    def _start_training(self) -> tuple[nn.Module, nn.Parameter | None, list[nn.Parameter]]:
+        """(model to run, soft prompt or None, parameters to optimise)."""
+        raise NotImplementedError
+
+    def _snapshot(self) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def _load_snapshot(self, snapshot: dict[str, torch.Tensor]) -> None:
+        raise NotImplementedError
+
+    def _finish_training(self) -> None:
+        return None
+
+    def train_demos(self, texts: list[str], y: np.ndarray) -> list[Demos]:
+        """Demonstrations in each training prompt (none unless a method puts some there)."""
+        return [[] for _ in texts]
+
+    def _fit(self, texts, y, valid) -> None:
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
+        rng = np.random.Generator(np.random.PCG64(cfg.seed))
+        self._setup_prompting()
+        if valid is None:
+            texts, y, valid = hold_out(texts, y, cfg, rng)
+        self._before_training(texts, y)
+        lm, soft, parameters = self._start_training()
+        demos = self.train_demos(texts, y)
+        examples = [(self.prompt_ids(t, d), self.label_ids[int(k)]) for t, d, k in zip(texts, demos, y, strict=True)]
+        self.validation_accuracy = run_training(self, LabelLoss(lm, soft), parameters, examples, valid)
+        self._finish_training()
+
+    def _before_training(self, texts: list[str], y: np.ndarray) -> None:
+        return None
+
+
+def run_training(method: TrainedCausalMethod, module: LabelLoss, parameters, examples, valid) -> float | None:
+    """Optimise `parameters` on `examples` with accelerate; keep the checkpoint of best validation accuracy."""
+    from accelerate import Accelerator
+    from transformers import get_linear_schedule_with_warmup
+
+    cfg = method.config
+    device = next(module.lm.parameters()).device
+    accelerator = Accelerator(cpu=device.type == "cpu")
+    pad_id = method.backbone.tokenizer.pad_token_id
+    loader = torch.utils.data.DataLoader(
+        examples,
+        batch_size=cfg.train_batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(cfg.seed),
+        collate_fn=lambda batch: collate(batch, pad_id),
+    )
+    steps_per_epoch = len(loader)
+    epochs = cfg.epochs or min(cfg.max_epochs, max(1, math.ceil(cfg.min_steps / steps_per_epoch)))
+    total = epochs * steps_per_epoch
+    optimizer = torch.optim.AdamW(parameters, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    schedule = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
+    prepared, optimizer, loader = accelerator.prepare(module, optimizer, loader)
+    check_every = max(1, math.ceil(total / max(cfg.evaluations, 1)))
+    best_score, best, step = -math.inf, None, 0
+    bar = progress(total=total, desc=f"{method.name} {len(examples)} examples")
+    for _ in range(epochs):
+        for batch in loader:
+            prepared.train()
+            loss = prepared(**batch)
+            accelerator.backward(loss)
+            if cfg.max_grad_norm:
+                accelerator.clip_grad_norm_(parameters, cfg.max_grad_norm)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+            if valid is not None and (step % check_every == 0 or step == total):
+                score = accuracy(method, valid)
+                if score > best_score:
+                    best_score, best = score, method._snapshot()
+    bar.close()
+    module.eval()
+    if best is not None:
+        method._load_snapshot(best)
+    accelerator.free_memory()
+    return None if valid is None else best_score
+
+
+def accuracy(method: CausalMethod, valid: tuple[list[str], np.ndarray]) -> float:
+    texts, y = valid
+    return float((method._predict_proba(list(texts)).argmax(axis=1) == np.asarray(y)).mean())
+
+
+def hold_out(texts: list[str], y: np.ndarray, cfg: TrainConfig, rng: np.random.Generator):
+    """A stratified validation slice when every class has enough examples; else train on everything."""
+    counts = np.bincount(y)
+    if counts[counts > 0].min() < cfg.holdout_min_per_class:
+        return texts, y, None
+    held = []
+    for label in np.flatnonzero(counts):
+        rows = np.flatnonzero(y == label)
+        take = max(1, int(round(len(rows) * cfg.holdout_fraction)))
+        held.extend(rng.choice(rows, size=take, replace=False).tolist())
+    held_set = set(held)
+    keep = [i for i in range(len(texts)) if i not in held_set]
+    return [texts[i] for i in keep], y[keep], ([texts[i] for i in held], y[held])

@@ -1,0 +1,148 @@
+"""A synthetic language and a tiny Llama-style model "pretrained" on it, built in-process for the learning tests.
+
+The language: texts are 3-4 made-up words of one of four topics. Classification documents use the built-in
+`classify` prompt template with the labels blue, gold, green, red; which topic gets which label depends on a
+"dialect" (four cyclic shifts). A document shows its dialect by a marker line (`mode2`) and/or by labelled
+demonstrations; some show neither, so the model learns that without a cue every dialect is equally likely.
+The task the tests learn is dialect 2, with no marker in the prompt: zero-shot is therefore near chance, and a
+method learns the task by finding the cue (a soft prompt that acts like the marker, demonstrations, or weights).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import torch
+
+from agileclf.backbones.prompts import BUILTIN_TEMPLATES
+
+TOPICS = [
+    ["zorp", "blik", "quan", "flem", "drav", "mosk", "tiv", "yurn"],
+    ["pell", "grom", "saff", "wunk", "lorb", "chiz", "nept", "vash"],
+    ["kreb", "dulo", "spiv", "hamp", "fozz", "rilk", "tenn", "jabo"],
+    ["mirt", "glas", "prog", "ulve", "snek", "bawd", "kitz", "orra"],
+]
+LABELS = ["blue", "gold", "green", "red"]  # LabelSet order (sorted)
+TASK_DIALECT = 2
+
+
+def label_of(topic: int, dialect: int) -> str:
+    return LABELS[(topic + dialect) % len(LABELS)]
+
+
+def sample_text(rng: random.Random, topic: int) -> str:
+    return " ".join(rng.choice(TOPICS[topic]) for _ in range(rng.randint(3, 4)))
+
+
+def task_split(n_per_class: int, seed: int) -> tuple[list[str], list[str]]:
+    """Texts and labels of the classification task (dialect 2), `n_per_class` of each label, shuffled."""
+    rng = random.Random(seed)
+    rows = [(sample_text(rng, t), label_of(t, TASK_DIALECT)) for t in range(4) for _ in range(n_per_class)]
+    rng.shuffle(rows)
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def pretraining_document(rng: random.Random) -> str:
+    """One document of the synthetic corpus (prompt and answer in the classify template's layout)."""
+    template = BUILTIN_TEMPLATES["classify"]
+    dialect = rng.randrange(4)
+    style = rng.random()
+    n_demos = 0 if style < 0.6 else rng.randint(1, 2)
+    demos = []
+    for _ in range(n_demos):
+        topic = rng.randrange(4)
+        demos.append((sample_text(rng, topic), label_of(topic, dialect)))
+    topic = rng.randrange(4)
+    prompt = template.render(sample_text(rng, topic), LABELS, demos)
+    if style < 0.5 or (n_demos and rng.random() < 0.3):
+        prompt = f"mode{dialect}\n{prompt}"
+    return prompt + template.answer(label_of(topic, dialect))
+
+
+def build_tokenizer(corpus: list[str], directory: Path):
+    """A byte-level BPE tokenizer trained on the corpus, saved as a Hugging Face fast tokenizer."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(corpus, trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+    fast.save_pretrained(str(directory))
+    return fast
+
+
+def build_model(vocab_size: int, hidden: int = 64, layers: int = 2, seed: int = 0):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        tie_word_embeddings=True,
+        eos_token_id=0,
+        pad_token_id=0,
+        bos_token_id=None,
+    )
+    return LlamaForCausalLM(config)
+
+
+def answer_targets(tokenizer, batch: dict) -> torch.Tensor:
+    """Targets for the token after each `Label:` (the answers); every other position is ignored (-100).
+
+    The rest of a document is template text or random topic words; training on the answers only makes the
+    few hundred steps count.
+    """
+    ids = batch["input_ids"]
+    colon = tokenizer.convert_tokens_to_ids(":")
+    label = tokenizer.convert_tokens_to_ids("Label")
+    after = torch.zeros_like(ids, dtype=torch.bool)
+    after[:, 2:] = (ids[:, :-2] == label) & (ids[:, 1:-1] == colon)
+    return ids.masked_fill(~after | (batch["attention_mask"] == 0), -100)
+
+
+def pretrain(model, tokenizer, corpus: list[str], steps: int, batch_size: int = 16, lr: float = 1e-2, seed: int = 0):
+    """Next-token training on the corpus's answers (full fine-tuning of every weight)."""
+    from transformers import get_cosine_schedule_with_warmup
+
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    schedule = get_cosine_schedule_with_warmup(optimizer, steps // 10, steps)
+    model.train()
+    for _ in range(steps):
+        batch = tokenizer(rng.sample(corpus, batch_size), padding=True, return_tensors="pt")
+        labels = answer_targets(tokenizer, batch)
+        loss = model(**batch, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+    model.eval()
+    return float(loss.detach())
+
+
+def build_pretrained(directory: Path, steps: int = 300, seed: int = 0) -> Path:
+    """Tokenizer + tiny Llama, pretrained on the synthetic corpus, saved with save_pretrained."""
+    rng = random.Random(seed)
+    corpus = [pretraining_document(rng) for _ in range(6000)]
+    directory.mkdir(parents=True, exist_ok=True)
+    tokenizer = build_tokenizer(corpus, directory)
+    model = build_model(len(tokenizer), seed=seed)
+    pretrain(model, tokenizer, corpus, steps=steps, seed=seed)
+    model.save_pretrained(str(directory))
+    return directory

@@ -1,0 +1,34 @@
+"""End to end through the CLI: a tiny causal LM saved to a folder is trained on and evaluated with --backbone."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from agileclf.cli import app
+
+
+def test_train_and_evaluate_with_a_causal_backbone(tiny_lm, task, tmp_path):
+    (train_x, train_y), _, (test_x, test_y) = task
+    for name, texts, labels in (("train", train_x, train_y), ("test", test_x, test_y)):
+        rows = [json.dumps({"text": t, "label": y}) for t, y in zip(texts, labels, strict=True)]
+        (tmp_path / f"{name}.jsonl").write_text("\n".join(rows) + "\n")
+    runner = CliRunner()
+    model = tmp_path / "clf"
+    args = ["train", str(tmp_path / "train.jsonl"), "-m", "lora", "-o", str(model), "-b", str(tiny_lm), "-q"]
+    result = runner.invoke(app, [*args, "-p", "min_steps=60", "-p", "lr=1e-3"])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((model / "agileclf.json").read_text())
+    assert meta["backbone"]["kind"] == "causal-lm" and meta["backbone"]["ref"] == str(tiny_lm.resolve())
+    assert not (model / "backbone").exists()  # only the adapter is stored
+    result = runner.invoke(app, ["evaluate", str(model), str(tmp_path / "test.jsonl"), "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout.strip().splitlines()[-1])
+    assert metrics["n"] == len(test_x) and 0.0 <= metrics["accuracy"] <= 1.0
+
+    generated = tmp_path / "gen"
+    args = ["train", str(tmp_path / "train.jsonl"), "-m", "zero-shot", "-o", str(generated), "-b", str(tiny_lm)]
+    assert runner.invoke(app, [*args, "-q", "-p", "decode=generate"]).exit_code == 0
+    result = runner.invoke(app, ["evaluate", str(generated), str(tmp_path / "test.jsonl"), "--json", "-q"])
+    assert 0.0 <= json.loads(result.stdout.strip().splitlines()[-1])["no_match_rate"] <= 1.0

@@ -1,0 +1,44 @@
+"""ICL: similar demonstrations are the nearest neighbours; the context budget drops demonstrations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agileclf.backbones import load_backbone
+from agileclf.methods import make_method
+
+
+@pytest.fixture(scope="module")
+def backbone(tiny_lm):
+    return load_backbone(tiny_lm)
+
+
+def test_similar_selection_picks_the_nearest_demonstrations(backbone, task, minilm):
+    (train_x, train_y), _, (test_x, _) = task
+    clf = make_method("icl", backbone=backbone, demo_selection="similar", demos_per_class=2).fit(train_x, train_y)
+    queries = minilm.embed(test_x[:3], normalize=True)
+    pool = minilm.embed(train_x, normalize=True)
+    for query, demos in zip(queries, clf.demos_for(test_x[:3]), strict=True):
+        similarity = pool @ query
+        for label in set(train_y):
+            rows = [i for i, y in enumerate(train_y) if y == label]
+            expected = {train_x[i] for i in sorted(rows, key=lambda i: -similarity[i])[:2]}
+            chosen = {t for t, y in demos if clf.labels.names[y] == label}
+            assert chosen == expected
+
+
+def test_context_budget_drops_demonstrations_not_the_input(backbone, task):
+    (train_x, train_y), _, (test_x, _) = task
+    full = make_method("icl", backbone=backbone, demos_per_class=4, seed=3).fit(train_x, train_y)
+    budget = 80
+    tight = make_method("icl", backbone=backbone, demos_per_class=4, seed=3, max_context_tokens=budget)
+    tight.fit(train_x, train_y)
+    text = test_x[0]
+    long_ids = full.prompt_ids(text, full.demos_for([text])[0])
+    short_ids = tight.prompt_ids(text, tight.demos_for([text])[0])
+    assert len(long_ids) + 1 > budget >= len(short_ids) + max(len(ids) for ids in tight.label_ids)
+    decoded = backbone.tokenizer.decode(short_ids)
+    assert decoded.endswith(f"Text: {text}\nLabel:")
+    assert decoded.count("Text:") >= 2  # some demonstrations survive
+    assert np.allclose(tight.predict_proba([text]).sum(), 1.0)
