@@ -102,7 +102,11 @@ def test_generations_of_a_tiny_in_process_model_never_crash(minilm):
     model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_layer=1, n_head=2, n_embd=32, n_positions=512))
     prompt = tokenizer(frame_prompt("wake me at nine", LABELS, SLOTS), return_tensors="pt")["input_ids"]
     generated = model.generate(
-        prompt.repeat(6, 1), do_sample=True, max_new_tokens=24, pad_token_id=0, attention_mask=torch.ones_like(prompt).repeat(6, 1)
+        prompt.repeat(6, 1),
+        do_sample=True,
+        max_new_tokens=24,
+        pad_token_id=0,
+        attention_mask=torch.ones_like(prompt).repeat(6, 1),
     )
     texts = ["{" + tokenizer.decode(row[prompt.shape[1] :]) for row in generated]
     parsed = [parse_frame_output(text, LABELS, SLOTS) for text in texts]
