@@ -10,6 +10,7 @@ from agileclf.methods.multitask.json_output import (
     frame_prompt,
     frame_tags,
     frame_target,
+    frames_from_generations,
     parse_frame_output,
     parse_rates,
 )
@@ -113,3 +114,22 @@ def test_generations_of_a_tiny_in_process_model_never_crash(minilm):
     rates = parse_rates(parsed)
     assert rates["n"] == 6 and 0.0 <= rates["invalid_json_rate"] <= 1.0
     assert all(p.intent is None or p.intent in LABELS for p in parsed)
+
+
+def test_generations_become_labels_tags_and_rates_for_the_slot_metrics():
+    from agileclf.evaluate.slots import frame_exact_match, slot_scores
+
+    texts = ["wake me at nine am", "play adele", "weather today"]
+    outputs = [
+        '{"intent": "alarm_set", "slots": [{"slot": "time", "text": "nine am"}]}',
+        "{'intent': 'play_music', 'slots': [{'slot': 'artist_name', 'text': 'adele'}]",
+        "I think it is about the weather",
+    ]
+    labels, tags, rates = frames_from_generations(texts, outputs, LABELS, SLOTS)
+    assert labels == ["alarm_set", "play_music", None]
+    assert tags == [["O", "O", "O", "B-time", "I-time"], ["O", "B-artist_name"], ["O", "O"]]
+    assert rates["invalid_json_rate"] == pytest.approx(2 / 3) and rates["unreadable_rate"] == pytest.approx(1 / 3)
+    true_tags = [["O", "O", "O", "B-time", "I-time"], ["O", "B-artist_name"], ["O", "B-date"]]
+    gold = ["alarm_set", "play_music", "weather_query"]
+    assert slot_scores(true_tags, tags)["slot_f1"] == pytest.approx(0.8)  # P 2/2, R 2/3
+    assert frame_exact_match(gold, labels, true_tags, tags) == pytest.approx(2 / 3)

@@ -186,3 +186,13 @@ def parse_rates(parsed: Sequence[ParsedFrame]) -> dict:
         "unknown_label_rate": sum(p.unknown_label for p in parsed) / n,
         "unknown_slots": sum(p.unknown_slots for p in parsed),
     }
+
+
+def frames_from_generations(
+    texts: Sequence[str], outputs: Sequence[str], labels: Sequence[str], slot_names: Sequence[str]
+) -> tuple[list[str | None], list[list[str]], dict]:
+    """Predicted labels (None when unreadable or unknown), word-level BIO tags and the parse rates of a batch
+    of generations, ready for `agileclf.evaluate.slots` (accuracy, slot_f1, frame_exact_match)."""
+    parsed = [parse_frame_output(raw, labels, slot_names) for raw in outputs]
+    tags = [frame_tags(text, p.slots) for text, p in zip(texts, parsed, strict=True)]
+    return [p.intent for p in parsed], tags, parse_rates(parsed)
