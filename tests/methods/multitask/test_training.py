@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from agileclf.artifact import load_classifier
+from agileclf.artifact import load_classifier, read_meta
 from agileclf.cli import app
 from agileclf.errors import ConfigError
 from agileclf.evaluate.slots import frame_exact_match, slot_scores
@@ -26,7 +26,7 @@ def models(massive_slice, minilm, one_thread, tmp_path_factory):
     result = CliRunner().invoke(
         app,
         ["train", str(massive_slice["train"]), "-m", "multitask", "--task", "intent+slots", "--epochs", "4",
-         "--label-field", "intent", "-o", str(folder / "joint"), "-q", *params],
+         "--label-field", "intent", "-o", str(folder / "consolidated"), "-q", *params],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     for task in ("intent", "slots"):
@@ -35,7 +35,7 @@ def models(massive_slice, minilm, one_thread, tmp_path_factory):
 
 
 def test_joint_model_matches_single_task_models(models, massive_slice):
-    joint = evaluate_task_file(models / "joint", massive_slice["test"], "intent+slots")
+    joint = evaluate_task_file(models / "consolidated", massive_slice["test"], "intent+slots")
     intent = evaluate_task_file(models / "intent", massive_slice["test"], "intent")
     slots = evaluate_task_file(models / "slots", massive_slice["test"], "slots")
     print({"joint": joint, "intent": intent, "slots": slots})
@@ -49,7 +49,7 @@ def test_joint_model_matches_single_task_models(models, massive_slice):
 
 def test_cli_evaluate_json_reports_intent_slots_and_frame(models, massive_slice):
     result = CliRunner().invoke(
-        app, ["evaluate", str(models / "joint"), str(massive_slice["test"]), "--task", "intent+slots",
+        app, ["evaluate", str(models / "consolidated"), str(massive_slice["test"]), "--task", "intent+slots",
               "--label-field", "intent", "--json", "-q"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -58,7 +58,7 @@ def test_cli_evaluate_json_reports_intent_slots_and_frame(models, massive_slice)
 
 
 def test_predicted_spans_point_into_the_original_string(models):
-    classifier = load_classifier(models / "joint")
+    classifier = load_classifier(models / "consolidated")
     texts = ["  wake me up at   seven am  tomorrow", "what's the weather   in paris today?"]
     frames = classifier.predict_frames(texts)
     found = 0
@@ -72,7 +72,9 @@ def test_predicted_spans_point_into_the_original_string(models):
 
 def test_cli_predict_prints_slots_with_offsets(models):
     result = CliRunner().invoke(
-        app, ["predict", str(models / "joint"), "--task", "intent+slots", "-q"], input="set an alarm for nine am\n"
+        app,
+        ["predict", str(models / "consolidated"), "--task", "intent+slots", "-q"],
+        input="set an alarm for nine am\n",
     )
     assert result.exit_code == 0, result.output
     frame = json.loads(result.stdout.strip().splitlines()[-1])
@@ -82,10 +84,10 @@ def test_cli_predict_prints_slots_with_offsets(models):
 
 def test_saved_model_predicts_the_same_and_checks_its_task(models, massive_slice):
     test = read_task_data(massive_slice["test"], "intent+slots", "text", "intent", "annot_utt")
-    joint = load_classifier(models / "joint")
+    joint = load_classifier(models / "consolidated")
     first, again = (
         joint.predict_outputs(test.texts[:20]),
-        load_classifier(models / "joint").predict_outputs(test.texts[:20]),
+        load_classifier(models / "consolidated").predict_outputs(test.texts[:20]),
     )
     np.testing.assert_allclose(first.proba, again.proba, atol=1e-6)
     assert first.tags == again.tags
@@ -114,3 +116,18 @@ def test_label_parent_reports_both_levels(massive_slice, minilm, one_thread, tmp
     assert 0.5 <= metrics["consistency"] <= 1.0
     frame = load_classifier(path).predict_frames(["wake me up at six"])[0]
     assert set(frame) == {"label", "probability", "parent", "parent_probability"}
+
+
+def test_bench_compares_dual_and_consolidated(models, massive_slice):
+    from agileclf.bench.multitask import compare_dual_consolidated
+
+    results = compare_dual_consolidated(massive_slice["train"], massive_slice["test"], models, single=3)
+    dual, consolidated = results["dual"], results["consolidated"]
+    assert (dual["model_calls"], consolidated["model_calls"]) == (2, 1)
+    fit_s = {name: read_meta(models / name)["fit_s"] for name in ("consolidated", "intent", "slots")}
+    assert dual["train_minutes"] == pytest.approx((fit_s["intent"] + fit_s["slots"]) / 60)
+    assert consolidated["train_minutes"] == pytest.approx(fit_s["consolidated"] / 60)
+    for row in (dual, consolidated):
+        assert 0 < row["frame_exact_match"] <= row["accuracy"] and row["ms_per_utterance"] > 0
+    report = (models / "report.md").read_text(encoding="utf-8")
+    assert "| dual |" in report and "| consolidated |" in report
