@@ -113,7 +113,10 @@ class MultitaskEncoder(Method):
                 raise DataError(f"a classifier needs at least 2 labels, got {self.labels.names}")
         if self.has_slots:
             if tags is None or len(tags) != len(texts):
-                raise DataError(f"task {self.config.task} needs slot tags for every text")
+                raise DataError(
+                    f"task {self.config.task} needs slot tags for every text "
+                    "(command line: --task intent+slots or slots reads them from --slot-field markup)"
+                )
             for i, (w, t) in enumerate(zip(words, tags, strict=True)):
                 if len(w) != len(t):
                     raise DataError(f"text {i} has {len(w)} words but {len(t)} slot tags: {texts[i]!r}")
