@@ -8,7 +8,14 @@ import pytest
 from agileclf.errors import ConfigError, DataError
 from agileclf.methods import make_method
 from agileclf.methods.multitask.encoder import length_bucketed_batches
-from agileclf.methods.multitask.model import IGNORE, align_word_labels, encode_words, first_token_positions
+from agileclf.methods.multitask.model import (
+    IGNORE,
+    align_word_labels,
+    allowed_transitions,
+    encode_words,
+    first_token_positions,
+    viterbi_bio,
+)
 
 
 def test_first_sub_token_carries_the_word_label(minilm):
@@ -52,3 +59,20 @@ def test_label_parent_needs_the_separator_in_every_label(minilm):
     clf = make_method("multitask", backbone=minilm, task="label+parent", parent_sep=".")
     with pytest.raises(DataError, match="no parent before separator"):
         clf.fit(["a", "b"], ["comp.graphics", "sport"])
+
+
+def test_viterbi_keeps_bio_valid_where_argmax_does_not():
+    tags = ["B-date", "B-time", "I-date", "I-time", "O"]
+    probs = np.array([[0.1, 0.1, 0.1, 0.1, 0.6], [0.1, 0.1, 0.5, 0.05, 0.25], [0.05, 0.05, 0.6, 0.2, 0.1]])
+    # argmax reads O I-date I-date; the best valid path (0.6 * 0.1 * 0.6 = 0.036) opens the span with B-date
+    assert [tags[i] for i in probs.argmax(1)] == ["O", "I-date", "I-date"]
+    assert [tags[i] for i in viterbi_bio(np.log(probs), allowed_transitions(tags), tags)] == ["O", "B-date", "I-date"]
+    assert viterbi_bio(np.zeros((0, 5)), allowed_transitions(tags), tags) == []
+
+
+def test_allowed_transitions_only_restrict_inside_tags():
+    tags = ["B-x", "I-x", "I-y", "O"]
+    allowed = allowed_transitions(tags)
+    assert allowed[:, 1].tolist() == [True, True, False, False]
+    assert allowed[:, 2].tolist() == [False, False, True, False]
+    assert allowed[:, [0, 3]].all()

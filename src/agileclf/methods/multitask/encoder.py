@@ -23,8 +23,10 @@ from agileclf.methods.multitask.model import (
     IGNORE,
     JointEncoder,
     align_word_labels,
+    allowed_transitions,
     encode_words,
     first_token_positions,
+    viterbi_bio,
 )
 from agileclf.methods.registry import register
 from agileclf.progress import progress, quiet_loading
@@ -46,10 +48,13 @@ class MultitaskConfig(MethodConfig):
     dropout: float = param(0.1, "dropout before every head")
     max_length: int = param(128, "sub-tokens per text; words past it are tagged O")
     token_weight: float = param(1.0, "weight of the token (slot) loss; 1 weighs both cross-entropies equally")
+    decode: str = param("viterbi", "slot tags: 'viterbi' (best valid BIO path) or 'argmax' (per word)")
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}")
+        if self.decode not in ("viterbi", "argmax"):
+            raise ValueError(f"decode must be 'viterbi' or 'argmax', not {self.decode!r}")
 
 
 @dataclass
@@ -76,6 +81,7 @@ class MultitaskEncoder(Method):
         self.tag_set: LabelSet | None = None
         self.parent_set: LabelSet | None = None
         self.network: JointEncoder | None = None
+        self._allowed: np.ndarray | None = None  # BIO transition mask, built on first use
 
     # ---- what the task asks for --------------------------------------------------------------------------
     @property
@@ -230,11 +236,23 @@ class MultitaskEncoder(Method):
             if parent is not None:
                 parent[rows] = torch.softmax(logits[PARENT_HEAD], -1).numpy()
             if tags is not None:
-                best = logits["tokens"].argmax(-1).numpy()
+                log_probs = torch.log_softmax(logits["tokens"], -1).numpy()
                 for b, i in enumerate(rows):
-                    positions = first_token_positions(encoded.word_ids(b), len(words[i]))
-                    tags[i] = [OUTSIDE if p is None else self.tag_set.names[best[b, p]] for p in positions]
+                    tags[i] = self._decode_tags(log_probs[b], encoded.word_ids(b), len(words[i]))
         return FramePrediction(proba, parent, tags)
+
+    def _decode_tags(self, log_probs: np.ndarray, word_ids: list[int | None], n_words: int) -> list[str]:
+        """Word tags from one row of token log-probabilities; words cut off by truncation are O."""
+        positions = first_token_positions(word_ids, n_words)
+        kept = [p for p in positions if p is not None]
+        names = self.tag_set.names
+        if self.config.decode == "viterbi":
+            if self._allowed is None:
+                self._allowed = allowed_transitions(names)
+            best = iter(viterbi_bio(log_probs[kept], self._allowed, names))
+        else:
+            best = iter(log_probs[kept].argmax(-1))
+        return [OUTSIDE if p is None else names[next(best)] for p in positions]
 
     def predict_frames(self, texts: Sequence[str]) -> list[dict]:
         """Per text: the label with its probability, the slot spans with character offsets, the parent."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -61,3 +62,33 @@ def encode_words(tokenizer, words: list[list[str]], max_length: int):
     return tokenizer(
         words, is_split_into_words=True, truncation=True, max_length=max_length, padding=True, return_tensors="pt"
     )
+
+
+def allowed_transitions(tags: list[str]) -> np.ndarray:
+    """(from, to) mask of valid BIO moves: `I-x` only after `B-x` or `I-x`; anything else may follow anything."""
+    allowed = np.ones((len(tags), len(tags)), dtype=bool)
+    for j, tag in enumerate(tags):
+        if tag.startswith("I-"):
+            allowed[:, j] = [prev in (f"B-{tag[2:]}", tag) for prev in tags]
+    return allowed
+
+
+def viterbi_bio(log_probs: np.ndarray, allowed: np.ndarray, tags: list[str]) -> list[int]:
+    """The most probable tag path of one utterance (n_words, n_tags) that is valid BIO.
+
+    Written by hand: a dozen lines of numpy, where a CRF library would add a dependency and a training change.
+    Argmax per word can emit `I-x` after `O` or `B-y`, which seqeval counts as extra, broken spans.
+    """
+    if len(log_probs) == 0:
+        return []
+    penalty = np.where(allowed, 0.0, -np.inf)
+    score = log_probs[0] + np.array([-np.inf if t.startswith("I-") else 0.0 for t in tags])
+    back = []
+    for row in log_probs[1:]:
+        candidates = score[:, None] + penalty  # (from, to)
+        back.append(candidates.argmax(0))
+        score = candidates.max(0) + row
+    path = [int(score.argmax())]
+    for pointers in reversed(back):
+        path.append(int(pointers[path[-1]]))
+    return path[::-1]
