@@ -25,6 +25,8 @@ err = Console(stderr=True, soft_wrap=True)  # never break a file:line message ac
 TEXT_FIELD = typer.Option("text", "--text-field", help="field (JSONL) or column (CSV/TSV) holding the text")
 LABEL_FIELD = typer.Option("label", "--label-field", help="field or column holding the label (MASSIVE: intent)")
 QUIET = typer.Option(False, "--quiet", "-q", help="no progress bars")
+TASK = typer.Option("label", "--task", help="label (one label per text) | intent | slots | intent+slots | label+parent")
+SLOT_FIELD = typer.Option("annot_utt", "--slot-field", help="field with [slot : value] markup (slot tasks)")
 
 
 def _setup(quiet: bool) -> None:
@@ -58,10 +60,29 @@ def train(
     on_conflict: str = typer.Option("keep-first", help="same text with different labels: keep-first|drop|error"),
     params: list[str] = typer.Option([], "--param", "-p", help="method parameter key=value (repeatable)"),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1, mps (default: best available)"),
+    task: str = TASK,
+    epochs: int = typer.Option(None, "--epochs", help="passes over the data (methods that train for epochs)"),
+    slot_field: str = SLOT_FIELD,
+    parent_sep: str = typer.Option(".", "--parent-sep", help="label+parent: separator of parent and child label"),
     quiet: bool = QUIET,
 ) -> None:
     """Train a classifier on labelled examples and save it as a directory."""
     _setup(quiet)
+    extra_params = {"epochs": epochs} if epochs is not None else {}
+    if task != "label":
+        from agileclf.backbones import load_backbone
+        from agileclf.methods.multitask.workflow import train_task
+
+        if method != "multitask":
+            raise AgileclfError(f"--task {task} trains the 'multitask' method; pass --method multitask")
+        extra_params.update(parent_sep=parent_sep, **_parse_params(params))
+        err.print(f"training [bold]multitask[/] for task {task} on {data}")
+        path, fit_s, rows = train_task(
+            data, task, out_dir, load_backbone(backbone, device=device), text_field, label_field, slot_field,
+            shots, seed, extra_params,
+        )  # fmt: skip
+        err.print(f"saved {path} ({rows} examples, fit {fit_s:.1f} s)")
+        return
     from agileclf.backbones import load_backbone
     from agileclf.data import LabelSet, read_examples, read_label_descriptions, sample_few_shot
     from agileclf.methods import make_method
@@ -80,7 +101,7 @@ def train(
     if valid:
         v = read_examples(valid, text_field, label_field, on_conflict=on_conflict)
         validation = (v.texts, v.labels)
-    param_values = {"seed": seed, **_parse_params(params)}
+    param_values = {"seed": seed, **extra_params, **_parse_params(params)}
     classifier = make_method(method, backbone=load_backbone(backbone, device=device), **param_values)
     err.print(f"training [bold]{method}[/] on {len(dataset)} examples, {len(label_set)} labels")
     import time
@@ -108,11 +129,12 @@ def predict(
     text_field: str = TEXT_FIELD,
     top_k: int = typer.Option(0, "--top-k", help="also list the k most probable labels"),
     backbone: str = typer.Option(None, "--backbone", "-b", help="override the recorded backbone path"),
+    task: str = TASK,
     quiet: bool = QUIET,
 ) -> None:
-    """Label new texts; each output line has the label, its probability and all probabilities."""
+    """Label new texts; each output line has the label, its probability and all probabilities (or the slots)."""
     _setup(quiet)
-    from agileclf.artifact import load_classifier, write_text_atomic
+    from agileclf.artifact import load_classifier
     from agileclf.data.readers import parse_text_lines, read_examples
 
     if input_path == "-":
@@ -122,6 +144,12 @@ def predict(
     else:
         dataset = parse_text_lines(Path(input_path).read_text(encoding="utf-8").splitlines(), input_path, text_field)
     classifier = load_classifier(model_dir, backbone=backbone)
+    if task != "label":
+        from agileclf.methods.multitask.workflow import check_task, predict_records
+
+        frames = predict_records(check_task(classifier, task), dataset.records, dataset.texts)
+        _write_lines([json.dumps(frame, ensure_ascii=False) for frame in frames], output_path)
+        return
     proba = classifier.predict_proba(dataset.texts)
     names = classifier.labels.names
     lines = []
@@ -135,6 +163,12 @@ def predict(
             order = row.argsort()[::-1][:top_k]
             result["top_k"] = [{"label": names[i], "probability": round(float(row[i]), 6)} for i in order]
         lines.append(json.dumps(result, ensure_ascii=False))
+    _write_lines(lines, output_path)
+
+
+def _write_lines(lines: list[str], output_path: str) -> None:
+    from agileclf.artifact import write_text_atomic
+
     text = "\n".join(lines) + "\n"
     if output_path == "-":
         sys.stdout.write(text)
@@ -155,13 +189,36 @@ def evaluate(
     max_test: int = typer.Option(0, "--max-test", help="evaluate on a reproducible sample of N rows (0: all)"),
     seed: int = typer.Option(0, "--seed", help="seed of the --max-test sample"),
     backbone: str = typer.Option(None, "--backbone", "-b", help="override the recorded backbone path"),
+    task: str = TASK,
+    slot_field: str = SLOT_FIELD,
     quiet: bool = QUIET,
 ) -> None:
-    """Measure a classifier on labelled data: accuracy, F1, ROC-AUC, latency."""
+    """Measure a classifier on labelled data: accuracy, F1, ROC-AUC, latency (slot F1, frame match by task)."""
     _setup(quiet)
     from agileclf.artifact import load_classifier, update_meta, write_json_atomic
     from agileclf.data import read_examples, sample_rows
     from agileclf.evaluate import evaluate_classifier
+
+    if task != "label":
+        from agileclf.methods.multitask.workflow import evaluate_task_file
+
+        result = evaluate_task_file(
+            model_dir, data, task, text_field, label_field, slot_field, max_test, seed, backbone
+        )
+        update_meta(model_dir, metrics=result)
+        if report_dir:
+            write_json_atomic(Path(report_dir) / "metrics.json", result)
+        if as_json:
+            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+            return
+        table = Table(title=f"multitask {task} on {data} (n={result['n']})")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for key, value in result.items():
+            if isinstance(value, float):
+                table.add_row(key, f"{value:.4f}")
+        out.print(table)
+        return
 
     dataset = read_examples(data, text_field, label_field)
     if max_test:
@@ -182,6 +239,31 @@ def evaluate(
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
         return
     _print_metrics(result)
+
+
+@app.command("bench-multitask")
+def bench_multitask(
+    train_data: Path = typer.Argument(..., help="training file with labels and slot markup (MASSIVE train)"),
+    test_data: Path = typer.Argument(..., help="test file with labels and slot markup"),
+    out_dir: Path = typer.Option(Path("bench-out/multitask"), "--out", "-o", help="models, results.json, report.md"),
+    epochs: int = typer.Option(3, "--epochs", help="passes over the data of every model"),
+    text_field: str = TEXT_FIELD,
+    label_field: str = typer.Option("intent", "--label-field", help="field holding the intent"),
+    slot_field: str = SLOT_FIELD,
+    params: list[str] = typer.Option([], "--param", "-p", help="multitask parameter key=value (repeatable)"),
+    seed: int = typer.Option(0, "--seed", help="seed of every model"),
+    quiet: bool = QUIET,
+) -> None:
+    """Dual (intent-only + slots-only models) vs consolidated (one intent+slots model): quality, calls, speed."""
+    _setup(quiet)
+    from agileclf.bench.multitask import compare_dual_consolidated
+
+    results = compare_dual_consolidated(
+        train_data, test_data, out_dir, epochs, text_field, label_field, slot_field, _parse_params(params), seed,
+        log=lambda message: err.print(message),
+    )  # fmt: skip
+    out.print((out_dir / "report.md").read_text(encoding="utf-8").split("```")[0])
+    err.print(f"wrote {out_dir / 'results.json'} (n={results['n_test']})")
 
 
 def _print_metrics(result: dict) -> None:

@@ -1,0 +1,94 @@
+"""One shared encoder with sequence heads (mean-pooled) and a token head (per word), and its batching."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+IGNORE = -100  # cross-entropy's ignore_index: special tokens and every sub-token after a word's first
+
+
+class JointEncoder(nn.Module):
+    """A transformer with named sequence heads on its mean-pooled output and an optional token head."""
+
+    def __init__(self, transformer: nn.Module, sequence_sizes: dict[str, int], token_size: int, dropout: float):
+        super().__init__()
+        self.transformer = transformer
+        dim = transformer.config.hidden_size
+        self.dropout = nn.Dropout(dropout)
+        self.sequence_heads = nn.ModuleDict({name: nn.Linear(dim, size) for name, size in sequence_sizes.items()})
+        self.token_head = nn.Linear(dim, token_size) if token_size else None
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **extra) -> dict[str, torch.Tensor]:
+        """Logits: one (batch, labels) tensor per sequence head, and 'tokens' (batch, length, tags)."""
+        hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # the pooling all-MiniLM was trained with
+        out = {name: head(self.dropout(pooled)) for name, head in self.sequence_heads.items()}
+        if self.token_head is not None:
+            out["tokens"] = self.token_head(self.dropout(hidden))
+        return out
+
+    def head_state(self) -> dict[str, torch.Tensor]:
+        """The heads' weights only (the transformer is saved as its own folder)."""
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("transformer.")}
+
+
+def align_word_labels(word_ids: list[int | None], word_labels: list[int]) -> list[int]:
+    """Token labels from word labels: a word's first sub-token carries its label, the rest and specials IGNORE."""
+    aligned, previous = [], None
+    for word in word_ids:
+        aligned.append(IGNORE if word is None or word == previous else word_labels[word])
+        previous = word
+    return aligned
+
+
+def first_token_positions(word_ids: list[int | None], n_words: int) -> list[int | None]:
+    """For each word, the position of its first sub-token (None when truncation cut the word off)."""
+    positions: list[int | None] = [None] * n_words
+    for position, word in enumerate(word_ids):
+        if word is not None and positions[word] is None:
+            positions[word] = position
+    return positions
+
+
+def encode_words(tokenizer, words: list[list[str]], max_length: int):
+    """Tokenize pre-split words (fast tokenizer required: word ids come from it), padded to the batch's longest."""
+    if not getattr(tokenizer, "is_fast", False):
+        raise TypeError("token labels need a fast tokenizer (word ids); this backbone's tokenizer is slow")
+    # An utterance of only whitespace has no words; one empty word keeps it a valid sequence.
+    words = [w if w else [""] for w in words]
+    return tokenizer(
+        words, is_split_into_words=True, truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+    )
+
+
+def allowed_transitions(tags: list[str]) -> np.ndarray:
+    """(from, to) mask of valid BIO moves: `I-x` only after `B-x` or `I-x`; anything else may follow anything."""
+    allowed = np.ones((len(tags), len(tags)), dtype=bool)
+    for j, tag in enumerate(tags):
+        if tag.startswith("I-"):
+            allowed[:, j] = [prev in (f"B-{tag[2:]}", tag) for prev in tags]
+    return allowed
+
+
+def viterbi_bio(log_probs: np.ndarray, allowed: np.ndarray, tags: list[str]) -> list[int]:
+    """The most probable tag path of one utterance (n_words, n_tags) that is valid BIO.
+
+    Written by hand: a dozen lines of numpy, where a CRF library would add a dependency and a training change.
+    Argmax per word can emit `I-x` after `O` or `B-y`, which seqeval counts as extra, broken spans.
+    """
+    if len(log_probs) == 0:
+        return []
+    penalty = np.where(allowed, 0.0, -np.inf)
+    score = log_probs[0] + np.array([-np.inf if t.startswith("I-") else 0.0 for t in tags])
+    back = []
+    for row in log_probs[1:]:
+        candidates = score[:, None] + penalty  # (from, to)
+        back.append(candidates.argmax(0))
+        score = candidates.max(0) + row
+    path = [int(score.argmax())]
+    for pointers in reversed(back):
+        path.append(int(pointers[path[-1]]))
+    return path[::-1]
