@@ -9,7 +9,7 @@ from causal_synthetic import build_model, build_pretrained, build_tokenizer, pre
 @pytest.fixture(scope="session")
 def tiny_lm(tmp_path_factory):
     """Folder of the pretrained tiny causal LM (save_pretrained layout)."""
-    return build_pretrained(tmp_path_factory.mktemp("tiny-llama"), steps=150)
+    return build_pretrained(tmp_path_factory.mktemp("tiny-llama"), steps=500)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,11 @@
 """The causal-LM methods learn a new task on a tiny pretrained Llama (CPU, seconds each).
 
-Figures measured when this was written (4 labels, chance 25%; 8 train examples per class, 80 test texts;
-tiny 2-layer Llama pretrained 150 steps): see MEASURED below and the issue note.
+Measured when written (4 labels, chance 25%; 8 train examples per class, 4 validation, 80 test texts; the tiny
+2-layer Llama pretrained 500 steps, see causal_synthetic.py): zero-shot 0% (it answers in the common dialect),
+lora 100%, finetune 100%; prompt-tuning 100% on seeds 0, 1, 2 (25% on seed 4) and ipt 100%, 100%, 50% on
+seeds 0, 1, 2. Prompt tuning is seed-sensitive (as Lester et al. report for small models), so the test asserts
+on the mean over three seeds. Random init: starting from the instruction's embeddings starts from zero-shot's
+behaviour, a local optimum for this tiny model (text init: 100%, 50%, 100% on seeds 0-2 at 300 steps).
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ from agileclf.methods import make_method
 
 SETTINGS = {
     "zero-shot": {},
-    "prompt-tuning": {"num_virtual_tokens": 8, "min_steps": 80, "lr": 3e-2},
-    "ipt": {"num_virtual_tokens": 8, "min_steps": 80, "lr": 3e-2},
+    "prompt-tuning": {"num_virtual_tokens": 8, "prompt_init": "random"},
+    "ipt": {"num_virtual_tokens": 8, "prompt_init": "random"},
     "lora": {"min_steps": 80, "lr": 1e-2, "target_modules": ["all-linear"]},
     "finetune": {"min_steps": 80, "lr": 1e-3},
 }
+SOFT_PROMPT_SEEDS = (0, 1, 2)
 
 
 @pytest.fixture(scope="module")
@@ -46,20 +51,24 @@ def accuracy(clf, split) -> float:
     return float(np.mean(np.array(clf.predict(texts)) == np.array(labels)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known shortfall: 150 steps of synthetic pretraining do not yet give the tiny model the topic skill "
-    "these thresholds need (see the issue note); strict, so it flags itself once it passes",
-)
-def test_methods_learn_the_task(fitted, task):
+def test_methods_learn_the_task(fitted, task, backbone):
     classifiers, _ = fitted
-    test = task[2]
+    (train_x, train_y), valid, test = task
     scores = {name: accuracy(clf, test) for name, clf in classifiers.items()}
+    for name in ("prompt-tuning", "ipt"):
+        runs = [scores[name]] + [
+            accuracy(
+                make_method(name, backbone=backbone, seed=seed, **SETTINGS[name]).fit(train_x, train_y, valid), test
+            )
+            for seed in SOFT_PROMPT_SEEDS[1:]
+        ]
+        scores[name] = float(np.mean(runs))
     print("held-out accuracy:", scores)
+    assert scores["zero-shot"] <= 0.35
     assert scores["lora"] >= 0.9
     assert scores["finetune"] >= 0.9
     for name in ("prompt-tuning", "ipt"):
-        assert scores[name] > 0.25 and scores[name] > scores["zero-shot"]
+        assert scores[name] >= 0.6 and scores[name] >= scores["zero-shot"] + 0.3, (name, scores[name])
 
 
 def test_prompt_tuning_and_lora_leave_base_weights_bit_identical(fitted, backbone):

@@ -20,7 +20,9 @@ class PromptTuningConfig(TrainConfig):
     num_virtual_tokens: int = param(20, "learned embeddings put in front of every prompt")
     prompt_init: str = param("text", "start from the instruction's token embeddings ('text'), 'vocab' or 'random'")
     init_text: str = param("", "text whose embeddings start the prompt with prompt_init=text (default: instruction)")
-    lr: float = param(3e-2, "AdamW learning rate of the soft prompt")
+    min_steps: int = param(150, "with epochs=0, the number of optimizer updates to aim for")
+    optimizer: str = param("adafactor", "Adafactor scales steps to the embeddings' size, as in Lester et al.")
+    lr: float = param(0.3, "learning rate of the soft prompt (0.3 with Adafactor, as in Lester et al.)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -59,9 +61,16 @@ class CausalPromptTuning(TrainedCausalMethod):
             token_dim=lm.get_input_embeddings().embedding_dim,
             num_transformer_submodules=1,
             prompt_tuning_init=INITS[cfg.prompt_init],
-            prompt_tuning_init_text=text,
-            tokenizer_name_or_path=str(self.backbone.path),
-            tokenizer_kwargs={"local_files_only": True},
+            # PEFT accepts the tokenizer arguments only for text initialisation
+            **(
+                {
+                    "prompt_tuning_init_text": text,
+                    "tokenizer_name_or_path": str(self.backbone.path),
+                    "tokenizer_kwargs": {"local_files_only": True},
+                }
+                if cfg.prompt_init == "text"
+                else {}
+            ),
         )
         embedding = PromptEmbedding(peft_config, lm.get_input_embeddings())
         return embedding.embedding.weight.detach().float().to(self.backbone.device).clone()

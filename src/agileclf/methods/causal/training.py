@@ -28,13 +28,19 @@ class TrainConfig(CausalConfig):
     min_steps: int = param(100, "with epochs=0, the number of optimizer updates to aim for")
     max_epochs: int = param(100, "with epochs=0, the most epochs to run")
     train_batch_size: int = param(8, "examples per update")
-    lr: float = param(1e-4, "AdamW learning rate")
+    optimizer: str = param("adamw", "'adamw', or 'adafactor' (updates relative to each parameter's scale)")
+    lr: float = param(1e-4, "learning rate")
     weight_decay: float = param(0.0, "AdamW weight decay")
     warmup_ratio: float = param(0.06, "fraction of updates with a linearly rising learning rate")
     max_grad_norm: float = param(1.0, "gradient clipping norm (0: none)")
     evaluations: int = param(8, "validation checks over training; the best checkpoint is kept")
     holdout_min_per_class: int = param(16, "with no validation set, hold back a slice when every class has this many")
     holdout_fraction: float = param(0.15, "share of examples held back for validation")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.optimizer not in ("adamw", "adafactor"):
+            raise ValueError(f"optimizer must be 'adamw' or 'adafactor', not {self.optimizer!r}")
 
 
 class LabelLoss(nn.Module):
@@ -127,7 +133,7 @@ def run_training(method: TrainedCausalMethod, module: LabelLoss, parameters, exa
     steps_per_epoch = len(loader)
     epochs = cfg.epochs or min(cfg.max_epochs, max(1, math.ceil(cfg.min_steps / steps_per_epoch)))
     total = epochs * steps_per_epoch
-    optimizer = torch.optim.AdamW(parameters, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = make_optimizer(parameters, cfg)
     schedule = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
     prepared, optimizer, loader = accelerator.prepare(module, optimizer, loader)
     check_every = max(1, math.ceil(total / max(cfg.evaluations, 1)))
@@ -156,6 +162,22 @@ def run_training(method: TrainedCausalMethod, module: LabelLoss, parameters, exa
         method._load_snapshot(best)
     accelerator.free_memory()
     return None if valid is None else best_score
+
+
+def make_optimizer(parameters, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW, or Adafactor with parameter-relative steps (Lester et al.'s prompt-tuning recipe: lr 0.3)."""
+    if cfg.optimizer == "adafactor":
+        from transformers.optimization import Adafactor
+
+        return Adafactor(
+            parameters,
+            lr=cfg.lr,
+            scale_parameter=True,
+            relative_step=False,
+            warmup_init=False,
+            weight_decay=cfg.weight_decay,
+        )
+    return torch.optim.AdamW(parameters, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
 def accuracy(method: CausalMethod, valid: tuple[list[str], np.ndarray]) -> float:

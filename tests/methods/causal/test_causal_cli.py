@@ -17,7 +17,7 @@ def test_train_and_evaluate_with_a_causal_backbone(tiny_lm, task, tmp_path):
     runner = CliRunner()
     model = tmp_path / "clf"
     args = ["train", str(tmp_path / "train.jsonl"), "-m", "lora", "-o", str(model), "-b", str(tiny_lm), "-q"]
-    result = runner.invoke(app, [*args, "-p", "min_steps=60", "-p", "lr=1e-3"])
+    result = runner.invoke(app, [*args, "-p", "min_steps=80", "-p", "lr=1e-2", "-p", "target_modules=all-linear"])
     assert result.exit_code == 0, result.output
     meta = json.loads((model / "agileclf.json").read_text())
     assert meta["backbone"]["kind"] == "causal-lm" and meta["backbone"]["ref"] == str(tiny_lm.resolve())
@@ -25,7 +25,7 @@ def test_train_and_evaluate_with_a_causal_backbone(tiny_lm, task, tmp_path):
     result = runner.invoke(app, ["evaluate", str(model), str(tmp_path / "test.jsonl"), "--json", "-q"])
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.stdout.strip().splitlines()[-1])
-    assert metrics["n"] == len(test_x) and 0.0 <= metrics["accuracy"] <= 1.0
+    assert metrics["n"] == len(test_x) and metrics["accuracy"] >= 0.9  # measured 1.0; chance 0.25
 
     generated = tmp_path / "gen"
     args = ["train", str(tmp_path / "train.jsonl"), "-m", "zero-shot", "-o", str(generated), "-b", str(tiny_lm)]
