@@ -253,6 +253,14 @@ def _bench_params(pairs: list[str]) -> dict[str, dict]:
     return table
 
 
+def _literal(value: str):
+    """'20' -> 20, '0.5' -> 0.5, 'true' -> True; anything else stays a string."""
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
 @app.command()
 def bench(
     data: list[Path] = typer.Option([], "--data", "-d", help="dataset folder with train.jsonl, test.jsonl (repeat)"),
@@ -302,14 +310,17 @@ def bench(
     if max_test is not None:
         grid["max_test"] = max_test
     for name, values in _bench_params(params).items():
-        table = "peer_params" if name.partition("@")[0] in PEER_NAMES else "method_params"
-        grid.setdefault(table, {}).setdefault(name, {}).update(values)
+        if name.partition("@")[0] in PEER_NAMES:  # peers take typed keywords; methods convert strings themselves
+            typed = {k: _literal(v) for k, v in values.items()}
+            grid.setdefault("peer_params", {}).setdefault(name, {}).update(typed)
+        else:
+            grid.setdefault("method_params", {}).setdefault(name, {}).update(values)
     grid.setdefault("datasets", [])
     spec = BenchGrid(**grid)
     rows = run_grid(spec, out_dir, resume=resume, backbone=backbone, log=lambda line: err.print(line, highlight=False))
     report = write_report(rows, out_dir)
     plots = write_plots(rows, out_dir)
-    out.print(report.read_text(encoding="utf-8"), markup=False, highlight=False)
+    sys.stdout.write(report.read_text(encoding="utf-8"))  # raw Markdown: rich would wrap the table rows
     err.print(f"wrote {out_dir / 'results.jsonl'}, {report}, {', '.join(str(p) for p in plots)}")
 
 
