@@ -47,6 +47,14 @@ def _append_row(path: Path, row: dict) -> None:
         os.fsync(handle.fileno())
 
 
+def _drop_torn_tail(path: Path, rows: list[dict]) -> None:
+    """Rewrite results.jsonl without a half-written last line, so the next row starts on a line of its own."""
+    if path.is_file() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
+        from agileclf.artifact import write_text_atomic
+
+        write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
 class PeakMemory:
     """Peak resident memory (MB) of this process while the block runs, sampled every 20 ms by a thread."""
 
@@ -137,6 +145,7 @@ def run_grid(
     rows = read_results(out_dir)
     if rows and not resume:
         raise ConfigError(f"{results} already holds {len(rows)} rows; pass --resume to continue, or another --out")
+    _drop_torn_tail(results, rows)
     done = {row_key(r) for r in rows}
     todo = [c for c in grid.cells() if c.key not in done]
     if len(todo) < sum(1 for _ in grid.cells()):
