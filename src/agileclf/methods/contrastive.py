@@ -131,4 +131,8 @@ def _train(model, texts: list[str], y: np.ndarray, cfg: ContrastiveConfig, steps
             use_cpu=model.device.type == "cpu",
         )
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train, loss=_loss(model, cfg))
+        if is_quiet():
+            from transformers.trainer_callback import PrinterCallback
+
+            trainer.remove_callback(PrinterCallback)  # it prints the final metrics dict to stdout
         trainer.train()
