@@ -7,6 +7,7 @@ run them 2-4x faster on CPU than fp32 matmuls, at a small accuracy cost that `ag
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 
@@ -21,8 +22,9 @@ def quantize_dynamic_int8(model):
     import torch
     from torch.ao.quantization import quantize_dynamic
 
-    quantized = quantize_dynamic(copy.deepcopy(model).cpu().eval(), {torch.nn.Linear}, dtype=torch.qint8)
-    return quantized
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch announces a future move of these kernels to torchao
+        return quantize_dynamic(copy.deepcopy(model).cpu().eval(), {torch.nn.Linear}, dtype=torch.qint8)
 
 
 class FastEncoder:
