@@ -425,6 +425,98 @@ def bench_cost(
     out.print(table)
 
 
+# ---- bench: grids of methods and peers over datasets, shots and seeds (issue 7) ---------------------------
+
+
+def _csv(value: str, cast=str) -> list:
+    try:
+        return [cast(v.strip()) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise AgileclfError(f"cannot read {value!r} as a comma-separated list of {cast.__name__}") from None
+
+
+def _bench_params(pairs: list[str]) -> dict[str, dict]:
+    """`name.key=value` or `name@dataset.key=value` pairs into {name: {key: value}}."""
+    table: dict[str, dict] = {}
+    for pair in pairs:
+        target, _, rest = pair.partition(".")
+        if not rest or "=" not in rest:
+            raise AgileclfError(f"--param expects name.key=value or name@dataset.key=value, got {pair!r}")
+        table.setdefault(target, {}).update(_parse_params([rest]))
+    return table
+
+
+def _literal(value: str):
+    """'20' -> 20, '0.5' -> 0.5, 'true' -> True; anything else stays a string."""
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+@app.command()
+def bench(
+    data: list[Path] = typer.Option([], "--data", "-d", help="dataset folder with train.jsonl, test.jsonl (repeat)"),
+    config: Path = typer.Option(None, "--config", help="TOML grid file; flags given here override it"),
+    methods_: str = typer.Option(None, "--methods", help="comma-separated methods (default: every encoder method)"),
+    peers: str = typer.Option(None, "--peers", help="comma-separated peers: setfit,tfidf (default: none)"),
+    shots: str = typer.Option(None, "--shots", help="examples per class, e.g. 8,64 (default: 8)"),
+    seeds: str = typer.Option(None, "--seeds", help="sample/method seeds, e.g. 0,1,2 (default: 0,1,2,3,4)"),
+    max_test: int = typer.Option(None, "--max-test", help="cap each test set at N reproducibly sampled rows"),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="folder for results.jsonl, report.md and plots"),
+    resume: bool = typer.Option(False, "--resume", help="keep finished cells of --out and run the rest"),
+    text_field: str = TEXT_FIELD,
+    label_fields: list[str] = typer.Option(["label"], "--label-field", help="label field: one, or one per --data"),
+    params: list[str] = typer.Option([], "--param", "-p", help="method.key=value or method@dataset.key=value"),
+    backbone: str = typer.Option(None, "--backbone", "-b", help="local encoder folder (default: bundled MiniLM)"),
+    quiet: bool = QUIET,
+) -> None:
+    """Benchmark methods and peers on the same few-shot samples; write results.jsonl, report.md and plots."""
+    _setup(quiet)
+    from agileclf.bench import BenchGrid, DatasetSpec, load_grid_file, run_grid
+    from agileclf.bench.peers import PEER_NAMES
+    from agileclf.bench.plots import write_plots
+    from agileclf.bench.report import write_report
+    from agileclf.methods.registry import method_classes, method_names
+
+    grid = load_grid_file(config) if config else {}
+    if data:
+        if len(label_fields) not in (1, len(data)):
+            raise AgileclfError(f"give one --label-field, or one per --data ({len(data)}), not {len(label_fields)}")
+        fields = label_fields * len(data) if len(label_fields) == 1 else label_fields
+        pairs = zip(data, fields, strict=True)
+        grid["datasets"] = [DatasetSpec(p, text_field=text_field, label_field=f) for p, f in pairs]
+    if methods_ is not None:
+        grid["methods"] = _csv(methods_)
+    grid.setdefault("methods", [n for n in method_names() if "encoder" in method_classes(n)])
+    if peers is not None:
+        grid["peers"] = _csv(peers)
+    unknown = set(grid.get("peers", [])) - set(PEER_NAMES)
+    if unknown:
+        raise AgileclfError(f"unknown peer(s) {', '.join(sorted(unknown))}; available: {', '.join(PEER_NAMES)}")
+    for name in grid["methods"]:
+        method_classes(name)  # an unknown method fails now, not after an hour of other cells
+    if shots is not None:
+        grid["shots"] = _csv(shots, int)
+    if seeds is not None:
+        grid["seeds"] = _csv(seeds, int)
+    if max_test is not None:
+        grid["max_test"] = max_test
+    for name, values in _bench_params(params).items():
+        if name.partition("@")[0] in PEER_NAMES:  # peers take typed keywords; methods convert strings themselves
+            typed = {k: _literal(v) for k, v in values.items()}
+            grid.setdefault("peer_params", {}).setdefault(name, {}).update(typed)
+        else:
+            grid.setdefault("method_params", {}).setdefault(name, {}).update(values)
+    grid.setdefault("datasets", [])
+    spec = BenchGrid(**grid)
+    rows = run_grid(spec, out_dir, resume=resume, backbone=backbone, log=lambda line: err.print(line, highlight=False))
+    report = write_report(rows, out_dir)
+    plots = write_plots(rows, out_dir)
+    sys.stdout.write(report.read_text(encoding="utf-8"))  # raw Markdown: rich would wrap the table rows
+    err.print(f"wrote {out_dir / 'results.jsonl'}, {report}, {', '.join(str(p) for p in plots)}")
+
+
 def main() -> None:
     """Console entry point: user errors print one readable message and exit 2."""
     try:

@@ -1,0 +1,95 @@
+"""What a benchmark runs: datasets, methods, peers, shots and seeds, from flags or a TOML file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agileclf.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A folder with train.jsonl and test.jsonl; `name` defaults to the folder's name."""
+
+    path: Path
+    name: str = ""
+    text_field: str = "text"
+    label_field: str = "label"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+        if not self.name:
+            object.__setattr__(self, "name", self.path.name)
+        for split in ("train", "test"):
+            if not (self.path / f"{split}.jsonl").is_file():
+                raise ConfigError(f"dataset {self.path}: no {split}.jsonl there (a bench dataset is a folder)")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One fit and evaluation: a method (or peer) on one dataset's sample of `shots` per class, drawn by `seed`."""
+
+    dataset: str
+    method: str
+    peer: bool
+    shots: int
+    seed: int
+
+    @property
+    def key(self) -> tuple:
+        return (self.dataset, self.method, self.shots, self.seed)
+
+
+@dataclass
+class BenchGrid:
+    """The grid; method_params / peer_params give per-name parameters (e.g. {"setfit": {"num_iterations": 20}})."""
+
+    datasets: list[DatasetSpec]
+    methods: list[str]
+    peers: list[str] = field(default_factory=list)
+    shots: list[int] = field(default_factory=lambda: [8])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
+    max_test: int = 0
+    method_params: dict[str, dict] = field(default_factory=dict)
+    peer_params: dict[str, dict] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.datasets:
+            raise ConfigError("bench needs at least one dataset (--data DIR)")
+        if not self.methods and not self.peers:
+            raise ConfigError("bench needs at least one method or peer")
+        if any(s < 1 for s in self.shots):
+            raise ConfigError(f"shots must be >= 1, got {self.shots}")
+        names = [d.name for d in self.datasets]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"two datasets share a name: {names}")
+
+    def cells(self) -> Iterator[Cell]:
+        """Cells grouped so one (dataset, shots, seed) sample is drawn once and shared by every method and peer."""
+        for spec in self.datasets:
+            for shots in self.shots:
+                for seed in self.seeds:
+                    for method in self.methods:
+                        yield Cell(spec.name, method, False, shots, seed)
+                    for peer in self.peers:
+                        yield Cell(spec.name, peer, True, shots, seed)
+
+
+def load_grid_file(path: str | Path) -> dict:
+    """Read a TOML grid file into keyword arguments for BenchGrid (datasets as [[data]] tables)."""
+    import tomllib
+
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read the grid file ({err})") from None
+    known = {"data", "methods", "peers", "shots", "seeds", "max_test", "method_params", "peer_params"}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+    grid = {k: v for k, v in raw.items() if k != "data"}
+    grid["datasets"] = [DatasetSpec(**{**d, "path": path.parent / d["path"]}) for d in raw.get("data", [])]
+    return grid

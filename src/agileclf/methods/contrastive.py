@@ -1,0 +1,138 @@
+"""SetFit-style contrastive tuning of the encoder, then a logistic head on the tuned embeddings.
+
+Unlike SetFit's pair sampling (pairs grow with n^2, or 2 x num_iterations x n), the loss here is a triplet loss
+mined inside each batch (sentence-transformers' BatchAll / BatchHard losses with a group-by-label sampler), so
+one epoch costs one forward/backward pass per example: the cost is linear in the data.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from agileclf.artifact import BACKBONE_DIR
+from agileclf.backbones.fast import PRECISIONS, embedder_for
+from agileclf.methods.base import Method, MethodConfig, param
+from agileclf.methods.heads import fit_logistic_head, head_proba, head_tensors
+from agileclf.methods.registry import register
+from agileclf.progress import is_quiet, quiet_loading
+
+LOSSES = ("batch-all", "batch-hard", "batch-semi-hard", "batch-hard-soft-margin")
+
+
+@dataclass
+class ContrastiveConfig(MethodConfig):
+    loss: str = param("batch-all", f"in-batch triplet loss: {', '.join(LOSSES)}")
+    margin: float = param(0.25, "triplet margin on cosine distance (not used by batch-hard-soft-margin)")
+    passes: float = param(4.0, "passes over the data (the cost is linear in it)")
+    min_steps: int = param(40, "at least this many updates, so a handful of examples still moves the encoder")
+    batch_size: int = param(16, "examples per update (even, >= 4); triplets are mined inside each batch")
+    lr: float = param(2e-5, "learning rate of the encoder")
+    warmup_ratio: float = param(0.1, "fraction of updates with a linearly rising learning rate")
+    max_length: int = param(128, "tokens per text; longer texts are truncated")
+    c: float | None = param(None, "head's inverse regularisation; None picks it by cross-validation")
+    inference: str = param("fp32", f"prediction precision: {', '.join(PRECISIONS)} (int8: faster, see bench)")
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, not {self.loss!r}")
+        if self.batch_size < 4 or self.batch_size % 2:
+            raise ValueError(f"batch_size must be even and >= 4, got {self.batch_size}")
+        if self.inference not in PRECISIONS:
+            raise ValueError(f"inference must be one of {', '.join(PRECISIONS)}, not {self.inference!r}")
+
+
+def training_steps(n_examples: int, cfg: ContrastiveConfig) -> int:
+    """Updates for n examples: `passes` epochs' worth, at least `min_steps` (linear in n, never n^2)."""
+    return max(cfg.min_steps, math.ceil(cfg.passes * n_examples / cfg.batch_size))
+
+
+def _loss(model, cfg: ContrastiveConfig):
+    from sentence_transformers import losses
+
+    cosine = losses.BatchHardTripletLossDistanceFunction.cosine_distance
+    if cfg.loss == "batch-hard-soft-margin":
+        return losses.BatchHardSoftMarginTripletLoss(model, distance_metric=cosine)
+    cls = {
+        "batch-all": losses.BatchAllTripletLoss,
+        "batch-hard": losses.BatchHardTripletLoss,
+        "batch-semi-hard": losses.BatchSemiHardTripletLoss,
+    }[cfg.loss]
+    return cls(model, distance_metric=cosine, margin=cfg.margin)
+
+
+@register
+class Contrastive(Method):
+    """Metric learning of the encoder on in-batch triplets (linear cost), then a CV-tuned logistic head."""
+
+    name = "contrastive"
+    kinds = ("encoder",)
+    config_class = ContrastiveConfig
+    stores_backbone = True
+
+    def _fit(self, texts, y, valid) -> None:
+        cfg = self.config
+        base = self.backbone
+        model = copy.deepcopy(base.model)  # never change a backbone that other methods may share
+        model.max_seq_length = cfg.max_length
+        if len(np.unique(y)) >= 2 and np.sort(np.bincount(y))[-2] >= 2:  # the sampler needs 2 labels with 2+ rows
+            self.steps = training_steps(len(texts), cfg)
+            _train(model, texts, y, cfg, self.steps)
+        else:
+            self.steps = 0
+        model.eval()
+        self.backbone = copy.copy(base)
+        self.backbone.__dict__["model"] = model  # the tuned copy replaces the cached frozen model
+        features = self.backbone.embed(texts, normalize=True)
+        self.weight, self.bias, self.chosen_c = fit_logistic_head(features, y, len(self.labels), cfg.c, cfg.seed)
+
+    def _predict_proba(self, texts: list[str]) -> np.ndarray:
+        if getattr(self, "_embedder", None) is None:
+            self._embedder = embedder_for(self.backbone, self.config.inference)
+        return head_proba(self._embedder.embed(texts, normalize=True), self.weight, self.bias)
+
+    def _state_tensors(self):
+        return head_tensors(self.weight, self.bias)
+
+    def _load_state_tensors(self, tensors) -> None:
+        self.weight, self.bias = tensors["head.weight"].numpy(), tensors["head.bias"].numpy()
+
+    def _save_files(self, directory: Path) -> None:
+        with quiet_loading():
+            self.backbone.model.save(str(directory / BACKBONE_DIR), create_model_card=False)
+
+
+def _train(model, texts: list[str], y: np.ndarray, cfg: ContrastiveConfig, steps: int) -> None:
+    """sentence-transformers' trainer with a group-by-label batch sampler; nothing is written or logged."""
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.training_args import BatchSamplers
+
+    train = Dataset.from_dict({"sentence": list(texts), "label": [int(v) for v in y]})
+    with tempfile.TemporaryDirectory(prefix="agileclf-contrastive-") as tmp, quiet_loading():
+        args = SentenceTransformerTrainingArguments(
+            output_dir=tmp,
+            max_steps=steps,
+            per_device_train_batch_size=cfg.batch_size,
+            learning_rate=cfg.lr,
+            warmup_steps=cfg.warmup_ratio,  # transformers 5 reads a float below 1 as a ratio
+            batch_sampler=BatchSamplers.GROUP_BY_LABEL,
+            seed=cfg.seed,
+            data_seed=cfg.seed,
+            save_strategy="no",
+            logging_strategy="no",
+            report_to="none",
+            disable_tqdm=is_quiet(),
+            use_cpu=model.device.type == "cpu",
+        )
+        trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train, loss=_loss(model, cfg))
+        if is_quiet():
+            from transformers.trainer_callback import PrinterCallback
+
+            trainer.remove_callback(PrinterCallback)  # it prints the final metrics dict to stdout
+        trainer.train()

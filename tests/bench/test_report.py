@@ -1,0 +1,43 @@
+"""report.md: mean ± std per dataset x shots x method, best of each row in bold, peers marked."""
+
+from __future__ import annotations
+
+from agileclf.bench.report import markdown_report, summarize
+
+
+def row(method, seed, accuracy, peer=False, dataset="sst2", shots=8, params=None):
+    return {
+        "dataset": dataset,
+        "method": method,
+        "peer": peer,
+        "shots": shots,
+        "seed": seed,
+        "accuracy": accuracy,
+        "macro_f1": accuracy - 0.01,
+        "fit_s": 2.0,
+        "predict_ms": 1.5,
+        "peak_mb": 900.0,
+        "params": params or {},
+    }
+
+
+ROWS = [
+    row("contrastive", 0, 0.80),
+    row("contrastive", 1, 0.70),
+    row("setfit", 0, 0.60, peer=True, params={"num_iterations": 20}),
+    row("setfit", 1, 0.64, peer=True, params={"num_iterations": 20}),
+]
+
+
+def test_summary_has_means_and_sample_std():
+    summary = {e["method"]: e for e in summarize(ROWS)}
+    assert abs(summary["contrastive"]["accuracy"] - 0.75) < 1e-9
+    assert abs(summary["contrastive"]["accuracy_std"] - 0.0707107) < 1e-6
+    assert summary["setfit"]["seeds"] == [0, 1]
+
+
+def test_best_method_of_a_row_is_bold_and_peers_are_marked():
+    report = markdown_report(ROWS)
+    assert "| contrastive | setfit (peer) |" in report
+    assert "| sst2 | 8 | **75.0 ± 7.1 (2)** | 62.0 ± 2.8 (2) |" in report
+    assert "num_iterations=20" in report

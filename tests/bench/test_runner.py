@@ -1,0 +1,108 @@
+"""A micro grid end to end: results.jsonl, report.md, plots, resume, and shared samples."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import pytest
+
+from agileclf.bench import BenchGrid, DatasetSpec, run_grid
+from agileclf.bench import runner as runner_module
+from agileclf.bench.plots import write_plots
+from agileclf.bench.report import write_report
+from agileclf.bench.runner import read_results
+from agileclf.errors import ConfigError
+
+REQUIRED = ("dataset", "method", "peer", "shots", "seed", "accuracy", "macro_f1", "fit_s", "predict_ms", "peak_mb")
+
+
+def micro_grid(tiny_sets) -> BenchGrid:
+    return BenchGrid(
+        datasets=[DatasetSpec(p) for p in tiny_sets],
+        methods=["zero-shot", "linear-probe"],
+        peers=["tfidf"],
+        shots=[2],
+        seeds=[0, 1],
+        max_test=4,
+    )
+
+
+def test_micro_grid_writes_results_report_and_plots(tiny_sets, tmp_path, minilm):
+    out = tmp_path / "out"
+    rows = run_grid(micro_grid(tiny_sets), out, backbone=minilm, log=lambda _: None)
+    assert len(rows) == 2 * 3 * 2
+    stored = read_results(out)
+    assert stored == rows
+    for row in stored:
+        assert all(key in row for key in REQUIRED)
+        assert 0.0 <= row["accuracy"] <= 1.0 and row["fit_s"] >= 0 and row["peak_mb"] > 0
+        assert row["n_test"] <= 4
+    assert {r["peer"] for r in stored if r["method"] == "tfidf"} == {True}
+    assert "binary_f1" in next(r for r in stored if r["dataset"] == "sentiment")
+
+    report = write_report(rows, out).read_text()
+    assert "| sentiment | 2 |" in report and "| topic | 2 |" in report
+    assert "tfidf (peer)" in report and "**" in report
+    for png in write_plots(rows, out):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_method_in_a_cell_sees_the_same_examples(tiny_sets, tmp_path, minilm, monkeypatch):
+    seen = defaultdict(set)
+    real_run_cell = runner_module.run_cell
+
+    def spying_run_cell(cell, sample, label_set, test, params, backbone):
+        seen[(cell.dataset, cell.shots, cell.seed)].add(tuple(sample.texts))
+        return real_run_cell(cell, sample, label_set, test, params, backbone)
+
+    monkeypatch.setattr(runner_module, "run_cell", spying_run_cell)
+    rows = run_grid(micro_grid(tiny_sets), tmp_path / "out", backbone=minilm, log=lambda _: None)
+    assert all(len(samples) == 1 for samples in seen.values())
+    by_group = defaultdict(set)
+    for row in rows:
+        by_group[(row["dataset"], row["shots"], row["seed"])].add(row["train_sha256"])
+    assert all(len(hashes) == 1 for hashes in by_group.values())
+    # different seeds draw different samples (4 texts per class, 2 drawn)
+    assert len({h for (d, _, _), hs in by_group.items() if d == "sentiment" for h in hs}) == 2
+
+
+def test_resume_skips_finished_cells_and_runs_the_rest(tiny_sets, tmp_path, minilm, monkeypatch):
+    out = tmp_path / "out"
+    grid = micro_grid(tiny_sets)
+    rows = run_grid(grid, out, backbone=minilm, log=lambda _: None)
+    with pytest.raises(ConfigError, match="--resume"):
+        run_grid(grid, out, backbone=minilm, log=lambda _: None)
+
+    # drop the last two rows and leave a torn line, as a run killed mid-write would
+    path = out / "results.jsonl"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:-2]) + "\n" + lines[-1][:20])
+    ran = []
+    real_run_cell = runner_module.run_cell
+
+    def counting_run_cell(cell, *args):
+        ran.append(cell.key)
+        return real_run_cell(cell, *args)
+
+    monkeypatch.setattr(runner_module, "run_cell", counting_run_cell)
+    resumed = run_grid(grid, out, resume=True, backbone=minilm, log=lambda _: None)
+    assert sorted(ran) == sorted(runner_module.row_key(r) for r in rows[-2:])
+    assert len(resumed) == len(rows)
+    assert len([json.loads(x) for x in path.read_text().splitlines()[-2:]]) == 2
+
+    ran.clear()
+    run_grid(grid, out, resume=True, backbone=minilm, log=lambda _: None)
+    assert ran == []
+
+
+def test_dataset_specific_parameters_override_general_ones():
+    table = {"setfit": {"num_iterations": 40, "batch_size": 8}, "setfit@massive_en": {"num_iterations": 20}}
+    assert runner_module.params_for(table, "setfit", "massive_en") == {"num_iterations": 20, "batch_size": 8}
+    assert runner_module.params_for(table, "setfit", "sst2") == {"num_iterations": 40, "batch_size": 8}
+
+
+def test_a_dataset_folder_needs_train_and_test(tmp_path):
+    with pytest.raises(ConfigError, match="test.jsonl"):
+        (tmp_path / "train.jsonl").write_text('{"text": "a", "label": "x"}\n')
+        DatasetSpec(tmp_path)

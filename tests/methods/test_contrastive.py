@@ -1,0 +1,72 @@
+"""contrastive: in-batch triplet tuning of the encoder (linear cost), a logistic head, save/load, int8 path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from agileclf.artifact import load_classifier
+from agileclf.errors import ConfigError
+from agileclf.methods import make_method
+from agileclf.methods.contrastive import ContrastiveConfig, training_steps
+
+TEXTS = [
+    "i loved this film",
+    "a wonderful, moving story",
+    "great acting throughout",
+    "brilliant and funny",
+    "i hated this film",
+    "a dull, boring mess",
+    "terrible acting throughout",
+    "a complete waste of time",
+]
+LABELS = ["positive"] * 4 + ["negative"] * 4
+
+
+def test_training_cost_is_linear_in_the_data():
+    cfg = ContrastiveConfig()
+    assert training_steps(16, cfg) == cfg.min_steps  # a handful of examples still gets min_steps updates
+    # massive_en at 8 shots: 60 classes x 8 = 480 examples -> 120 updates, where all pairs would be ~115,000
+    assert training_steps(480, cfg) == 120
+    assert training_steps(4800, cfg) == 10 * training_steps(480, cfg)
+
+
+def test_bad_parameters_are_user_errors():
+    with pytest.raises(ConfigError, match="loss must be one of"):
+        make_method("contrastive", loss="all-pairs")
+    with pytest.raises(ConfigError, match="even"):
+        make_method("contrastive", batch_size=5)
+
+
+@pytest.fixture(scope="module")
+def fitted(minilm):
+    clf = make_method("contrastive", backbone=minilm, min_steps=3, passes=1, batch_size=8, lr=1e-4, seed=0)
+    return clf.fit(TEXTS, LABELS)
+
+
+def test_fit_tunes_a_copy_of_the_encoder_and_predicts_probabilities(fitted, minilm):
+    assert fitted.steps == 3
+    tuned = dict(fitted.backbone.model.named_parameters())
+    frozen = dict(minilm.model.named_parameters())
+    name = next(n for n in frozen if "encoder.layer.5" in n and n.endswith("weight"))
+    assert not torch.equal(tuned[name], frozen[name])  # the encoder moved
+    assert fitted.backbone.model is not minilm.model  # the shared backbone did not
+    proba = fitted.predict_proba(["what a lovely film", "so boring"])
+    assert proba.shape == (2, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert fitted.predict(TEXTS) == LABELS
+
+
+def test_save_and_load_give_the_same_probabilities(fitted, tmp_path):
+    fitted.save(tmp_path / "clf")
+    loaded = load_classifier(tmp_path / "clf")
+    np.testing.assert_allclose(loaded.predict_proba(TEXTS), fitted.predict_proba(TEXTS), atol=1e-5)
+
+
+def test_int8_inference_agrees_with_fp32(fitted, tmp_path):
+    fitted.save(tmp_path / "clf")
+    fast = load_classifier(tmp_path / "clf")
+    fast.config.inference = "int8"
+    assert fast.predict(TEXTS) == fitted.predict(TEXTS)
+    np.testing.assert_allclose(fast.predict_proba(TEXTS), fitted.predict_proba(TEXTS), atol=0.15)
