@@ -6,7 +6,8 @@ The language: texts are 3-4 made-up words of one of four topics. Classification 
 may carry labelled demonstrations. Dialect 0 is the common one (half of all documents): with uniform dialects
 the label would be a parity-like function of topic and dialect, with no first-order signal, and a tiny model
 sits on the ln 4 loss plateau for thousands of steps (measured: 600 steps, loss 1.38, accuracy 25%). The common
-dialect gives topic features a gradient first; the marker's shift is learned on top (100% by ~400 steps).
+dialect gives topic features a gradient first; the marker's shift is learned on top (100% by ~400 steps;
+800 steps make it sharp enough for prompt tuning to find).
 The task the tests learn is dialect 2 with no marker in the prompt: zero-shot answers in the common dialect and
 scores near 0, and a method learns the task by finding the cue (a soft prompt that acts like the marker,
 demonstrations, or weights).
@@ -141,7 +142,7 @@ def pretrain(model, tokenizer, corpus: list[str], steps: int, batch_size: int = 
     return float(loss.detach())
 
 
-def build_pretrained(directory: Path, steps: int = 500, seed: int = 0) -> Path:
+def build_pretrained(directory: Path, steps: int = 800, seed: int = 0) -> Path:
     """Tokenizer + tiny Llama, pretrained on the synthetic corpus, saved with save_pretrained."""
     rng = random.Random(seed)
     corpus = [pretraining_document(rng) for _ in range(6000)]

@@ -6,10 +6,22 @@ import pytest
 from causal_synthetic import build_model, build_pretrained, build_tokenizer, pretraining_document, task_split  # noqa: I001
 
 
-@pytest.fixture(scope="session")
-def tiny_lm(tmp_path_factory):
+@pytest.fixture(scope="package", autouse=True)
+def _one_thread():
+    """One torch thread for these tests: the tiny model and its training are then bit-identical on every run of
+    the same machine type (thread count changes float summation order), and tiny matrices gain nothing from more."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="package")
+def tiny_lm(tmp_path_factory, _one_thread):
     """Folder of the pretrained tiny causal LM (save_pretrained layout)."""
-    return build_pretrained(tmp_path_factory.mktemp("tiny-llama"), steps=500)
+    return build_pretrained(tmp_path_factory.mktemp("tiny-llama"), steps=800)
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,11 @@
 """The causal-LM methods learn a new task on a tiny pretrained Llama (CPU, seconds each).
 
 Measured when written (4 labels, chance 25%; 8 train examples per class, 4 validation, 80 test texts; the tiny
-2-layer Llama pretrained 500 steps, see causal_synthetic.py): zero-shot 0% (it answers in the common dialect),
-lora 100%, finetune 100%; prompt-tuning 100% on seeds 0, 1, 2 (25% on seed 4) and ipt 100%, 100%, 50% on
-seeds 0, 1, 2. Prompt tuning is seed-sensitive (as Lester et al. report for small models), so the test asserts
-on the mean over three seeds. Random init: starting from the instruction's embeddings starts from zero-shot's
-behaviour, a local optimum for this tiny model (text init: 100%, 50%, 100% on seeds 0-2 at 300 steps).
+2-layer Llama pretrained 800 steps on one thread, see causal_synthetic.py): zero-shot 0% (it answers in the
+common dialect), lora 100%, finetune 100%, prompt-tuning 100 / 100 / 97.5% and ipt 96 / 100 / 100% on seeds
+0, 1, 2. Prompt tuning is seed- and model-sensitive, as Lester et al. report for small models: on other
+pretraining seeds of this tiny model single runs ranged from 0% to 100%, so the test asserts on the mean over
+three seeds, and IPT starts from random embeddings (text init: 100 / 97.5 / 0% here).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from agileclf.methods import make_method
 
 SETTINGS = {
     "zero-shot": {},
-    "prompt-tuning": {"num_virtual_tokens": 8, "prompt_init": "random"},
-    "ipt": {"num_virtual_tokens": 8, "prompt_init": "random"},
+    "prompt-tuning": {"num_virtual_tokens": 8, "prompt_init": "text", "min_steps": 300},
+    "ipt": {"num_virtual_tokens": 20, "prompt_init": "random", "min_steps": 300},
     "lora": {"min_steps": 80, "lr": 1e-2, "target_modules": ["all-linear"]},
     "finetune": {"min_steps": 80, "lr": 1e-3},
 }
