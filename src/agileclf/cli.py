@@ -26,7 +26,7 @@ TEXT_FIELD = typer.Option("text", "--text-field", help="field (JSONL) or column 
 LABEL_FIELD = typer.Option("label", "--label-field", help="field or column holding the label (MASSIVE: intent)")
 QUIET = typer.Option(False, "--quiet", "-q", help="no progress bars")
 TASK = typer.Option("label", "--task", help="label (one label per text) | intent | slots | intent+slots | label+parent")
-SLOT_FIELD = typer.Option("annot_utt", "--slot-field", help="field with [slot : value] markup (slot tasks)")
+SLOT_FIELD = typer.Option("annot_utt", "--slot-field", help="field with \\[slot : value] markup (slot tasks)")
 
 
 def _setup(quiet: bool) -> None:
