@@ -28,3 +28,16 @@ def test_sample_rows_caps_reproducibly():
     rows = sample_rows(100, 7, seed=2)
     assert rows == sorted(rows) and len(set(rows)) == 7
     assert rows == sample_rows(100, 7, seed=2)
+
+
+def test_stratified_holdout_only_when_every_class_has_enough():
+    import numpy as np
+
+    from agileclf.data.sampling import stratified_holdout
+
+    texts = [f"t{i}" for i in range(40)]
+    y = np.array([0] * 20 + [1] * 20)
+    train_x, train_y, (valid_x, valid_y) = stratified_holdout(texts, y, 0.25, 16, np.random.default_rng(0))
+    assert sorted(np.bincount(valid_y)) == [5, 5] and len(train_x) == 30
+    assert not set(train_x) & set(valid_x)
+    assert stratified_holdout(texts[:30], y[:30], 0.25, 16, np.random.default_rng(0))[2] is None

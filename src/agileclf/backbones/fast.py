@@ -9,10 +9,8 @@ from __future__ import annotations
 import copy
 import warnings
 
-import numpy as np
-
+from agileclf.backbones.encoder import EncoderBackbone
 from agileclf.errors import ConfigError
-from agileclf.progress import is_quiet
 
 PRECISIONS = ("fp32", "int8")
 
@@ -27,28 +25,13 @@ def quantize_dynamic_int8(model):
         return quantize_dynamic(copy.deepcopy(model).cpu().eval(), {torch.nn.Linear}, dtype=torch.qint8)
 
 
-class FastEncoder:
-    """The embedding side of an EncoderBackbone, served by an int8 copy of its model (CPU only)."""
+class FastEncoder(EncoderBackbone):
+    """An EncoderBackbone whose model is an int8 copy of another's (CPU only); embed() is the same code."""
 
-    def __init__(self, backbone):
+    def __init__(self, backbone: EncoderBackbone):
+        self.__dict__.update(backbone.__dict__)  # path, ref, device, and the cached fingerprint
         self.backbone = backbone
-        self.model = quantize_dynamic_int8(backbone.model)
-
-    def embed(self, texts: list[str], batch_size: int = 64, normalize: bool = False) -> np.ndarray:
-        """Embeddings as float32 (n, dim), length-bucketed batches as in EncoderBackbone.embed."""
-        import torch
-
-        if not texts:
-            return np.zeros((0, self.backbone.dim), dtype=np.float32)
-        with torch.inference_mode():
-            vectors = self.model.encode(
-                list(texts),
-                batch_size=batch_size,
-                convert_to_numpy=True,
-                normalize_embeddings=normalize,
-                show_progress_bar=not is_quiet() and len(texts) > 4 * batch_size,
-            )
-        return vectors.astype(np.float32, copy=False)
+        self.__dict__["model"] = quantize_dynamic_int8(backbone.model)  # replaces the cached fp32 model
 
 
 def embedder_for(backbone, precision: str):

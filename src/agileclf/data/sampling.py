@@ -52,3 +52,21 @@ def sample_rows(n_rows: int, cap: int, seed: int = 0) -> list[int]:
         return list(range(n_rows))
     rng = np.random.Generator(np.random.PCG64(seed))
     return sorted(rng.choice(n_rows, size=cap, replace=False).tolist())
+
+
+def stratified_holdout(
+    texts: list[str], y: np.ndarray, fraction: float, min_per_class: int, rng: np.random.Generator
+) -> tuple[list[str], np.ndarray, tuple[list[str], np.ndarray] | None]:
+    """(train texts, train y, validation or None): a stratified `fraction` held back for early stopping when
+    every class has at least `min_per_class` examples; with fewer, training needs them all."""
+    counts = np.bincount(y)
+    if counts[counts > 0].min() < min_per_class:
+        return texts, y, None
+    held = []
+    for label in np.flatnonzero(counts):
+        rows = np.flatnonzero(y == label)
+        take = max(1, int(round(len(rows) * fraction)))
+        held.extend(rng.choice(rows, size=take, replace=False).tolist())
+    held_set = set(held)
+    keep = [i for i in range(len(texts)) if i not in held_set]
+    return [texts[i] for i in keep], y[keep], ([texts[i] for i in held], y[held])

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from agileclf.artifact import BACKBONE_DIR
+from agileclf.data.sampling import stratified_holdout
 from agileclf.methods.base import Method, MethodConfig, param, softmax
 from agileclf.methods.registry import register
 from agileclf.progress import progress, quiet_loading
@@ -53,7 +54,7 @@ class EncoderFinetune(Method):
         torch.manual_seed(cfg.seed)
         rng = np.random.Generator(np.random.PCG64(cfg.seed))
         if valid is None:
-            texts, y, valid = _maybe_hold_out(texts, y, cfg, rng)
+            texts, y, valid = stratified_holdout(texts, y, cfg.holdout_fraction, cfg.holdout_min_per_class, rng)
 
         base = self.backbone
         model = copy.deepcopy(base.model)  # never change a backbone that other methods may share
@@ -150,18 +151,3 @@ def _accuracy(model, head: nn.Module, valid: tuple[list[str], np.ndarray]) -> fl
         logits = head(_embed_batch(model, texts[start : start + 64]))
         correct += int((logits.argmax(1).numpy() == y[start : start + 64]).sum())
     return correct / len(texts)
-
-
-def _maybe_hold_out(texts, y, cfg: FinetuneConfig, rng: np.random.Generator):
-    """A stratified validation slice when every class has enough examples; else train on everything."""
-    counts = np.bincount(y)
-    if counts[counts > 0].min() < cfg.holdout_min_per_class:
-        return texts, y, None
-    held = []
-    for label in np.flatnonzero(counts):
-        rows = np.flatnonzero(y == label)
-        take = max(1, int(round(len(rows) * cfg.holdout_fraction)))
-        held.extend(rng.choice(rows, size=take, replace=False).tolist())
-    held_set = set(held)
-    keep = [i for i in range(len(texts)) if i not in held_set]
-    return [texts[i] for i in keep], y[keep], ([texts[i] for i in held], y[held])

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from agileclf.backbones.scoring import embed_inputs
+from agileclf.data.sampling import stratified_holdout
 from agileclf.methods.base import param
 from agileclf.methods.causal.common import CausalConfig, CausalMethod, Demos
 from agileclf.progress import progress
@@ -102,7 +103,7 @@ class TrainedCausalMethod(CausalMethod):
         rng = np.random.Generator(np.random.PCG64(cfg.seed))
         self._setup_prompting()
         if valid is None:
-            texts, y, valid = hold_out(texts, y, cfg, rng)
+            texts, y, valid = stratified_holdout(texts, y, cfg.holdout_fraction, cfg.holdout_min_per_class, rng)
         self._before_training(texts, y)
         lm, soft, parameters = self._start_training()
         demos = self.train_demos(texts, y)
@@ -183,18 +184,3 @@ def make_optimizer(parameters, cfg: TrainConfig) -> torch.optim.Optimizer:
 def accuracy(method: CausalMethod, valid: tuple[list[str], np.ndarray]) -> float:
     texts, y = valid
     return float((method._predict_proba(list(texts)).argmax(axis=1) == np.asarray(y)).mean())
-
-
-def hold_out(texts: list[str], y: np.ndarray, cfg: TrainConfig, rng: np.random.Generator):
-    """A stratified validation slice when every class has enough examples; else train on everything."""
-    counts = np.bincount(y)
-    if counts[counts > 0].min() < cfg.holdout_min_per_class:
-        return texts, y, None
-    held = []
-    for label in np.flatnonzero(counts):
-        rows = np.flatnonzero(y == label)
-        take = max(1, int(round(len(rows) * cfg.holdout_fraction)))
-        held.extend(rng.choice(rows, size=take, replace=False).tolist())
-    held_set = set(held)
-    keep = [i for i in range(len(texts)) if i not in held_set]
-    return [texts[i] for i in keep], y[keep], ([texts[i] for i in held], y[held])
