@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -29,9 +30,9 @@ def serve_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "agileclf.cli", "serve", *args]
 
 
-@pytest.fixture(scope="module")
-def server(probe_dir):
-    """`agileclf serve tickets=DIR --api-key k` on a free port; yields its base URL, stops it afterwards."""
+@contextmanager
+def running_server(probe_dir):
+    """`agileclf serve tickets=DIR --api-key k` on a free port; yields (base URL, process), stops it afterwards."""
     port = free_port()
     env = {**os.environ, "AGILECLF_API_KEY": "k"}
     process = subprocess.Popen(
@@ -55,10 +56,19 @@ def server(probe_dir):
             process.kill()
             pytest.fail(f"server not ready after {START_TIMEOUT_S} s:\n{process.stdout.read()}")
         time.sleep(0.25)
-    yield base, process
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        process.wait(30)
+    try:
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(30)
+
+
+@pytest.fixture(scope="module")
+def server(probe_dir):
+    """One server shared by the tests that only send requests."""
+    with running_server(probe_dir) as running:
+        yield running
 
 
 AUTH = {"Authorization": "Bearer k"}
@@ -111,10 +121,10 @@ def test_loadtest_against_the_real_server(server):
     assert wrong_key.summary()["errors"] == 6 and wrong_key.errors == {"HTTP 401": 6}
 
 
-def test_server_stops_cleanly_on_interrupt(server):
-    _, process = server
-    process.send_signal(signal.SIGINT)
-    assert process.wait(30) == 0
+def test_server_stops_cleanly_on_interrupt(probe_dir):
+    with running_server(probe_dir) as (_, process):  # its own server: the shared one must outlive this test
+        process.send_signal(signal.SIGINT)
+        assert process.wait(30) == 0
 
 
 def test_tampered_artifact_is_refused_at_start_up(probe_dir, tmp_path):
