@@ -64,6 +64,9 @@ def train(
     epochs: int = typer.Option(None, "--epochs", help="passes over the data (methods that train for epochs)"),
     slot_field: str = SLOT_FIELD,
     parent_sep: str = typer.Option(".", "--parent-sep", help="label+parent: separator of parent and child label"),
+    augment: Path = typer.Option(None, "--augment", help="synthetic rows (from `synthesize`) added to the real ones"),
+    augment_cap: int = typer.Option(0, "--augment-cap", help="synthetic rows per class at most (0: no cap)"),
+    augment_ratio: float = typer.Option(0.0, "--augment-ratio", help="synthetic per real row of a class (0: any)"),
     quiet: bool = QUIET,
 ) -> None:
     """Train a classifier on labelled examples and save it as a directory."""
@@ -73,6 +76,8 @@ def train(
         from agileclf.backbones import load_backbone
         from agileclf.methods.multitask.workflow import train_task
 
+        if augment:
+            raise AgileclfError("--augment works with --task label only")
         if method != "multitask":
             raise AgileclfError(f"--task {task} trains the 'multitask' method; pass --method multitask")
         extra_params.update(parent_sep=parent_sep, **_parse_params(params))
@@ -95,6 +100,16 @@ def train(
         if sample.short_classes:
             err.print(f"[yellow]note:[/] {sample.describe(shots)}")
         dataset = dataset.subset(sample.indices)
+    train_texts, train_labels, synthetic_info = dataset.texts, dataset.labels, None
+    if augment:  # real rows always kept; synthetic ones added per class (agileclf.synth.augment)
+        from agileclf.synth.augment import augment as add_synthetic
+
+        mixed = add_synthetic(train_texts, train_labels, augment, augment_cap, augment_ratio, seed)
+        for note in mixed.notes:
+            err.print(f"[yellow]note:[/] {note}")
+        train_texts, train_labels = mixed.texts, mixed.labels
+        synthetic_info = {"path": str(augment.resolve()), "added": mixed.added, "cap": augment_cap,
+                          "ratio": augment_ratio}  # fmt: skip
     descriptions = read_label_descriptions(labels_file) if labels_file else None
     label_set = LabelSet.from_labels(dataset.labels, descriptions)
     validation = None
@@ -103,11 +118,11 @@ def train(
         validation = (v.texts, v.labels)
     param_values = {"seed": seed, **extra_params, **_parse_params(params)}
     classifier = make_method(method, backbone=load_backbone(backbone, device=device), **param_values)
-    err.print(f"training [bold]{method}[/] on {len(dataset)} examples, {len(label_set)} labels")
+    err.print(f"training [bold]{method}[/] on {len(train_texts)} examples, {len(label_set)} labels")
     import time
 
     start = time.perf_counter()
-    classifier.fit(dataset.texts, dataset.labels, valid=validation, label_set=label_set)
+    classifier.fit(train_texts, train_labels, valid=validation, label_set=label_set)
     fit_s = time.perf_counter() - start
     data_info = {
         "path": str(Path(data).resolve()),
@@ -117,8 +132,84 @@ def train(
         "text_field": text_field,
         "label_field": label_field,
     }
+    if synthetic_info:
+        data_info["synthetic"] = synthetic_info
     path = classifier.save(out_dir, extra={"data": data_info, "fit_s": round(fit_s, 3)})
     err.print(f"saved {path} (fit {fit_s:.1f} s)")
+
+
+# ---- synthetic data (agileclf.synth) ----------------------------------------------------------------------------
+@app.command()
+def synthesize(
+    data: Path = typer.Argument(..., help="the few real labelled examples: .jsonl, .csv or .tsv"),
+    backbone: str = typer.Option(..., "--backbone", "-b", help="local causal LM folder that writes and judges"),
+    per_class: int = typer.Option(..., "--per-class", "-n", help="synthetic examples to keep per class"),
+    out_path: Path = typer.Option(..., "--out", "-o", help="JSONL of kept rows (dropped rows: .dropped.jsonl)"),
+    shots: int = typer.Option(0, "--shots", "-k", help="sample K real examples per class first (0: use all)"),
+    seed: int = typer.Option(0, "--seed", help="seed of the sample, prompt shuffles, sampling and the judge"),
+    temperature: float = typer.Option(1.0, "--temperature", help="sampling temperature"),
+    top_p: float = typer.Option(0.95, "--top-p", help="nucleus sampling mass"),
+    max_new_tokens: int = typer.Option(48, "--max-new-tokens", help="tokens generated per example at most"),
+    batch_size: int = typer.Option(16, "--batch-size", help="prompts per generate call"),
+    task_desc: str = typer.Option("texts", "--task-desc", help="what the examples are, e.g. 'movie reviews'"),
+    label_kind: str = typer.Option("label", "--label-kind", help="what a label is, e.g. 'sentiment' or 'intent'"),
+    max_rounds: int = typer.Option(10, "--max-rounds", help="rounds of generate + filter at most (this run)"),
+    budget: int = typer.Option(0, "--budget", help="candidates generated per class at most (0: 20 x per-class)"),
+    oversample: float = typer.Option(2.0, "--oversample", help="candidates per missing example in a round"),
+    malformed: bool = typer.Option(True, "--malformed/--no-malformed", help="drop empty texts and prompt echoes"),
+    length: bool = typer.Option(True, "--length/--no-length", help="drop texts outside the length bounds"),
+    min_length_ratio: float = typer.Option(0.5, "--min-length-ratio", help="x the shortest real example (words)"),
+    max_length_ratio: float = typer.Option(2.0, "--max-length-ratio", help="x the longest real example (words)"),
+    duplicate: bool = typer.Option(True, "--dedupe/--no-dedupe", help="drop exact and near duplicates"),
+    near_duplicate: float = typer.Option(0.8, "--near-duplicate", help="word-set Jaccard that counts as a copy"),
+    label_filter: bool = typer.Option(True, "--label-filter/--no-label-filter", help="drop texts ICL labels else"),
+    judge_demos: int = typer.Option(4, "--judge-demos", help="ICL demonstrations per class of the label filter"),
+    chat_template: bool = typer.Option(True, "--chat/--no-chat", help="use the tokenizer's chat template if any"),
+    resume: bool = typer.Option(False, "--resume", help="continue the rows already in --out"),
+    report_dir: Path = typer.Option(None, "--report-dir", help="reports folder (default: <out>.report/)"),
+    device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1, mps (default: best available)"),
+    text_field: str = TEXT_FIELD,
+    label_field: str = LABEL_FIELD,
+    quiet: bool = QUIET,
+) -> None:
+    """Write synthetic examples per class with a causal LM, filter them, and report what was kept."""
+    _setup(quiet)
+    from agileclf.backbones import load_backbone
+    from agileclf.data import read_examples, sample_few_shot
+    from agileclf.methods import make_method
+    from agileclf.synth import FilterSettings, GenerationSettings
+    from agileclf.synth import synthesize as run_synthesis
+    from agileclf.synth.generate import LMGenerator
+    from agileclf.synth.report import filter_table, write_reports
+
+    dataset = read_examples(data, text_field, label_field, min_classes=2)
+    if shots:
+        dataset = dataset.subset(sample_few_shot(dataset.labels, shots, seed).indices)
+    lm = load_backbone(backbone, device=device)
+    if lm.kind != "causal-lm":
+        raise AgileclfError(f"--backbone {backbone}: synthesize needs a causal LM, not a {lm.kind}")
+    generation = GenerationSettings(
+        temperature, top_p, max_new_tokens, batch_size, task_desc, label_kind, chat_template
+    )  # fmt: skip
+    filters = FilterSettings(malformed, length, duplicate, label_filter, min_length_ratio, max_length_ratio,
+                             near_duplicate)  # fmt: skip
+    judge = None
+    if label_filter:
+        judge = make_method("icl", backbone=lm, demos_per_class=judge_demos, seed=seed, chat_template=chat_template)
+        judge.fit(dataset.texts, dataset.labels)
+    err.print(f"synthesizing {per_class} per class for {len(dataset.classes)} classes from {len(dataset)} examples")
+    result = run_synthesis(
+        dataset, out_path, per_class, LMGenerator(lm, generation), judge, generation, filters, max_rounds, budget,
+        oversample, seed, resume,
+    )  # fmt: skip
+    kept = read_examples(out_path, "text", "label") if out_path.is_file() and out_path.stat().st_size else None
+    paths = write_reports(
+        result, dataset.texts, dataset.labels, kept.texts if kept else [], kept.labels if kept else [],
+        report_dir or out_path.with_name(out_path.stem + ".report"), seed,
+    )  # fmt: skip
+    out.print(filter_table(result))
+    (err.print if result.complete else out.print)(f"{'done' if result.complete else 'note'}: {result.stopped}")
+    err.print(f"rows in {out_path}; reports in {paths['filters'].parent}")
 
 
 @app.command()
