@@ -207,8 +207,9 @@ def synthesize(
         result, dataset.texts, dataset.labels, kept.texts if kept else [], kept.labels if kept else [],
         report_dir or out_path.with_name(out_path.stem + ".report"), seed,
     )  # fmt: skip
-    out.print(filter_table(result))
-    (err.print if result.complete else out.print)(f"{'done' if result.complete else 'note'}: {result.stopped}")
+    plain = {"soft_wrap": True, "markup": False, "highlight": False}  # labels may hold [brackets]
+    out.print(filter_table(result), **plain)
+    (err.print if result.complete else out.print)(f"{'done' if result.complete else 'note'}: {result.stopped}", **plain)
     err.print(f"rows in {out_path}; reports in {paths['filters'].parent}")
 
 
