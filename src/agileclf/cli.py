@@ -176,31 +176,23 @@ def synthesize(
     _setup(quiet)
     from agileclf.backbones import load_backbone
     from agileclf.data import read_examples, sample_few_shot
-    from agileclf.methods import make_method
     from agileclf.synth import FilterSettings, GenerationSettings
-    from agileclf.synth import synthesize as run_synthesis
-    from agileclf.synth.generate import LMGenerator
     from agileclf.synth.report import filter_table, write_reports
+    from agileclf.synth.run import synthesize_with_lm
 
     dataset = read_examples(data, text_field, label_field, min_classes=2)
     if shots:
         dataset = dataset.subset(sample_few_shot(dataset.labels, shots, seed).indices)
     lm = load_backbone(backbone, device=device)
-    if lm.kind != "causal-lm":
-        raise AgileclfError(f"--backbone {backbone}: synthesize needs a causal LM, not a {lm.kind}")
     generation = GenerationSettings(
         temperature, top_p, max_new_tokens, batch_size, task_desc, label_kind, chat_template
     )  # fmt: skip
     filters = FilterSettings(malformed, length, duplicate, label_filter, min_length_ratio, max_length_ratio,
                              near_duplicate)  # fmt: skip
-    judge = None
-    if label_filter:
-        judge = make_method("icl", backbone=lm, demos_per_class=judge_demos, seed=seed, chat_template=chat_template)
-        judge.fit(dataset.texts, dataset.labels)
     err.print(f"synthesizing {per_class} per class for {len(dataset.classes)} classes from {len(dataset)} examples")
-    result = run_synthesis(
-        dataset, out_path, per_class, LMGenerator(lm, generation), judge, generation, filters, max_rounds, budget,
-        oversample, seed, resume,
+    result = synthesize_with_lm(
+        dataset, lm, out_path, per_class, seed, generation, filters, judge_demos, max_rounds, budget, oversample,
+        resume,
     )  # fmt: skip
     kept = read_examples(out_path, "text", "label") if out_path.is_file() and out_path.stat().st_size else None
     paths = write_reports(
@@ -561,6 +553,9 @@ def bench(
     label_fields: list[str] = typer.Option(["label"], "--label-field", help="label field: one, or one per --data"),
     params: list[str] = typer.Option([], "--param", "-p", help="method.key=value or method@dataset.key=value"),
     backbone: str = typer.Option(None, "--backbone", "-b", help="local encoder folder (default: bundled MiniLM)"),
+    augmented: str = typer.Option(None, "--augmented", help="methods also run on sample + synthetic rows, e.g. lora"),
+    synthetic_per_class: int = typer.Option(None, "--synthetic-per-class", help="synthetic rows per class (21)"),
+    writer: str = typer.Option(None, "--writer", help="causal LM writing synthetic rows (default: --backbone)"),
     quiet: bool = QUIET,
 ) -> None:
     """Benchmark methods and peers on the same few-shot samples; write results.jsonl, report.md and plots."""
@@ -586,7 +581,13 @@ def bench(
     unknown = set(grid.get("peers", [])) - set(PEER_NAMES)
     if unknown:
         raise AgileclfError(f"unknown peer(s) {', '.join(sorted(unknown))}; available: {', '.join(PEER_NAMES)}")
-    for name in grid["methods"]:
+    if augmented is not None:  # synthetic-data variants (agileclf.synth); settings via -p synthetic.key=value
+        grid["augmented"] = _csv(augmented)
+    if synthetic_per_class is not None:
+        grid["synthetic_per_class"] = synthetic_per_class
+    if writer is not None:
+        grid["writer"] = writer
+    for name in [*grid["methods"], *grid.get("augmented", [])]:
         method_classes(name)  # an unknown method fails now, not after an hour of other cells
     if shots is not None:
         grid["shots"] = _csv(shots, int)
@@ -595,7 +596,9 @@ def bench(
     if max_test is not None:
         grid["max_test"] = max_test
     for name, values in _bench_params(params).items():
-        if name.partition("@")[0] in PEER_NAMES:  # peers take typed keywords; methods convert strings themselves
+        if name == "synthetic":
+            grid.setdefault("synthetic_params", {}).update(values)
+        elif name.partition("@")[0] in PEER_NAMES:  # peers take typed keywords; methods convert strings themselves
             typed = {k: _literal(v) for k, v in values.items()}
             grid.setdefault("peer_params", {}).setdefault(name, {}).update(typed)
         else:
