@@ -165,6 +165,7 @@ def synthesize(
     label_filter: bool = typer.Option(True, "--label-filter/--no-label-filter", help="drop texts ICL labels else"),
     judge_demos: int = typer.Option(4, "--judge-demos", help="ICL demonstrations per class of the label filter"),
     chat_template: bool = typer.Option(True, "--chat/--no-chat", help="use the tokenizer's chat template if any"),
+    examples_per_prompt: int = typer.Option(0, "--examples-per-prompt", help="real examples per prompt (0: all)"),
     resume: bool = typer.Option(False, "--resume", help="continue the rows already in --out"),
     report_dir: Path = typer.Option(None, "--report-dir", help="reports folder (default: <out>.report/)"),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1, mps (default: best available)"),
@@ -185,7 +186,7 @@ def synthesize(
         dataset = dataset.subset(sample_few_shot(dataset.labels, shots, seed).indices)
     lm = load_backbone(backbone, device=device)
     generation = GenerationSettings(
-        temperature, top_p, max_new_tokens, batch_size, task_desc, label_kind, chat_template
+        temperature, top_p, max_new_tokens, batch_size, task_desc, label_kind, chat_template, examples_per_prompt
     )  # fmt: skip
     filters = FilterSettings(malformed, length, duplicate, label_filter, min_length_ratio, max_length_ratio,
                              near_duplicate)  # fmt: skip

@@ -9,7 +9,7 @@ from scripted import KeywordJudge, ScriptedGenerator, fresh_text, topic_words
 
 from agileclf.data import read_examples
 from agileclf.errors import ConfigError
-from agileclf.synth import FilterSettings, synthesize
+from agileclf.synth import FilterSettings, GenerationSettings, synthesize
 from agileclf.synth.pipeline import COUNTS, dropped_path, report_path
 
 LABELS = ["blue", "gold", "green", "red"]
@@ -122,6 +122,16 @@ def test_resume_continues_without_duplicating(few_shot_file, tmp_path):
     assert second.counts["blue"]["generated"] == first.counts["blue"]["generated"] + sum(
         r["round"] > 1 and r["label"] == "blue" for r in kept + rows_of(dropped_path(out))
     )
+
+
+def test_examples_per_prompt_draws_a_subset_by_seed(few_shot_file, tmp_path):
+    real = read_examples(few_shot_file)
+    gen = ScriptedGenerator({}, fresh_text)
+    synthesize(real, tmp_path / "s.jsonl", 3, gen, None, GenerationSettings(examples_per_prompt=2),
+               FilterSettings(label=False), max_rounds=1)  # fmt: skip
+    rows = rows_of(tmp_path / "s.jsonl")
+    assert all(len(r["seed_ids"]) == 2 for r in rows) and len({tuple(r["seed_ids"]) for r in rows}) > 1
+    assert all(p.count("Example: ") == 2 for p in gen.prompts)
 
 
 def test_label_filter_needs_a_judge(few_shot_file, tmp_path):

@@ -197,7 +197,7 @@ def run_grid(
         rows.append(row)
         bar.update(1)
         log(
-            f"{cell.dataset} {cell.shots}-shot seed {cell.seed} {cell.method}{' (peer)' if cell.peer else ''}: "
+            f"{cell.dataset} {cell.shots}-shot seed {cell.seed} {cell.name}{' (peer)' if cell.peer else ''}: "
             f"accuracy {row['accuracy']:.4f}, fit {row['fit_s']:.1f} s, predict {row['predict_ms']:.2f} ms/example"
         )
     bar.close()

@@ -29,10 +29,13 @@ class GenerationSettings:
     task: str = "texts"
     label_kind: str = "label"
     chat_template: bool = True
+    examples_per_prompt: int = 0  # real examples shown per prompt, a seeded draw of the class's (0: all of them)
 
     def __post_init__(self) -> None:
         if self.temperature <= 0 or not 0 < self.top_p <= 1:
             raise ConfigError("temperature must be > 0 and top-p in (0, 1]")
+        if self.examples_per_prompt < 0:
+            raise ConfigError("examples per prompt must be >= 0 (0: all of the class's examples)")
         if self.max_new_tokens < 1 or self.batch_size < 1:
             raise ConfigError("max new tokens and batch size must be >= 1")
 

@@ -201,6 +201,7 @@ def _run_round(
         for slot in range(n):
             rng = np.random.Generator(np.random.PCG64([seed, round_no, class_no, slot]))
             order = [real[label][i] for i in rng.permutation(len(real[label]))]
+            order = order[: generation.examples_per_prompt or None]
             prompts.append(generation_prompt(label_words[label], [dataset.texts[i] for i in order], generation))
             meta.append((label, [ids[i] for i in order]))
     texts = generator(prompts, seed * 10_007 + round_no)
