@@ -64,6 +64,9 @@ def train(
     epochs: int = typer.Option(None, "--epochs", help="passes over the data (methods that train for epochs)"),
     slot_field: str = SLOT_FIELD,
     parent_sep: str = typer.Option(".", "--parent-sep", help="label+parent: separator of parent and child label"),
+    augment: Path = typer.Option(None, "--augment", help="synthetic rows (from `synthesize`) added to the real ones"),
+    augment_cap: int = typer.Option(0, "--augment-cap", help="synthetic rows per class at most (0: no cap)"),
+    augment_ratio: float = typer.Option(0.0, "--augment-ratio", help="synthetic per real row of a class (0: any)"),
     quiet: bool = QUIET,
 ) -> None:
     """Train a classifier on labelled examples and save it as a directory."""
@@ -73,6 +76,8 @@ def train(
         from agileclf.backbones import load_backbone
         from agileclf.methods.multitask.workflow import train_task
 
+        if augment:
+            raise AgileclfError("--augment works with --task label only")
         if method != "multitask":
             raise AgileclfError(f"--task {task} trains the 'multitask' method; pass --method multitask")
         extra_params.update(parent_sep=parent_sep, **_parse_params(params))
@@ -95,6 +100,16 @@ def train(
         if sample.short_classes:
             err.print(f"[yellow]note:[/] {sample.describe(shots)}")
         dataset = dataset.subset(sample.indices)
+    train_texts, train_labels, synthetic_info = dataset.texts, dataset.labels, None
+    if augment:  # real rows always kept; synthetic ones added per class (agileclf.synth.augment)
+        from agileclf.synth.augment import augment as add_synthetic
+
+        mixed = add_synthetic(train_texts, train_labels, augment, augment_cap, augment_ratio, seed)
+        for note in mixed.notes:
+            err.print(f"[yellow]note:[/] {note}")
+        train_texts, train_labels = mixed.texts, mixed.labels
+        synthetic_info = {"path": str(augment.resolve()), "added": mixed.added, "cap": augment_cap,
+                          "ratio": augment_ratio}  # fmt: skip
     descriptions = read_label_descriptions(labels_file) if labels_file else None
     label_set = LabelSet.from_labels(dataset.labels, descriptions)
     validation = None
@@ -103,11 +118,11 @@ def train(
         validation = (v.texts, v.labels)
     param_values = {"seed": seed, **extra_params, **_parse_params(params)}
     classifier = make_method(method, backbone=load_backbone(backbone, device=device), **param_values)
-    err.print(f"training [bold]{method}[/] on {len(dataset)} examples, {len(label_set)} labels")
+    err.print(f"training [bold]{method}[/] on {len(train_texts)} examples, {len(label_set)} labels")
     import time
 
     start = time.perf_counter()
-    classifier.fit(dataset.texts, dataset.labels, valid=validation, label_set=label_set)
+    classifier.fit(train_texts, train_labels, valid=validation, label_set=label_set)
     fit_s = time.perf_counter() - start
     data_info = {
         "path": str(Path(data).resolve()),
@@ -117,8 +132,78 @@ def train(
         "text_field": text_field,
         "label_field": label_field,
     }
+    if synthetic_info:
+        data_info["synthetic"] = synthetic_info
     path = classifier.save(out_dir, extra={"data": data_info, "fit_s": round(fit_s, 3)})
     err.print(f"saved {path} (fit {fit_s:.1f} s)")
+
+
+# ---- synthetic data (agileclf.synth) ----------------------------------------------------------------------------
+@app.command()
+def synthesize(
+    data: Path = typer.Argument(..., help="the few real labelled examples: .jsonl, .csv or .tsv"),
+    backbone: str = typer.Option(..., "--backbone", "-b", help="local causal LM folder that writes and judges"),
+    per_class: int = typer.Option(..., "--per-class", "-n", help="synthetic examples to keep per class"),
+    out_path: Path = typer.Option(..., "--out", "-o", help="JSONL of kept rows (dropped rows: .dropped.jsonl)"),
+    shots: int = typer.Option(0, "--shots", "-k", help="sample K real examples per class first (0: use all)"),
+    seed: int = typer.Option(0, "--seed", help="seed of the sample, prompt shuffles, sampling and the judge"),
+    temperature: float = typer.Option(1.0, "--temperature", help="sampling temperature"),
+    top_p: float = typer.Option(0.95, "--top-p", help="nucleus sampling mass"),
+    max_new_tokens: int = typer.Option(48, "--max-new-tokens", help="tokens generated per example at most"),
+    batch_size: int = typer.Option(16, "--batch-size", help="prompts per generate call"),
+    task_desc: str = typer.Option("texts", "--task-desc", help="what the examples are, e.g. 'movie reviews'"),
+    label_kind: str = typer.Option("label", "--label-kind", help="what a label is, e.g. 'sentiment' or 'intent'"),
+    max_rounds: int = typer.Option(10, "--max-rounds", help="rounds of generate + filter at most (this run)"),
+    budget: int = typer.Option(0, "--budget", help="candidates generated per class at most (0: 20 x per-class)"),
+    oversample: float = typer.Option(2.0, "--oversample", help="candidates per missing example in a round"),
+    malformed: bool = typer.Option(True, "--malformed/--no-malformed", help="drop empty texts and prompt echoes"),
+    length: bool = typer.Option(True, "--length/--no-length", help="drop texts outside the length bounds"),
+    min_length_ratio: float = typer.Option(0.5, "--min-length-ratio", help="x the shortest real example (words)"),
+    max_length_ratio: float = typer.Option(2.0, "--max-length-ratio", help="x the longest real example (words)"),
+    duplicate: bool = typer.Option(True, "--dedupe/--no-dedupe", help="drop exact and near duplicates"),
+    near_duplicate: float = typer.Option(0.8, "--near-duplicate", help="word-set Jaccard that counts as a copy"),
+    label_filter: bool = typer.Option(True, "--label-filter/--no-label-filter", help="drop texts ICL labels else"),
+    judge_demos: int = typer.Option(4, "--judge-demos", help="ICL demonstrations per class of the label filter"),
+    chat_template: bool = typer.Option(True, "--chat/--no-chat", help="use the tokenizer's chat template if any"),
+    examples_per_prompt: int = typer.Option(0, "--examples-per-prompt", help="real examples per prompt (0: all)"),
+    resume: bool = typer.Option(False, "--resume", help="continue the rows already in --out"),
+    report_dir: Path = typer.Option(None, "--report-dir", help="reports folder (default: <out>.report/)"),
+    device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1, mps (default: best available)"),
+    text_field: str = TEXT_FIELD,
+    label_field: str = LABEL_FIELD,
+    quiet: bool = QUIET,
+) -> None:
+    """Write synthetic examples per class with a causal LM, filter them, and report what was kept."""
+    _setup(quiet)
+    from agileclf.backbones import load_backbone
+    from agileclf.data import read_examples, sample_few_shot
+    from agileclf.synth import FilterSettings, GenerationSettings
+    from agileclf.synth.report import filter_table, write_reports
+    from agileclf.synth.run import synthesize_with_lm
+
+    dataset = read_examples(data, text_field, label_field, min_classes=2)
+    if shots:
+        dataset = dataset.subset(sample_few_shot(dataset.labels, shots, seed).indices)
+    lm = load_backbone(backbone, device=device)
+    generation = GenerationSettings(
+        temperature, top_p, max_new_tokens, batch_size, task_desc, label_kind, chat_template, examples_per_prompt
+    )  # fmt: skip
+    filters = FilterSettings(malformed, length, duplicate, label_filter, min_length_ratio, max_length_ratio,
+                             near_duplicate)  # fmt: skip
+    err.print(f"synthesizing {per_class} per class for {len(dataset.classes)} classes from {len(dataset)} examples")
+    result = synthesize_with_lm(
+        dataset, lm, out_path, per_class, seed, generation, filters, judge_demos, max_rounds, budget, oversample,
+        resume,
+    )  # fmt: skip
+    kept = read_examples(out_path, "text", "label") if out_path.is_file() and out_path.stat().st_size else None
+    paths = write_reports(
+        result, dataset.texts, dataset.labels, kept.texts if kept else [], kept.labels if kept else [],
+        report_dir or out_path.with_name(out_path.stem + ".report"), seed,
+    )  # fmt: skip
+    plain = {"soft_wrap": True, "markup": False, "highlight": False}  # labels may hold [brackets]
+    out.print(filter_table(result), **plain)
+    (err.print if result.complete else out.print)(f"{'done' if result.complete else 'note'}: {result.stopped}", **plain)
+    err.print(f"rows in {out_path}; reports in {paths['filters'].parent}")
 
 
 @app.command()
@@ -469,6 +554,9 @@ def bench(
     label_fields: list[str] = typer.Option(["label"], "--label-field", help="label field: one, or one per --data"),
     params: list[str] = typer.Option([], "--param", "-p", help="method.key=value or method@dataset.key=value"),
     backbone: str = typer.Option(None, "--backbone", "-b", help="local encoder folder (default: bundled MiniLM)"),
+    augmented: str = typer.Option(None, "--augmented", help="methods also run on sample + synthetic rows, e.g. lora"),
+    synthetic_per_class: int = typer.Option(None, "--synthetic-per-class", help="synthetic rows per class (21)"),
+    writer: str = typer.Option(None, "--writer", help="causal LM writing synthetic rows (default: --backbone)"),
     quiet: bool = QUIET,
 ) -> None:
     """Benchmark methods and peers on the same few-shot samples; write results.jsonl, report.md and plots."""
@@ -494,7 +582,13 @@ def bench(
     unknown = set(grid.get("peers", [])) - set(PEER_NAMES)
     if unknown:
         raise AgileclfError(f"unknown peer(s) {', '.join(sorted(unknown))}; available: {', '.join(PEER_NAMES)}")
-    for name in grid["methods"]:
+    if augmented is not None:  # synthetic-data variants (agileclf.synth); settings via -p synthetic.key=value
+        grid["augmented"] = _csv(augmented)
+    if synthetic_per_class is not None:
+        grid["synthetic_per_class"] = synthetic_per_class
+    if writer is not None:
+        grid["writer"] = writer
+    for name in [*grid["methods"], *grid.get("augmented", [])]:
         method_classes(name)  # an unknown method fails now, not after an hour of other cells
     if shots is not None:
         grid["shots"] = _csv(shots, int)
@@ -503,7 +597,9 @@ def bench(
     if max_test is not None:
         grid["max_test"] = max_test
     for name, values in _bench_params(params).items():
-        if name.partition("@")[0] in PEER_NAMES:  # peers take typed keywords; methods convert strings themselves
+        if name == "synthetic":
+            grid.setdefault("synthetic_params", {}).update(values)
+        elif name.partition("@")[0] in PEER_NAMES:  # peers take typed keywords; methods convert strings themselves
             typed = {k: _literal(v) for k, v in values.items()}
             grid.setdefault("peer_params", {}).setdefault(name, {}).update(typed)
         else:

@@ -36,10 +36,16 @@ class Cell:
     peer: bool
     shots: int
     seed: int
+    augmented: bool = False  # trained on the sample plus synthetic rows written from it (agileclf.synth)
+
+    @property
+    def name(self) -> str:
+        """The method as results name it: 'lora+synthetic' for an augmented variant."""
+        return f"{self.method}+synthetic" if self.augmented else self.method
 
     @property
     def key(self) -> tuple:
-        return (self.dataset, self.method, self.shots, self.seed)
+        return (self.dataset, self.name, self.shots, self.seed)
 
 
 @dataclass
@@ -54,11 +60,17 @@ class BenchGrid:
     max_test: int = 0
     method_params: dict[str, dict] = field(default_factory=dict)
     peer_params: dict[str, dict] = field(default_factory=dict)
+    # augmented variants: these methods again on the sample + `synthetic_per_class` synthetic rows per class,
+    # written from the sample by `writer` (a causal LM folder; default: the bench backbone)
+    augmented: list[str] = field(default_factory=list)
+    synthetic_per_class: int = 21
+    synthetic_params: dict = field(default_factory=dict)
+    writer: str | None = None
 
     def __post_init__(self) -> None:
         if not self.datasets:
             raise ConfigError("bench needs at least one dataset (--data DIR)")
-        if not self.methods and not self.peers:
+        if not self.methods and not self.peers and not self.augmented:
             raise ConfigError("bench needs at least one method or peer")
         if any(s < 1 for s in self.shots):
             raise ConfigError(f"shots must be >= 1, got {self.shots}")
@@ -73,6 +85,8 @@ class BenchGrid:
                 for seed in self.seeds:
                     for method in self.methods:
                         yield Cell(spec.name, method, False, shots, seed)
+                    for method in self.augmented:
+                        yield Cell(spec.name, method, False, shots, seed, augmented=True)
                     for peer in self.peers:
                         yield Cell(spec.name, peer, True, shots, seed)
 
@@ -87,6 +101,7 @@ def load_grid_file(path: str | Path) -> dict:
     except (OSError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(f"{path}: cannot read the grid file ({err})") from None
     known = {"data", "methods", "peers", "shots", "seeds", "max_test", "method_params", "peer_params"}
+    known |= {"augmented", "synthetic_per_class", "synthetic_params", "writer"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")

@@ -108,7 +108,7 @@ def run_cell(cell: Cell, sample: Dataset, label_set: LabelSet, test: Dataset, pa
         result = evaluate_classifier(classifier, test.texts, test.labels)
     row = {
         "dataset": cell.dataset,
-        "method": cell.method,
+        "method": cell.name,
         "peer": cell.peer,
         "shots": cell.shots,
         "seed": cell.seed,
@@ -124,6 +124,20 @@ def run_cell(cell: Cell, sample: Dataset, label_set: LabelSet, test: Dataset, pa
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     return row
+
+
+def augmented_sample(grid: BenchGrid, cell: Cell, sample: Dataset, writer, out_dir: Path, log) -> Dataset:
+    """The sample plus synthetic rows written from it, kept under out_dir/synthetic/ (resumed when there)."""
+    from agileclf.synth.augment import augment
+    from agileclf.synth.run import settings_from, synthesize_with_lm
+
+    path = out_dir / "synthetic" / f"{cell.dataset}-{cell.shots}shot-seed{cell.seed}.jsonl"
+    settings = settings_from(grid.synthetic_params)
+    result = synthesize_with_lm(sample, writer, path, grid.synthetic_per_class, cell.seed, resume=True, **settings)
+    if not result.complete:
+        log(f"note: {cell.dataset} {cell.shots}-shot seed {cell.seed} synthesis {result.stopped}")
+    mix = augment(sample.texts, sample.labels, path, cap=grid.synthetic_per_class, seed=cell.seed)
+    return Dataset(mix.texts, mix.labels, list(range(1, len(mix.texts) + 1)), str(path))
 
 
 def run_grid(
@@ -156,6 +170,7 @@ def run_grid(
     specs = {spec.name: spec for spec in grid.datasets}
     loaded: dict[str, tuple[Dataset, Dataset]] = {}
     samples: dict[tuple, tuple[Dataset, LabelSet]] = {}
+    writer, mixed = None, {}  # the synthesis LM and the augmented samples, made when a cell first needs them
     bar = progress(total=len(todo), desc="bench cells", leave=True)
     for cell in todo:
         bar.set_postfix_str(f"{cell.dataset} {cell.shots}-shot seed {cell.seed} {cell.method}")
@@ -170,6 +185,11 @@ def run_grid(
                 log(f"note: {cell.dataset}: {drawn.describe(cell.shots)}")
             samples = {group: (train.subset(drawn.indices), LabelSet.from_labels(train.labels))}
         sample, label_set = samples[group]
+        if cell.augmented:
+            if (cell.dataset, group) not in mixed:
+                writer = writer or (load_backbone(grid.writer) if grid.writer else backbone)
+                mixed[(cell.dataset, group)] = augmented_sample(grid, cell, sample, writer, out_dir, log)
+            sample = mixed[(cell.dataset, group)]
         table = grid.peer_params if cell.peer else grid.method_params
         params = params_for(table, cell.method, cell.dataset)
         row = run_cell(cell, sample, label_set, test, params, backbone)
@@ -177,7 +197,7 @@ def run_grid(
         rows.append(row)
         bar.update(1)
         log(
-            f"{cell.dataset} {cell.shots}-shot seed {cell.seed} {cell.method}{' (peer)' if cell.peer else ''}: "
+            f"{cell.dataset} {cell.shots}-shot seed {cell.seed} {cell.name}{' (peer)' if cell.peer else ''}: "
             f"accuracy {row['accuracy']:.4f}, fit {row['fit_s']:.1f} s, predict {row['predict_ms']:.2f} ms/example"
         )
     bar.close()

@@ -1,0 +1,73 @@
+"""Synthesis with one local causal LM as writer and judge: what the `synthesize` command and the bench share."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from pathlib import Path
+
+from agileclf.data import Dataset
+from agileclf.errors import ConfigError
+from agileclf.synth.filters import FilterSettings
+from agileclf.synth.generate import GenerationSettings, LMGenerator
+from agileclf.synth.pipeline import SynthesisResult, synthesize
+
+LOOP_KEYS = ("judge_demos", "max_rounds", "budget", "oversample")
+
+
+def synthesize_with_lm(
+    dataset: Dataset,
+    lm,
+    out_path: str | Path,
+    per_class: int,
+    seed: int = 0,
+    generation: GenerationSettings = GenerationSettings(),
+    filters: FilterSettings = FilterSettings(),
+    judge_demos: int = 4,
+    max_rounds: int = 10,
+    budget: int = 0,
+    oversample: float = 2.0,
+    resume: bool = False,
+) -> SynthesisResult:
+    """Generate with `lm` and, when the label filter is on, judge with ICL on the same LM (`judge_demos` real
+    demonstrations per class, balanced, in seeded random order)."""
+    if getattr(lm, "kind", None) != "causal-lm":
+        raise ConfigError(f"synthesis needs a causal-LM backbone, not {getattr(lm, 'kind', type(lm).__name__)}")
+    judge = None
+    if filters.label:
+        from agileclf.methods import make_method
+
+        judge = make_method(
+            "icl", backbone=lm, demos_per_class=judge_demos, seed=seed, chat_template=generation.chat_template
+        )
+        judge.fit(dataset.texts, dataset.labels)
+    return synthesize(
+        dataset, out_path, per_class, LMGenerator(lm, generation), judge, generation, filters, max_rounds, budget,
+        oversample, seed, resume,
+    )  # fmt: skip
+
+
+def settings_from(params: dict) -> dict:
+    """Keyword arguments of `synthesize_with_lm` from flat key=value pairs (strings read as JSON literals), e.g.
+    {"temperature": "0.7", "label": "false", "max_rounds": "3"}."""
+    generation_keys = {f.name for f in fields(GenerationSettings)}
+    filter_keys = {f.name for f in fields(FilterSettings)}
+    unknown = set(params) - generation_keys - filter_keys - set(LOOP_KEYS)
+    if unknown:
+        known = sorted(generation_keys | filter_keys | set(LOOP_KEYS))
+        raise ConfigError(f"unknown synthesis setting(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
+    values = {k: _literal(v) for k, v in params.items()}
+    return {
+        "generation": GenerationSettings(**{k: v for k, v in values.items() if k in generation_keys}),
+        "filters": FilterSettings(**{k: v for k, v in values.items() if k in filter_keys}),
+        **{k: v for k, v in values.items() if k in LOOP_KEYS},
+    }
+
+
+def _literal(value):
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value

@@ -1,0 +1,41 @@
+"""Sampling from the tiny in-process causal LM: batched, seeded, the loop stops at N; parsing of continuations."""
+
+from __future__ import annotations
+
+from agileclf.backbones import load_backbone
+from agileclf.data import read_examples
+from agileclf.synth import FilterSettings, GenerationSettings, synthesize
+from agileclf.synth.generate import LMGenerator, first_text, generation_prompt
+
+
+def test_first_text_takes_the_first_line_without_its_lead():
+    assert first_text(" zorp blik\nExample: more") == "zorp blik"
+    assert first_text("\n\nExample 3: pell grom") == "pell grom"
+    assert first_text("2) kreb dulo") == "kreb dulo" and first_text("\n \n") == ""
+
+
+def test_prompt_in_the_papers_style():
+    settings = GenerationSettings(task="movie reviews", label_kind="sentiment")
+    prompt = generation_prompt("positive", ["great  film", "loved it"], settings)
+    assert prompt == (
+        "Few examples of movie reviews having sentiment positive are given. Generate more examples of movie reviews"
+        " having sentiment positive.\nExample: great film\nExample: loved it\nExample:"
+    )
+
+
+def test_lm_sampling_is_batched_and_seeded(tiny_writer):
+    lm = load_backbone(str(tiny_writer))
+    generator = LMGenerator(lm, GenerationSettings(max_new_tokens=12, batch_size=3))
+    prompts = [generation_prompt("blue", ["zorp blik quan", "flem drav"], generator.settings)] * 7
+    first, again, other = generator(prompts, seed=1), generator(prompts, seed=1), generator(prompts, seed=2)
+    assert len(first) == 7 and first == again and first != other
+    assert len(set(first)) > 1  # sampled, not greedy: the same prompt gives different texts
+
+
+def test_loop_with_the_lm_stops_at_n(tiny_writer, few_shot_file, tmp_path):
+    lm = load_backbone(str(tiny_writer))
+    generator = LMGenerator(lm, GenerationSettings(max_new_tokens=12, batch_size=8))
+    settings = FilterSettings(length=False, label=False, near_duplicate=1.0)
+    result = synthesize(read_examples(few_shot_file), tmp_path / "s.jsonl", 3, generator, None, filters=settings)
+    assert result.complete and all(c["kept"] == 3 for c in result.counts.values())
+    assert len(read_examples(tmp_path / "s.jsonl")) == 12

@@ -1,0 +1,48 @@
+"""End to end through the CLI: synthesize with the tiny LM (ICL label filter on), reports, resume, train --augment."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from agileclf.cli import app
+from agileclf.errors import ConfigError
+
+
+def test_synthesize_reports_and_resume(tiny_writer, few_shot_file, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "syn.jsonl"
+    args = ["synthesize", str(few_shot_file), "-b", str(tiny_writer), "-n", "2", "-o", str(out), "-q"]
+    args += ["--max-new-tokens", "12", "--max-rounds", "1", "--seed", "3"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "| class | generated | malformed | length | duplicate | label | surplus | kept |" in result.stdout
+    report = json.loads((tmp_path / "syn.report.json").read_text())
+    assert report["rounds"] == 1 and set(report["counts"]) == {"blue", "gold", "green", "red"}
+    rows = [json.loads(line) for line in (tmp_path / "syn.dropped.jsonl").read_text().splitlines()]
+    judged = [r for r in rows if r["filters"]["label"] != "not-run"]
+    assert judged and all(r["predicted"] in report["counts"] for r in judged)  # the ICL judge ran on the tiny LM
+    folder = tmp_path / "syn.report"
+    assert (folder / "diversity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| blue |" in (folder / "words.md").read_text() and "| **all** |" in (folder / "filters.md").read_text()
+
+    again = runner.invoke(app, args)
+    assert isinstance(again.exception, ConfigError) and "--resume" in str(again.exception)  # main() exits 2
+    resumed = runner.invoke(app, [*args, "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads((tmp_path / "syn.report.json").read_text())["rounds"] == 2
+
+
+def test_train_with_augment_adds_synthetic_rows(few_shot_file, tmp_path):
+    syn = tmp_path / "syn.jsonl"
+    rows = [{"text": f"zorp blik {w}", "label": "green", "source": "synthetic"} for w in ("quan", "flem", "drav")]
+    syn.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "clf"
+    args = ["train", str(few_shot_file), "-m", "linear-probe", "-o", str(out), "-q", "--augment", str(syn)]
+    result = CliRunner().invoke(app, [*args, "--augment-cap", "2"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "agileclf.json").read_text())["data"]
+    assert data["synthetic"]["added"] == {"blue": 0, "gold": 0, "green": 2, "red": 0}
+    assert data["rows_used"] == 16
+    assert "training linear-probe on 18 examples" in result.output.replace("[bold]", "").replace("[/]", "")
