@@ -3,35 +3,25 @@
 from __future__ import annotations
 
 import json
-import random
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "methods" / "causal"))
-from causal_synthetic import build_model, build_tokenizer, pretraining_document, task_split  # noqa: E402
+from causal_synthetic import build_untrained, single_torch_thread, task_split  # noqa: E402
 
 
 @pytest.fixture(scope="package", autouse=True)
 def _one_thread():
-    """One torch thread: tiny matrices gain nothing from more, and sampling is then bit-reproducible."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with single_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="package")
 def tiny_writer(tmp_path_factory):
     """Folder of an untrained tiny causal LM: it samples arbitrary token strings, which is all the loop needs."""
-    directory = tmp_path_factory.mktemp("tiny-writer")
-    corpus = [pretraining_document(random.Random(i)) for i in range(300)]
-    tokenizer = build_tokenizer(corpus, directory)
-    build_model(len(tokenizer), hidden=32).save_pretrained(str(directory))
-    return directory
+    return build_untrained(tmp_path_factory.mktemp("tiny-writer"), hidden=32)
 
 
 @pytest.fixture()

@@ -16,6 +16,8 @@ demonstrations, or weights).
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -152,3 +154,23 @@ def build_pretrained(directory: Path, steps: int = 800, seed: int = 0) -> Path:
     pretrain(model, tokenizer, corpus, steps=steps, seed=seed)
     model.save_pretrained(str(directory))
     return directory
+
+
+def build_untrained(directory: Path, hidden: int = 32) -> Path:
+    """Tokenizer + an untrained tiny Llama, saved: a distinct base model, or a writer of arbitrary strings."""
+    corpus = [pretraining_document(random.Random(i)) for i in range(300)]
+    tokenizer = build_tokenizer(corpus, directory)
+    build_model(len(tokenizer), hidden=hidden).save_pretrained(str(directory))
+    return directory
+
+
+@contextmanager
+def single_torch_thread() -> Iterator[None]:
+    """One torch thread: tiny models and their training are then bit-identical on every run of the same machine
+    type (thread count changes float summation order), and tiny matrices gain nothing from more."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

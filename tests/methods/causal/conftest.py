@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from causal_synthetic import build_model, build_pretrained, build_tokenizer, pretraining_document, task_split  # noqa: I001
+from causal_synthetic import build_pretrained, build_untrained, single_torch_thread, task_split  # noqa: I001
 
 
 @pytest.fixture(scope="package", autouse=True)
 def _one_thread():
-    """One torch thread for these tests: the tiny model and its training are then bit-identical on every run of
-    the same machine type (thread count changes float summation order), and tiny matrices gain nothing from more."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with single_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="package")
@@ -27,13 +21,7 @@ def tiny_lm(tmp_path_factory, _one_thread):
 @pytest.fixture(scope="session")
 def other_lm(tmp_path_factory):
     """A different tiny causal LM (another width), for wrong-base-model errors."""
-    import random
-
-    directory = tmp_path_factory.mktemp("other-llama")
-    corpus = [pretraining_document(random.Random(i)) for i in range(300)]
-    tokenizer = build_tokenizer(corpus, directory)
-    build_model(len(tokenizer), hidden=32).save_pretrained(str(directory))
-    return directory
+    return build_untrained(tmp_path_factory.mktemp("other-llama"), hidden=32)
 
 
 @pytest.fixture(scope="session")
