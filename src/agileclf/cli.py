@@ -556,6 +556,7 @@ def bench(
     backbone: str = typer.Option(None, "--backbone", "-b", help="local encoder folder (default: bundled MiniLM)"),
     augmented: str = typer.Option(None, "--augmented", help="methods also run on sample + synthetic rows, e.g. lora"),
     synthetic_per_class: int = typer.Option(None, "--synthetic-per-class", help="synthetic rows per class (21)"),
+    augmented_shots: str = typer.Option(None, "--augmented-shots", help="shots the augmented variants run at (all)"),
     writer: str = typer.Option(None, "--writer", help="causal LM writing synthetic rows (default: --backbone)"),
     quiet: bool = QUIET,
 ) -> None:
@@ -586,6 +587,8 @@ def bench(
         grid["augmented"] = _csv(augmented)
     if synthetic_per_class is not None:
         grid["synthetic_per_class"] = synthetic_per_class
+    if augmented_shots is not None:
+        grid["augmented_shots"] = _csv(augmented_shots, int)
     if writer is not None:
         grid["writer"] = writer
     for name in [*grid["methods"], *grid.get("augmented", [])]:

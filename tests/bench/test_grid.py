@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agileclf.bench import BenchGrid, load_grid_file
+from agileclf.bench import BenchGrid, DatasetSpec, load_grid_file
 from agileclf.errors import ConfigError
 
 
@@ -29,3 +29,13 @@ def test_unknown_keys_in_a_grid_file_are_named(tmp_path):
     config.write_text('method = ["finetune"]\n')
     with pytest.raises(ConfigError, match="unknown key.*method"):
         load_grid_file(config)
+
+
+def test_augmented_variants_run_only_at_their_shots(tiny_sets):
+    grid = BenchGrid(
+        datasets=[DatasetSpec(tiny_sets[1])], methods=["lora"], augmented=["lora"], shots=[4, 25],
+        seeds=[0], augmented_shots=[4],
+    )  # fmt: skip
+    assert [(c.name, c.shots) for c in grid.cells()] == [("lora", 4), ("lora+synthetic", 4), ("lora", 25)]
+    with pytest.raises(ConfigError, match=r"augmented shots \[8\] are not among"):
+        BenchGrid(datasets=grid.datasets, methods=["lora"], augmented=["lora"], shots=[4], augmented_shots=[8])

@@ -41,3 +41,18 @@ def test_best_method_of_a_row_is_bold_and_peers_are_marked():
     assert "| contrastive | setfit (peer) |" in report
     assert "| sst2 | 8 | **75.0 ± 7.1 (2)** | 62.0 ± 2.8 (2) |" in report
     assert "num_iterations=20" in report
+
+
+def test_real_vs_synthetic_table_orders_models_by_examples_per_class():
+    plain = [{**row("lora", s, 0.70, shots=25), "n_synthetic": 0, "n_classes": 2} for s in (0, 1)]
+    small = [{**row("lora", s, 0.55, shots=4), "n_synthetic": 0, "n_classes": 2} for s in (0, 1)]
+    mixed = [{**row("lora+synthetic", s, 0.66, shots=4), "n_synthetic": 42, "n_classes": 2} for s in (0, 1)]
+    report = markdown_report(plain + small + mixed)
+    table = report.split("Real vs synthetic")[1].splitlines()
+    body = [line for line in table if line.startswith("| sst2")]
+    assert body == [
+        "| sst2 | lora | 4 | 0.0 | 55.0 ± 0.0 | 2.0 |",
+        "| sst2 | lora | 25 | 0.0 | 70.0 ± 0.0 | 2.0 |",
+        "| sst2 | lora+synthetic | 4 | 21.0 | 66.0 ± 0.0 | 2.0 |",
+    ]
+    assert "Real vs synthetic" not in markdown_report(ROWS)  # no synthetic rows, no such table

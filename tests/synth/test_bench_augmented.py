@@ -26,6 +26,7 @@ def test_bench_runs_method_and_method_plus_synthetic_and_resumes(tiny_writer, tm
     by_method = {r["method"]: r for r in rows}
     assert set(by_method) == {"icl", "icl+synthetic"}
     assert by_method["icl"]["n_train"] == 8 and by_method["icl+synthetic"]["n_train"] == 8 + 12
+    assert by_method["icl+synthetic"]["n_synthetic"] == 12 and by_method["icl"]["n_synthetic"] == 0
     synthetic = out / "synthetic" / "toy-2shot-seed0.jsonl"
     kept = [json.loads(line) for line in synthetic.read_text().splitlines()]
     assert len(kept) == 12 and {r["source"] for r in kept} == {"synthetic"}

@@ -66,6 +66,8 @@ class BenchGrid:
     synthetic_per_class: int = 21
     synthetic_params: dict = field(default_factory=dict)
     writer: str | None = None
+    # shots at which the augmented variants run (empty: all), so "4 real + 21 synthetic" sits beside "25 real"
+    augmented_shots: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.datasets:
@@ -74,6 +76,9 @@ class BenchGrid:
             raise ConfigError("bench needs at least one method or peer")
         if any(s < 1 for s in self.shots):
             raise ConfigError(f"shots must be >= 1, got {self.shots}")
+        missing = sorted(set(self.augmented_shots) - set(self.shots))
+        if self.augmented_shots and missing:
+            raise ConfigError(f"augmented shots {missing} are not among the grid's shots {self.shots}")
         names = [d.name for d in self.datasets]
         if len(set(names)) != len(names):
             raise ConfigError(f"two datasets share a name: {names}")
@@ -85,7 +90,7 @@ class BenchGrid:
                 for seed in self.seeds:
                     for method in self.methods:
                         yield Cell(spec.name, method, False, shots, seed)
-                    for method in self.augmented:
+                    for method in self.augmented if shots in (self.augmented_shots or [shots]) else []:
                         yield Cell(spec.name, method, False, shots, seed, augmented=True)
                     for peer in self.peers:
                         yield Cell(spec.name, peer, True, shots, seed)
@@ -101,7 +106,7 @@ def load_grid_file(path: str | Path) -> dict:
     except (OSError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(f"{path}: cannot read the grid file ({err})") from None
     known = {"data", "methods", "peers", "shots", "seeds", "max_test", "method_params", "peer_params"}
-    known |= {"augmented", "synthetic_per_class", "synthetic_params", "writer"}
+    known |= {"augmented", "augmented_shots", "synthetic_per_class", "synthetic_params", "writer"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")

@@ -91,8 +91,12 @@ def _load(spec: DatasetSpec, max_test: int) -> tuple[Dataset, Dataset]:
     return train, test
 
 
-def run_cell(cell: Cell, sample: Dataset, label_set: LabelSet, test: Dataset, params: dict, backbone) -> dict:
-    """Fit one method or peer on the sample, evaluate it on the test set, and return its results row."""
+def run_cell(
+    cell: Cell, sample: Dataset, label_set: LabelSet, test: Dataset, params: dict, backbone, n_real: int | None = None
+) -> dict:
+    """Fit one method or peer on the sample, evaluate it on the test set, and return its results row.
+
+    `n_real`: how many of the sample's rows are real when the rest are synthetic (augmented cells)."""
     from agileclf.methods import make_method
 
     if cell.peer:
@@ -113,6 +117,8 @@ def run_cell(cell: Cell, sample: Dataset, label_set: LabelSet, test: Dataset, pa
         "shots": cell.shots,
         "seed": cell.seed,
         "n_train": len(sample),
+        "n_synthetic": len(sample) - (len(sample) if n_real is None else n_real),
+        "n_classes": len(label_set),
         "n_test": result["n"],
         "train_sha256": sample.fingerprint(),
         **{k: result[k] for k in METRIC_KEYS if k in result},
@@ -185,6 +191,7 @@ def run_grid(
                 log(f"note: {cell.dataset}: {drawn.describe(cell.shots)}")
             samples = {group: (train.subset(drawn.indices), LabelSet.from_labels(train.labels))}
         sample, label_set = samples[group]
+        n_real = len(sample)
         if cell.augmented:
             if (cell.dataset, group) not in mixed:
                 writer = writer or (load_backbone(grid.writer) if grid.writer else backbone)
@@ -192,7 +199,7 @@ def run_grid(
             sample = mixed[(cell.dataset, group)]
         table = grid.peer_params if cell.peer else grid.method_params
         params = params_for(table, cell.method, cell.dataset)
-        row = run_cell(cell, sample, label_set, test, params, backbone)
+        row = run_cell(cell, sample, label_set, test, params, backbone, n_real)
         _append_row(results, row)
         rows.append(row)
         bar.update(1)
