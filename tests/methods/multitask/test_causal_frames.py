@@ -149,6 +149,16 @@ def test_label_parent_derives_the_parent_from_the_label(frame_lm, frame_files, o
     assert metrics["consistency"] == 1.0 and "parent_accuracy" in metrics
 
 
+def test_validation_keeps_the_mean_of_accuracy_slot_f1_and_frame_match(frame_lm, frame_files, one_thread):
+    train, test = frames(frame_files["train"]), frames(frame_files["test"])
+    valid = (test.texts[:6], test.labels[:6], test.tags[:6])
+    model = make_method("multitask", backbone=load_backbone(frame_lm), **{**UNTUNED, "min_steps": 2})
+    model.fit(train.texts, train.labels, valid=valid, tags=train.tags)
+    metrics = evaluate_frames(model, *valid)  # lr 0: the weights the validation saw
+    expected = np.mean([metrics["accuracy"], metrics["slot_f1"], metrics["frame_exact_match"]])
+    assert model.validation_score == pytest.approx(expected)
+
+
 def test_slot_only_task_is_refused_for_a_causal_lm(frame_lm):
     with pytest.raises(ConfigError, match="task must be one of"):
         make_method("multitask", backbone=frame_lm, task="slots")

@@ -119,6 +119,7 @@ class MultitaskCausalLM(Method):
         if len(self.labels) < 2:
             raise DataError(f"a classifier needs at least 2 labels, got {self.labels.names}")
         self._set_frame_vocabulary(texts, tags)
+        self.__dict__.pop("intent_ids", None)  # a refit may change the labels
         targets = [self._target_text(i, texts, labels, tags) for i in range(len(texts))]
         self.train_fingerprint = _fingerprint(texts, labels, tags)
         self.train_size = len(texts)
