@@ -150,13 +150,27 @@ def test_label_parent_derives_the_parent_from_the_label(frame_lm, frame_files, o
 
 
 def test_validation_keeps_the_mean_of_accuracy_slot_f1_and_frame_match(frame_lm, frame_files, one_thread):
-    train, test = frames(frame_files["train"]), frames(frame_files["test"])
-    valid = (test.texts[:6], test.labels[:6], test.tags[:6])
-    model = make_method("multitask", backbone=load_backbone(frame_lm), **{**UNTUNED, "min_steps": 2})
+    """With lr 0 the untuned base answers in its pretraining dialect; validating on dialect rows gives it a
+    non-trivial score, which must be the mean of the three metrics on the max_valid sample."""
+    from frames_synthetic import frame_rows, in_dialect
+
+    from agileclf.data.sampling import sample_rows
+    from agileclf.data.slots import parse_annotation
+
+    train = frames(frame_files["train"])
+    rows = [in_dialect(row) for row in frame_rows(2, seed=5)]
+    valid = (
+        [r["text"] for r in rows],
+        [r["intent"] for r in rows],
+        [parse_annotation(r["annot_utt"]).tags for r in rows],
+    )
+    model = make_method("multitask", backbone=load_backbone(frame_lm), max_valid=5, **{**UNTUNED, "min_steps": 2})
     model.fit(train.texts, train.labels, valid=valid, tags=train.tags)
-    metrics = evaluate_frames(model, *valid)  # lr 0: the weights the validation saw
+    kept = sample_rows(len(rows), 5, seed=0)  # max_valid: a seeded sample of the validation rows
+    metrics = evaluate_frames(model, *([part[i] for i in kept] for part in valid))  # lr 0: the weights it saw
     expected = np.mean([metrics["accuracy"], metrics["slot_f1"], metrics["frame_exact_match"]])
-    assert model.validation_score == pytest.approx(expected)
+    print("dialect validation", expected)
+    assert expected >= 0.5 and model.validation_score == pytest.approx(expected)
 
 
 def test_slot_only_task_is_refused_for_a_causal_lm(frame_lm):

@@ -19,7 +19,7 @@ import torch
 
 from agileclf.backbones.scoring import greedy_generate, label_probabilities, score_continuations
 from agileclf.data.labels import LabelSet
-from agileclf.data.sampling import stratified_holdout
+from agileclf.data.sampling import sample_rows, stratified_holdout
 from agileclf.data.slots import OUTSIDE, parent_of, spans_from_tags
 from agileclf.errors import ConfigError, DataError
 from agileclf.evaluate.slots import frame_exact_match, slot_scores
@@ -50,6 +50,7 @@ class MultitaskCausalConfig(LoopConfig):
     max_text_tokens: int = param(128, "tokens kept of each utterance")
     max_new_tokens: int = param(128, "tokens generated per frame (generation stops at EOS or a newline)")
     batch_size: int = param(8, "prompts per forward pass at inference")
+    max_valid: int = param(200, "validation rows generated at each check (a seeded sample of the held-out ones)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -61,8 +62,8 @@ class MultitaskCausalConfig(LoopConfig):
             raise ValueError(f"intent_proba must be 'score' or 'generate', not {self.intent_proba!r}")
         if self.lr is None:
             self.lr = 2e-4 if self.adapter == "lora" else 2e-5
-        if self.rank < 1 or self.max_new_tokens < 1 or self.batch_size < 1 or self.max_text_tokens < 1:
-            raise ValueError("rank, max_new_tokens, max_text_tokens and batch_size must be >= 1")
+        if min(self.rank, self.max_new_tokens, self.batch_size, self.max_text_tokens, self.max_valid) < 1:
+            raise ValueError("rank, max_new_tokens, max_text_tokens, batch_size and max_valid must be >= 1")
 
 
 @register
@@ -136,6 +137,9 @@ class MultitaskCausalLM(Method):
                     [labels[i] for i in held_rows],
                     None if tags is None else [tags[i] for i in held_rows],
                 )
+        if valid is not None and len(valid[0]) > cfg.max_valid:
+            keep = sample_rows(len(valid[0]), cfg.max_valid, cfg.seed)
+            valid = tuple(None if part is None else [part[i] for i in keep] for part in valid)
         torch.manual_seed(cfg.seed)
         self._build_model()
         parameters = [p for p in self.model.parameters() if p.requires_grad]
