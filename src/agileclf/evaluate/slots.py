@@ -79,7 +79,8 @@ def evaluate_frames(
     outputs = classifier.predict_outputs(texts)
     seconds = time.perf_counter() - start
     n = len(texts)
-    result: dict = {"task": classifier.config.task, "n": n, "model_calls_per_example": 1}
+    calls = getattr(outputs, "model_calls", 1)
+    result: dict = {"task": classifier.config.task, "n": n, "model_calls_per_example": calls}
     pred_labels = None
     if outputs.proba is not None and labels is not None:
         pred_labels = [classifier.labels.names[i] for i in outputs.proba.argmax(axis=1)]
@@ -99,6 +100,7 @@ def evaluate_frames(
             tags if outputs.tags is not None else None,
             outputs.tags,
         )
+    result.update(getattr(outputs, "parse_rates", None) or {})  # a generating model: invalid JSON, unknown labels
     result.update(predict_s=seconds, ms_per_example=1000.0 * seconds / max(n, 1))
     result["predicted_labels"] = pred_labels
     result["predicted_tags"] = outputs.tags

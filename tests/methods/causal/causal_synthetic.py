@@ -68,7 +68,7 @@ def pretraining_document(rng: random.Random) -> str:
     return prompt + template.answer(label_of(topic, dialect))
 
 
-def build_tokenizer(corpus: list[str], directory: Path):
+def build_tokenizer(corpus: list[str], directory: Path, vocab_size: int = 400):
     """A byte-level BPE tokenizer trained on the corpus, saved as a Hugging Face fast tokenizer."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -77,7 +77,7 @@ def build_tokenizer(corpus: list[str], directory: Path):
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=400,
+        vocab_size=vocab_size,
         special_tokens=["<|endoftext|>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,

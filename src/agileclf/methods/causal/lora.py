@@ -39,22 +39,8 @@ class CausalLora(TrainedCausalMethod):
 
     def _wrap(self):
         """A fresh model from disk with (untrained) LoRA adapters injected; the shared backbone is untouched."""
-        from peft import LoraConfig as PeftLoraConfig
-        from peft import get_peft_model
-
         cfg = self.config
-        targets = cfg.target_modules
-        peft_config = PeftLoraConfig(
-            task_type="CAUSAL_LM",
-            r=cfg.rank,
-            lora_alpha=cfg.alpha,
-            lora_dropout=cfg.dropout,
-            target_modules=(targets[0] if targets == ["all-linear"] else targets) or None,
-        )
-        base = self.backbone.load_model()
-        base.requires_grad_(False)
-        self.peft_model = get_peft_model(base, peft_config)
-        self.model = self.peft_model.base_model.model  # the transformers model, adapters injected in place
+        self.peft_model, self.model = wrap_lora(self.backbone, cfg.rank, cfg.alpha, cfg.dropout, cfg.target_modules)
 
     def _start_training(self):
         self._wrap()
@@ -89,3 +75,22 @@ class CausalLora(TrainedCausalMethod):
         self.model.requires_grad_(False)
         self.model.eval()
         self._maybe_merge()
+
+
+def wrap_lora(backbone, rank: int, alpha: float, dropout: float, target_modules: list[str]):
+    """(PEFT model, the transformers model inside it): a fresh copy of the backbone's model from disk with
+    untrained LoRA adapters on `target_modules` (PEFT's default layers when empty); base weights frozen."""
+    from peft import LoraConfig as PeftLoraConfig
+    from peft import get_peft_model
+
+    peft_config = PeftLoraConfig(
+        task_type="CAUSAL_LM",
+        r=rank,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules=(target_modules[0] if target_modules == ["all-linear"] else target_modules) or None,
+    )
+    base = backbone.load_model()
+    base.requires_grad_(False)
+    peft_model = get_peft_model(base, peft_config)
+    return peft_model, peft_model.base_model.model  # adapters are injected in place into the transformers model

@@ -8,6 +8,7 @@ validation accuracy is kept.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ from torch import nn
 
 from agileclf.backbones.scoring import embed_inputs
 from agileclf.data.sampling import stratified_holdout
-from agileclf.methods.base import param
+from agileclf.methods.base import MethodConfig, param
 from agileclf.methods.causal.common import CausalConfig, CausalMethod, Demos
 from agileclf.progress import progress
 
@@ -24,7 +25,9 @@ IGNORE = -100  # label id that cross-entropy skips: every prompt token
 
 
 @dataclass
-class TrainConfig(CausalConfig):
+class LoopConfig(MethodConfig):
+    """The training loop's parameters, shared by every causal method that learns (and the JSON multitask one)."""
+
     epochs: int = param(0, "passes over the data; 0 picks enough epochs for about min_steps updates")
     min_steps: int = param(100, "with epochs=0, the number of optimizer updates to aim for")
     max_epochs: int = param(100, "with epochs=0, the most epochs to run")
@@ -39,9 +42,17 @@ class TrainConfig(CausalConfig):
     holdout_fraction: float = param(0.15, "share of examples held back for validation")
 
     def __post_init__(self) -> None:
-        super().__post_init__()
         if self.optimizer not in ("adamw", "adafactor"):
             raise ValueError(f"optimizer must be 'adamw' or 'adafactor', not {self.optimizer!r}")
+
+
+@dataclass
+class TrainConfig(LoopConfig, CausalConfig):
+    """A causal classifier's prompting parameters plus the training loop's."""
+
+    def __post_init__(self) -> None:
+        CausalConfig.__post_init__(self)
+        LoopConfig.__post_init__(self)
 
 
 class LabelLoss(nn.Module):
@@ -108,15 +119,20 @@ class TrainedCausalMethod(CausalMethod):
         lm, soft, parameters = self._start_training()
         demos = self.train_demos(texts, y)
         examples = [(self.prompt_ids(t, d), self.label_ids[int(k)]) for t, d, k in zip(texts, demos, y, strict=True)]
-        self.validation_accuracy = run_training(self, LabelLoss(lm, soft), parameters, examples, valid)
+        score = None if valid is None else (lambda: accuracy(self, valid))
+        self.validation_accuracy = run_training(self, LabelLoss(lm, soft), parameters, examples, score)
         self._finish_training()
 
     def _before_training(self, texts: list[str], y: np.ndarray) -> None:
         return None
 
 
-def run_training(method: TrainedCausalMethod, module: LabelLoss, parameters, examples, valid) -> float | None:
-    """Optimise `parameters` on `examples` with accelerate; keep the checkpoint of best validation accuracy."""
+def run_training(
+    method, module: LabelLoss, parameters, examples, score: Callable[[], float] | None = None
+) -> float | None:
+    """Optimise `parameters` on `examples` ((prompt ids, target ids) pairs) with accelerate; with a `score`
+    (validation, higher is better) keep the best checkpoint. `method` needs `config` (a LoopConfig), `name`,
+    `backbone.tokenizer`, `_snapshot()` and `_load_snapshot()`."""
     from accelerate import Accelerator
     from transformers import get_linear_schedule_with_warmup
 
@@ -153,19 +169,19 @@ def run_training(method: TrainedCausalMethod, module: LabelLoss, parameters, exa
             step += 1
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3f}")
-            if valid is not None and (step % check_every == 0 or step == total):
-                score = accuracy(method, valid)
-                if score > best_score:
-                    best_score, best = score, method._snapshot()
+            if score is not None and (step % check_every == 0 or step == total):
+                value = score()
+                if value > best_score:
+                    best_score, best = value, method._snapshot()
     bar.close()
     module.eval()
     if best is not None:
         method._load_snapshot(best)
     accelerator.free_memory()
-    return None if valid is None else best_score
+    return None if score is None else best_score
 
 
-def make_optimizer(parameters, cfg: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(parameters, cfg: LoopConfig) -> torch.optim.Optimizer:
     """AdamW, or Adafactor with parameter-relative steps (Lester et al.'s prompt-tuning recipe: lr 0.3)."""
     if cfg.optimizer == "adafactor":
         from transformers.optimization import Adafactor

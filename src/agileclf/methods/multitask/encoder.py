@@ -59,11 +59,14 @@ class MultitaskConfig(MethodConfig):
 
 @dataclass
 class FramePrediction:
-    """Everything one forward pass gives: label and parent probabilities (or None) and word-level tags."""
+    """Everything one prediction gives: label and parent probabilities (or None) and word-level tags; a
+    generating model adds how well its outputs parsed (`parse_rates`) and its model calls per text."""
 
     proba: np.ndarray | None
     parent_proba: np.ndarray | None
     tags: list[list[str]] | None
+    parse_rates: dict | None = None
+    model_calls: int = 1
 
 
 @register

@@ -16,20 +16,28 @@ _PY_LITERALS = {"True": "true", "False": "false", "None": "null"}
 _INTENT_FIELD = re.compile(r"""["']?(?:intent|label)["']?\s*[:=]\s*["']([^"'\n]+)["']""", re.IGNORECASE)
 
 
-def frame_prompt(text: str, labels: Sequence[str], slot_names: Sequence[str]) -> str:
-    """The one prompt asking for intent and slots together as JSON (the papers' consolidated style)."""
+def frame_prompt(text: str, labels: Sequence[str], slot_names: Sequence[str] | None) -> str:
+    """The one prompt asking for intent and slots together as JSON (the papers' consolidated style);
+    `slot_names=None` asks for the intent alone."""
+    if slot_names is None:
+        form, slot_line = '{"intent": "<intent>"}', ""
+    else:
+        form = '{"intent": "<intent>", "slots": [{"slot": "<slot type>", "text": "<words from the utterance>"}]}'
+        slot_line = f"Slot types: {', '.join(slot_names)}\n"
     return (
-        "Read the utterance and answer with JSON only, in the form "
-        '{"intent": "<intent>", "slots": [{"slot": "<slot type>", "text": "<words from the utterance>"}]}.\n'
+        f"Read the utterance and answer with JSON only, in the form {form}.\n"
         f"Intents: {', '.join(labels)}\n"
-        f"Slot types: {', '.join(slot_names)}\n"
+        f"{slot_line}"
         f"Utterance: {text}\n"
         "JSON:"
     )
 
 
-def frame_target(label: str, spans: Sequence[dict]) -> str:
-    """The JSON a model is trained to write for one utterance (slots as {"slot", "text"} in text order)."""
+def frame_target(label: str, spans: Sequence[dict] | None) -> str:
+    """The JSON a model is trained to write for one utterance (slots as {"slot", "text"} in text order;
+    `spans=None`: the intent alone)."""
+    if spans is None:
+        return json.dumps({"intent": label}, ensure_ascii=False)
     slots = [{"slot": s["slot"], "text": s["text"]} for s in spans]
     return json.dumps({"intent": label, "slots": slots}, ensure_ascii=False)
 

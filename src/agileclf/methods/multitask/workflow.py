@@ -9,8 +9,11 @@ from agileclf.data.labels import LabelSet
 from agileclf.data.sampling import sample_few_shot
 from agileclf.data.slots import FrameDataset, read_frames
 from agileclf.errors import ConfigError
+from agileclf.methods.multitask.causal import MultitaskCausalLM
 from agileclf.methods.multitask.encoder import TASKS, MultitaskEncoder, frame_of
 from agileclf.methods.registry import make_method
+
+MultitaskModel = MultitaskEncoder | MultitaskCausalLM
 
 
 def task_fields(task: str, label_field: str, slot_field: str) -> tuple[str | None, str | None]:
@@ -63,15 +66,17 @@ def train_task(
     return path, fit_s, len(data)
 
 
-def check_task(classifier, task: str) -> MultitaskEncoder:
+def check_task(classifier, task: str) -> MultitaskModel:
     """The loaded classifier, if it was trained for `task`; else a clear error."""
     trained = getattr(getattr(classifier, "config", None), "task", "label")
-    if not isinstance(classifier, MultitaskEncoder) or trained != task:
+    if not isinstance(classifier, MultitaskModel) or trained != task:
         raise ConfigError(f"this classifier was trained for task '{trained}', not '{task}'; pass --task {trained}")
     return classifier
 
 
-def predict_records(classifier: MultitaskEncoder, records: list[dict], texts: list[str]) -> list[dict]:
+def predict_records(
+    classifier: MultitaskEncoder | MultitaskCausalLM, records: list[dict], texts: list[str]
+) -> list[dict]:
     """Input records extended with the label, its probability, the slot spans and the parent."""
     outputs = classifier.predict_outputs(texts)
     return [
