@@ -1,10 +1,12 @@
 import json
+import shutil
 
 import numpy as np
 import pytest
 
 from agileclf import load_classifier
 from agileclf.artifact import META_FILE, read_meta, update_meta, write_directory_atomic
+from agileclf.backbones import load_backbone
 from agileclf.errors import ArtifactError, BackboneError
 from agileclf.methods import make_method
 
@@ -92,3 +94,19 @@ def test_update_meta_adds_metrics_and_keeps_weights_valid(probe, tmp_path):
     update_meta(path, metrics={"accuracy": 0.9})
     assert read_meta(path)["metrics"] == {"accuracy": 0.9}
     np.testing.assert_allclose(load_classifier(path).predict_proba(TEXTS), probe.predict_proba(TEXTS), atol=1e-6)
+
+
+def test_another_checkpoint_of_the_same_architecture_is_refused(probe, minilm, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    path = probe.save(tmp_path / "clf")
+    other = tmp_path / "retrained"
+    shutil.copytree(minilm.path, other)
+    weights = other / "model.safetensors"
+    save_file({k: v * 1.01 for k, v in load_file(str(weights)).items()}, str(weights))  # same shapes, other values
+    assert load_backbone(other).fingerprint == minilm.fingerprint  # config.json alone cannot tell them apart
+    with pytest.raises(BackboneError, match="holds different weights"):
+        load_classifier(path, backbone=other)
+    shutil.rmtree(other)
+    shutil.copytree(minilm.path, other)  # an identical copy elsewhere is the same backbone
+    np.testing.assert_allclose(load_classifier(path, backbone=other).predict_proba(TEXTS), probe.predict_proba(TEXTS))

@@ -96,6 +96,7 @@ def save_classifier(method, path: str | Path, extra: dict | None = None) -> Path
                 "kind": method.backbone.kind,
                 "ref": method.backbone.ref,
                 "fingerprint": method.backbone.fingerprint,
+                "weights_fingerprint": method.backbone.weights_fingerprint,
                 "stored": method.stores_backbone,
             },
             "labels": method.labels.to_json(),
@@ -169,6 +170,12 @@ def load_classifier(path: str | Path, backbone: Any = None, device: str | None =
             raise BackboneError(
                 f"{path}: was trained on backbone {recorded['ref']}, but {backbone.path} is a different model "
                 "(config fingerprint differs); pass the original backbone"
+            )
+        recorded_weights = recorded.get("weights_fingerprint")  # absent in artifacts saved before it was recorded
+        if recorded_weights and backbone.weights_fingerprint != recorded_weights:
+            raise BackboneError(
+                f"{path}: was trained on backbone {recorded['ref']}, but {backbone.path} holds different weights "
+                "(same architecture, another checkpoint); pass the original backbone"
             )
     cls = method_class(meta["method"], recorded["kind"])
     method = cls(backbone=backbone, config=build_config(cls.config_class, meta["params"]))

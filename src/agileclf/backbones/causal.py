@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from agileclf.backbones.kinds import CAUSAL_LM, fingerprint, reference_of, resolve_path
+from agileclf.backbones.kinds import CAUSAL_LM, fingerprint, reference_of, resolve_path, weights_fingerprint
 from agileclf.errors import BackboneError
 from agileclf.progress import quiet_loading
 
@@ -51,6 +51,10 @@ class CausalLMBackbone:
     @cached_property
     def fingerprint(self) -> str:
         return fingerprint(self.path)
+
+    @cached_property
+    def weights_fingerprint(self) -> str:
+        return weights_fingerprint(self.path)
 
     @cached_property
     def tokenizer(self):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agileclf.backbones.kinds import ENCODER, fingerprint, reference_of, resolve_path
+from agileclf.backbones.kinds import ENCODER, fingerprint, reference_of, resolve_path, weights_fingerprint
 from agileclf.errors import BackboneError
 from agileclf.progress import is_quiet, quiet_loading
 
@@ -26,6 +26,10 @@ class EncoderBackbone:
     @cached_property
     def fingerprint(self) -> str:
         return fingerprint(self.path)
+
+    @cached_property
+    def weights_fingerprint(self) -> str:
+        return weights_fingerprint(self.path)
 
     @cached_property
     def model(self):

@@ -92,3 +92,24 @@ def fingerprint(path: Path) -> str:
     """sha256 of the transformer's config.json: cheap, and differs between any two architectures."""
     config = _transformer_config(path)
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+_SAMPLES, _SAMPLE_BYTES = 32, 1 << 15
+
+
+def weights_fingerprint(path: Path) -> str:
+    """sha256 over the weight files' names, sizes and 32 evenly spaced 32 KiB samples of each.
+
+    Two checkpoints of one architecture share config.json; hashing whole multi-GB files on every load would be
+    slow, and samples spread over the file differ as soon as training changed the tensors they fall in.
+    """
+    digest = hashlib.sha256()
+    for file in sorted(p for p in Path(path).iterdir() if p.suffix in WEIGHT_SUFFIXES and p.is_file()):
+        size = file.stat().st_size
+        digest.update(f"{file.name}:{size}".encode())
+        with file.open("rb") as handle:
+            for i in range(_SAMPLES):
+                handle.seek(max(0, (size - _SAMPLE_BYTES) * i // (_SAMPLES - 1)))
+                digest.update(handle.read(_SAMPLE_BYTES))
+    return digest.hexdigest()
