@@ -52,9 +52,9 @@ def test_every_method_in_a_cell_sees_the_same_examples(tiny_sets, tmp_path, mini
     seen = defaultdict(set)
     real_run_cell = runner_module.run_cell
 
-    def spying_run_cell(cell, sample, label_set, test, params, backbone):
+    def spying_run_cell(cell, sample, *args):
         seen[(cell.dataset, cell.shots, cell.seed)].add(tuple(sample.texts))
-        return real_run_cell(cell, sample, label_set, test, params, backbone)
+        return real_run_cell(cell, sample, *args)
 
     monkeypatch.setattr(runner_module, "run_cell", spying_run_cell)
     rows = run_grid(micro_grid(tiny_sets), tmp_path / "out", backbone=minilm, log=lambda _: None)
