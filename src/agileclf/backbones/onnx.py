@@ -12,6 +12,7 @@ import copy
 import hashlib
 import logging
 import os
+import re
 import tempfile
 import warnings
 from contextlib import contextmanager
@@ -27,8 +28,8 @@ ONNX_PRECISIONS = ("onnx", "onnx-int8")
 RECIPE = "1"  # bump when the export/optimise/quantise recipe changes, so stale cached graphs are not reused
 OPSET = 17
 TOKENIZER_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-# Node-name fragments left in fp32 by int8 quantisation (empty: every MatMul and fused Attention is int8;
-# bench.speed --onnx-keep-fp32 measures alternatives).
+# Regular expressions over node names left in fp32 by int8 quantisation (empty: every MatMul and fused Attention
+# is int8; bench.speed --onnx-keep-fp32 measures alternatives, e.g. r"layer\.\d+/output/dense" for FFN outputs).
 KEEP_FP32: tuple[str, ...] = ()
 
 
@@ -124,12 +125,12 @@ def optimize_graph(source: Path, target: Path, config) -> None:
 
 
 def quantize_int8(source: Path, target: Path, keep_fp32: tuple[str, ...] = KEEP_FP32) -> None:
-    """Dynamic int8 quantisation: per-channel int8 weights; nodes whose name holds a keep_fp32 fragment stay fp32."""
+    """Dynamic int8 quantisation: per-channel int8 weights; nodes whose name matches a keep_fp32 pattern stay fp32."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     names = [node.name for node in onnx.load(str(source), load_external_data=False).graph.node]
-    excluded = [name for name in names if any(fragment in name for fragment in keep_fp32)]
+    excluded = [name for name in names if any(re.search(pattern, name) for pattern in keep_fp32)]
     with _quiet_logging():
         quantize_dynamic(
             str(source),
@@ -170,14 +171,20 @@ def build_graph(model, precision: str, cache_dir: Path | None = None, keep_fp32:
 class OnnxEncoder(EncoderBackbone):
     """An EncoderBackbone whose embed() runs an ONNX Runtime session built from another's (tuned) weights."""
 
-    def __init__(self, backbone: EncoderBackbone, precision: str = "onnx-int8", cache_dir: Path | None = None):
+    def __init__(
+        self,
+        backbone: EncoderBackbone,
+        precision: str = "onnx-int8",
+        cache_dir: Path | None = None,
+        keep_fp32: tuple[str, ...] = KEEP_FP32,
+    ):
         ort = require_onnxruntime()
         import torch
 
         self.__dict__.update(backbone.__dict__)  # path, ref, device, the cached model and fingerprint
         self.backbone = backbone
         self.precision = precision
-        self.graph_path, self.input_names = build_graph(backbone.model, precision, cache_dir)
+        self.graph_path, self.input_names = build_graph(backbone.model, precision, cache_dir, keep_fp32)
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         options.inter_op_num_threads = 1

@@ -1,9 +1,11 @@
-"""Prediction throughput: agileclf's fp32 and int8 paths against SetFit's predict on the same backbone.
+"""Prediction throughput: agileclf's inference paths against SetFit's predict on the same tuned backbone.
 
-    python -m agileclf.bench.speed --data DIR [--shots 8] [--seed 0] [--rounds 3] [-p key=value ...]
+    python -m agileclf.bench.speed --data DIR [--shots 8] [--seed 0] [--rounds 3] [--threads 1]
+        [--max-test N] [--precisions fp32,int8,onnx,onnx-int8] [--onnx-keep-fp32 REGEX,... ...] [-p key=value ...]
 
-Fits `contrastive` on a few-shot sample, then times predict on the whole test set, the three contenders
-interleaved round by round (so a busy machine slows them alike); the best round of each counts.
+Fits `contrastive` on a few-shot sample, then times predict on the test set, every contender interleaved round by
+round (so a busy machine slows them alike); the best round of each counts. Every contender runs on the same number
+of threads (torch and ONNX Runtime alike, SetFit included). Graphs are exported and quantised before timing.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from agileclf.data import read_examples, sample_few_shot
+from agileclf.data import read_examples, sample_few_shot, sample_rows
 from agileclf.evaluate import classification_metrics
+
+DEFAULT_PRECISIONS = ("fp32", "int8", "onnx", "onnx-int8")
 
 
 def _setfit_predictor(backbone_path, features: np.ndarray, y: np.ndarray):
@@ -28,24 +33,63 @@ def _setfit_predictor(backbone_path, features: np.ndarray, y: np.ndarray):
     return model
 
 
-def measure(data: Path, label_field: str, shots: int, seed: int, rounds: int, params: dict) -> dict:
-    """Seconds (best round), texts/s and accuracy of setfit, fp32 and int8 on the full test set."""
+def _sibling(fitted, precision: str, embedder=None):
+    """The fitted contrastive classifier's head and tuned encoder, predicting at another precision."""
     from agileclf.methods import make_method
 
+    params = {**fitted.params, "inference": precision}
+    clf = make_method("contrastive", backbone=fitted.backbone, **params)
+    clf.labels, clf.weight, clf.bias = fitted.labels, fitted.weight, fitted.bias
+    if embedder is not None:
+        clf._embedder = embedder
+    return clf
+
+
+def contenders_for(fitted, setfit, texts: list[str], precisions, keep_fp32_variants) -> dict[str, Callable]:
+    """name -> a call predicting probabilities for `texts`; each built (exported, quantised) before timing."""
+    from agileclf.backbones.onnx import OnnxEncoder
+
+    contenders = {"setfit": lambda: np.asarray(setfit.predict_proba(texts, as_numpy=True, show_progress_bar=False))}
+    for precision in precisions:
+        clf = fitted if precision == "fp32" else _sibling(fitted, precision)
+        clf.predict_proba(texts[:8])  # quantise / export outside the timed region (once per loaded model)
+        contenders[precision] = lambda clf=clf: clf.predict_proba(texts)
+    for patterns in keep_fp32_variants:
+        embedder = OnnxEncoder(fitted.backbone, "onnx-int8", keep_fp32=tuple(patterns.split(",")))
+        clf = _sibling(fitted, "onnx-int8", embedder)
+        contenders[f"onnx-int8 keep fp32: {patterns}"] = lambda clf=clf: clf.predict_proba(texts)
+    return contenders
+
+
+def measure(
+    data: Path,
+    label_field: str = "label",
+    shots: int = 8,
+    seed: int = 0,
+    rounds: int = 3,
+    params: dict | None = None,
+    threads: int = 1,
+    max_test: int = 0,
+    precisions=DEFAULT_PRECISIONS,
+    keep_fp32_variants=(),
+) -> dict:
+    """Seconds (best round), texts/s and accuracy of setfit and each precision on the (capped) test set."""
+    import torch
+
+    from agileclf.methods import make_method
+
+    torch.set_num_threads(threads)  # every contender (SetFit's torch encode, ours, ONNX Runtime) reads this
     train = read_examples(data / "train.jsonl", label_field=label_field)
     test = read_examples(data / "test.jsonl", label_field=label_field)
+    if max_test:
+        test = test.subset(sample_rows(len(test), max_test, seed=0))
     sample = train.subset(sample_few_shot(train.labels, shots, seed).indices)
-    fp32 = make_method("contrastive", seed=seed, **params).fit(sample.texts, sample.labels)
-    int8 = make_method("contrastive", backbone=fp32.backbone, seed=seed, **{**params, "inference": "int8"})
-    int8.labels, int8.weight, int8.bias = fp32.labels, fp32.weight, fp32.bias
-    setfit = _setfit_predictor(fp32.backbone.path, fp32.backbone.embed(sample.texts), fp32.labels.encode(sample.labels))
-    setfit.model_body = fp32.backbone.model  # the same tuned weights: only the prediction path differs
-    int8.predict_proba(test.texts[:8])  # quantise outside the timed region (done once per loaded model)
-    contenders = {
-        "setfit": lambda: np.asarray(setfit.predict_proba(test.texts, as_numpy=True, show_progress_bar=False)),
-        "fp32": lambda: fp32.predict_proba(test.texts),
-        "int8": lambda: int8.predict_proba(test.texts),
-    }
+    fitted = make_method("contrastive", seed=seed, **(params or {})).fit(sample.texts, sample.labels)
+    setfit = _setfit_predictor(
+        fitted.backbone.path, fitted.backbone.embed(sample.texts), fitted.labels.encode(sample.labels)
+    )
+    setfit.model_body = fitted.backbone.model  # the same tuned weights: only the prediction path differs
+    contenders = contenders_for(fitted, setfit, test.texts, precisions, keep_fp32_variants)
     seconds = {name: [] for name in contenders}
     accuracy = {}
     for _ in range(rounds):
@@ -53,9 +97,10 @@ def measure(data: Path, label_field: str, shots: int, seed: int, rounds: int, pa
             start = time.perf_counter()
             proba = predict()
             seconds[name].append(time.perf_counter() - start)
-            accuracy[name] = classification_metrics(test.labels, proba, fp32.labels.names)["accuracy"]
+            accuracy[name] = classification_metrics(test.labels, proba, fitted.labels.names)["accuracy"]
     n = len(test)
-    result = {"n_test": n, "shots": shots, "seed": seed, "rounds": rounds}
+    result = {"n_test": n, "shots": shots, "seed": seed, "rounds": rounds, "threads": threads}
+    setfit_best = min(seconds["setfit"])
     for name in contenders:
         best = min(seconds[name])
         result[name] = {
@@ -63,10 +108,9 @@ def measure(data: Path, label_field: str, shots: int, seed: int, rounds: int, pa
             "all_s": [round(s, 2) for s in seconds[name]],
             "texts_per_s": round(n / best, 1),
             "accuracy": round(accuracy[name], 4),
+            "speedup_vs_setfit": round(setfit_best / best, 2),
+            "accuracy_loss_vs_fp32_pt": round(100 * (accuracy.get("fp32", accuracy[name]) - accuracy[name]), 2),
         }
-    result["speedup_int8_vs_setfit"] = round(min(seconds["setfit"]) / min(seconds["int8"]), 2)
-    result["speedup_fp32_vs_setfit"] = round(min(seconds["setfit"]) / min(seconds["fp32"]), 2)
-    result["int8_accuracy_loss_pt"] = round(100 * (accuracy["fp32"] - accuracy["int8"]), 2)
     return result
 
 
@@ -77,13 +121,36 @@ def main() -> None:
     parser.add_argument("--shots", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="torch and ONNX Runtime threads, for every contender")
+    parser.add_argument("--max-test", type=int, default=0, help="reproducible random test subset (0: all)")
+    parser.add_argument("--precisions", default=",".join(DEFAULT_PRECISIONS), help="comma-separated; fp32 first")
+    parser.add_argument(
+        "--onnx-keep-fp32",
+        action="append",
+        default=[],
+        help="an extra onnx-int8 contender keeping nodes whose name matches any of these comma-separated regular "
+        r"expressions in fp32 (e.g. 'layer\.\d+/output/dense' for the FFN outputs, 'Attention' for the fused "
+        "attention blocks); repeatable",
+    )
     parser.add_argument("-p", "--param", action="append", default=[], help="contrastive parameter key=value")
     args = parser.parse_args()
     from agileclf.progress import set_quiet
 
     set_quiet(True)
     params = dict(pair.split("=", 1) for pair in args.param)
-    print(json.dumps(measure(args.data, args.label_field, args.shots, args.seed, args.rounds, params), indent=2))
+    result = measure(
+        args.data,
+        args.label_field,
+        args.shots,
+        args.seed,
+        args.rounds,
+        params,
+        threads=args.threads,
+        max_test=args.max_test,
+        precisions=tuple(args.precisions.split(",")),
+        keep_fp32_variants=tuple(args.onnx_keep_fp32),
+    )
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
