@@ -129,7 +129,7 @@ def main() -> None:
         action="append",
         default=[],
         help="an extra onnx-int8 contender keeping nodes whose name matches any of these comma-separated regular "
-        r"expressions in fp32 (e.g. 'layer\.\d+/output/dense' for the FFN outputs, 'Attention' for the fused "
+        r"expressions in fp32 (e.g. 'layer\.\d+/output/dense' for the FFN outputs, 'attention/' for the "
         "attention blocks); repeatable",
     )
     parser.add_argument("-p", "--param", action="append", default=[], help="contrastive parameter key=value")
