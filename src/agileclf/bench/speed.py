@@ -78,26 +78,29 @@ def measure(
 
     from agileclf.methods import make_method
 
-    torch.set_num_threads(threads)  # every contender (SetFit's torch encode, ours, ONNX Runtime) reads this
     train = read_examples(data / "train.jsonl", label_field=label_field)
     test = read_examples(data / "test.jsonl", label_field=label_field)
     if max_test:
         test = test.subset(sample_rows(len(test), max_test, seed=0))
     sample = train.subset(sample_few_shot(train.labels, shots, seed).indices)
-    fitted = make_method("contrastive", seed=seed, **(params or {})).fit(sample.texts, sample.labels)
-    setfit = _setfit_predictor(
-        fitted.backbone.path, fitted.backbone.embed(sample.texts), fitted.labels.encode(sample.labels)
-    )
-    setfit.model_body = fitted.backbone.model  # the same tuned weights: only the prediction path differs
-    contenders = contenders_for(fitted, setfit, test.texts, precisions, keep_fp32_variants)
-    seconds = {name: [] for name in contenders}
-    accuracy = {}
-    for _ in range(rounds):
-        for name, predict in contenders.items():
-            start = time.perf_counter()
-            proba = predict()
-            seconds[name].append(time.perf_counter() - start)
-            accuracy[name] = classification_metrics(test.labels, proba, fitted.labels.names)["accuracy"]
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)  # every contender (SetFit's torch encode, ours, ONNX Runtime) reads this
+    try:
+        fitted = make_method("contrastive", seed=seed, **(params or {})).fit(sample.texts, sample.labels)
+        features = fitted.backbone.embed(sample.texts)
+        setfit = _setfit_predictor(fitted.backbone.path, features, fitted.labels.encode(sample.labels))
+        setfit.model_body = fitted.backbone.model  # the same tuned weights: only the prediction path differs
+        contenders = contenders_for(fitted, setfit, test.texts, precisions, keep_fp32_variants)
+        seconds = {name: [] for name in contenders}
+        accuracy = {}
+        for _ in range(rounds):
+            for name, predict in contenders.items():
+                start = time.perf_counter()
+                proba = predict()
+                seconds[name].append(time.perf_counter() - start)
+                accuracy[name] = classification_metrics(test.labels, proba, fitted.labels.names)["accuracy"]
+    finally:
+        torch.set_num_threads(previous_threads)
     n = len(test)
     result = {"n_test": n, "shots": shots, "seed": seed, "rounds": rounds, "threads": threads}
     setfit_best = min(seconds["setfit"])
