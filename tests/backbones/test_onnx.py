@@ -60,6 +60,7 @@ def test_onnx_int8_embeddings_stay_close_to_fp32(minilm, onnx_int8):
     assert cosine.mean() > 0.98 and cosine.min() > 0.95
     ops = _ops(onnx_int8)
     assert ops["MatMulInteger"] == 6 * 6  # q, k, v, attention output, FFN in and out of each of the 6 layers
+    assert ops["FastGelu"] == 6
     np.testing.assert_allclose(np.linalg.norm(quantized, axis=1), 1.0, rtol=1e-5)
 
 

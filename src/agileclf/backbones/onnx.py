@@ -1,9 +1,9 @@
 """ONNX Runtime prediction path: the (tuned) sentence-transformers encoder exported once and int8-quantised.
 
 `onnx` runs the exported fp32 graph; `onnx-int8` adds ONNX Runtime's dynamic quantisation (int8 weights per
-output channel, uint8 activations), whose VNNI kernels make prediction several times faster than PyTorch fp32
-on CPU. The session applies ONNX Runtime's own graph fusions when it loads the graph; the offline BERT fusion of
-onnxruntime.transformers (one fused Attention op) measured 15-20% slower on short texts, so it is not used.
+output channel, uint8 activations per tensor) and the tanh approximation of GELU. The session applies ONNX
+Runtime's own graph fusions when it loads the graph; the offline BERT fusions of onnxruntime.transformers (fused
+Attention, SkipLayerNorm, EmbedLayerNorm) measured 15-20% slower on SST-2 sentences, so only the GELU one is used.
 The graph is rebuilt from the model's weights when needed and cached in a temporary folder keyed by a hash of
 those weights, so artifacts stay safetensors-only and never need onnxruntime to save.
 """
@@ -27,7 +27,7 @@ from agileclf.errors import ConfigError
 from agileclf.progress import progress
 
 ONNX_PRECISIONS = ("onnx", "onnx-int8")
-RECIPE = "2"  # bump when the export/quantise recipe changes, so stale cached graphs are not reused
+RECIPE = "3"  # bump when the export/quantise recipe changes, so stale cached graphs are not reused
 OPSET = 17
 TOKENIZER_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Regular expressions over node names left in fp32 by int8 quantisation (empty: every MatMul with a weight is
@@ -108,6 +108,20 @@ def export_fp32(model, path: Path) -> tuple[str, ...]:
     return names
 
 
+def approximate_gelu(source: Path, target: Path) -> None:
+    """GELU as ONNX Runtime's FastGelu (tanh form): 9% less CPU time for int8 MiniLM, cosine to fp32 unchanged."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    options = FusionOptions("bert")
+    for name in vars(options):
+        if name.startswith("enable_"):
+            setattr(options, name, False)  # only this fusion: the others measured slower (see the module note)
+    options.enable_gelu = options.enable_gelu_approximation = True
+    optimized = optimize_model(str(source), model_type="bert", opt_level=0, optimization_options=options)
+    optimized.save_model_to_file(str(target))
+
+
 def quantize_int8(source: Path, target: Path, keep_fp32: tuple[str, ...] = KEEP_FP32) -> None:
     """Dynamic int8 quantisation: per-channel int8 weights; nodes whose name matches a keep_fp32 pattern stay fp32."""
     import onnx
@@ -122,6 +136,7 @@ def quantize_int8(source: Path, target: Path, keep_fp32: tuple[str, ...] = KEEP_
             per_channel=True,
             weight_type=QuantType.QInt8,
             nodes_to_exclude=excluded,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # FastGelu has no ONNX shape inference
         )
 
 
@@ -140,7 +155,8 @@ def build_graph(model, precision: str, cache_dir: Path | None = None, keep_fp32:
             built = Path(tmp) / "fp32.onnx"
             names = export_fp32(model, built)
             if precision == "onnx-int8":
-                quantize_int8(built, Path(tmp) / "int8.onnx", keep_fp32)
+                approximate_gelu(built, Path(tmp) / "gelu.onnx")
+                quantize_int8(Path(tmp) / "gelu.onnx", Path(tmp) / "int8.onnx", keep_fp32)
                 built = Path(tmp) / "int8.onnx"
             (Path(tmp) / "inputs").write_text("\n".join(names))
             os.replace(Path(tmp) / "inputs", names_file)
