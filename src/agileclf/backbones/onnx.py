@@ -195,8 +195,9 @@ class OnnxEncoder(EncoderBackbone):
         """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        features = self.model.preprocess(list(texts))  # sentence-transformers' own tokenisation, padded once
-        arrays = {name: features[name].numpy().astype(np.int64, copy=False) for name in self.input_names}
+        # sentence-transformers' own tokenisation, padded once, as numpy (torch tensors from lists cost 2x more)
+        features = self.model.preprocess(list(texts), processing_kwargs={"common": {"return_tensors": "np"}})
+        arrays = {name: features[name].astype(np.int64, copy=False) for name in self.input_names}
         lengths = arrays["attention_mask"].sum(axis=1)
         right_padded = self.tokenizer.padding_side == "right"
         order = np.argsort(-lengths, kind="stable")
