@@ -1,4 +1,4 @@
-"""A faster prediction path: the encoder's Linear layers dynamically quantised to int8.
+"""Faster prediction paths: PyTorch dynamic int8 of the encoder's Linear layers, or ONNX Runtime (backbones.onnx).
 
 MiniLM spends almost all its inference FLOPs in Linear layers; PyTorch's dynamic int8 kernels (fbgemm)
 run them 2-4x faster on CPU than fp32 matmuls, at a small accuracy cost that `agileclf bench` measures.
@@ -10,9 +10,10 @@ import copy
 import warnings
 
 from agileclf.backbones.encoder import EncoderBackbone
+from agileclf.backbones.onnx import ONNX_PRECISIONS, OnnxEncoder
 from agileclf.errors import ConfigError
 
-PRECISIONS = ("fp32", "int8")
+PRECISIONS = ("fp32", "int8", *ONNX_PRECISIONS)
 
 
 def quantize_dynamic_int8(model):
@@ -35,7 +36,11 @@ class FastEncoder(EncoderBackbone):
 
 
 def embedder_for(backbone, precision: str):
-    """The object whose .embed() a method should call for prediction at `precision` ('fp32' or 'int8')."""
+    """The object whose .embed() a method should call for prediction at `precision` (one of PRECISIONS)."""
     if precision not in PRECISIONS:
         raise ConfigError(f"inference precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    return backbone if precision == "fp32" else FastEncoder(backbone)
+    if precision == "fp32":
+        return backbone
+    if precision == "int8":
+        return FastEncoder(backbone)
+    return OnnxEncoder(backbone, precision)

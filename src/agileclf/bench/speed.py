@@ -1,9 +1,14 @@
-"""Prediction throughput: agileclf's fp32 and int8 paths against SetFit's predict on the same backbone.
+"""Prediction throughput: agileclf's inference paths against SetFit's predict on the same tuned backbone.
 
-    python -m agileclf.bench.speed --data DIR [--shots 8] [--seed 0] [--rounds 3] [-p key=value ...]
+    python -m agileclf.bench.speed --data DIR [--shots 8] [--seed 0] [--rounds 3] [--threads 1] [--max-test N]
+        [--chunks 8] [--precisions fp32,int8,onnx,onnx-int8] [--onnx-keep-fp32 REGEX,...] [-p key=value ...]
 
-Fits `contrastive` on a few-shot sample, then times predict on the whole test set, the three contenders
-interleaved round by round (so a busy machine slows them alike); the best round of each counts.
+Fits `contrastive` on a few-shot sample, then times predict on the test set. Each round walks the test set in
+`--chunks` slices and runs every contender on a slice before the next, so load from other jobs on a shared machine
+falls on all of them alike; a contender's round time is the sum over slices, and its best round counts. Wall and
+process CPU seconds are both recorded: on one thread, CPU time leaves out the time other jobs held the core.
+Every contender runs on the same number of threads (torch and ONNX Runtime alike, SetFit included). Graphs are
+exported and quantised before timing.
 """
 
 from __future__ import annotations
@@ -11,12 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from agileclf.data import read_examples, sample_few_shot
+from agileclf.data import read_examples, sample_few_shot, sample_rows
 from agileclf.evaluate import classification_metrics
+
+DEFAULT_PRECISIONS = ("fp32", "int8", "onnx", "onnx-int8")
 
 
 def _setfit_predictor(backbone_path, features: np.ndarray, y: np.ndarray):
@@ -28,45 +36,112 @@ def _setfit_predictor(backbone_path, features: np.ndarray, y: np.ndarray):
     return model
 
 
-def measure(data: Path, label_field: str, shots: int, seed: int, rounds: int, params: dict) -> dict:
-    """Seconds (best round), texts/s and accuracy of setfit, fp32 and int8 on the full test set."""
+def _sibling(fitted, precision: str, embedder=None):
+    """The fitted contrastive classifier's head and tuned encoder, predicting at another precision."""
+    from agileclf.methods import make_method
+
+    params = {**fitted.params, "inference": precision}
+    clf = make_method("contrastive", backbone=fitted.backbone, **params)
+    clf.labels, clf.weight, clf.bias = fitted.labels, fitted.weight, fitted.bias
+    if embedder is not None:
+        clf._embedder = embedder
+    return clf
+
+
+def contenders_for(fitted, setfit, precisions, keep_fp32_variants) -> dict[str, Callable]:
+    """name -> a call predicting probabilities for a list of texts; each built (exported, quantised) before timing."""
+    from agileclf.backbones.onnx import OnnxEncoder
+
+    contenders = {
+        "setfit": lambda texts: np.asarray(setfit.predict_proba(texts, as_numpy=True, show_progress_bar=False))
+    }
+    for precision in precisions:
+        clf = fitted if precision == "fp32" else _sibling(fitted, precision)
+        clf.predict_proba(["warm up", "export or quantise outside the timed region"])  # once per loaded model
+        contenders[precision] = clf.predict_proba
+    for patterns in keep_fp32_variants:
+        embedder = OnnxEncoder(fitted.backbone, "onnx-int8", keep_fp32=tuple(patterns.split(",")))
+        contenders[f"onnx-int8 keep fp32: {patterns}"] = _sibling(fitted, "onnx-int8", embedder).predict_proba
+    return contenders
+
+
+def timed_rounds(contenders: dict[str, Callable], texts: list[str], rounds: int, chunks: int):
+    """Per contender: wall seconds and CPU seconds of each round, and the probabilities of the last round."""
+    slices = [texts[i::chunks] for i in range(min(chunks, len(texts)))]  # strided: each slice spans all lengths
+    order = np.concatenate([np.arange(len(texts))[i::chunks] for i in range(len(slices))])
+    wall = {name: [] for name in contenders}
+    cpu = {name: [] for name in contenders}
+    proba = {}
+    for _ in range(rounds):
+        spent = {name: [0.0, 0.0] for name in contenders}
+        parts = {name: [] for name in contenders}
+        for piece in slices:
+            for name, predict in contenders.items():
+                start_wall, start_cpu = time.perf_counter(), time.process_time()
+                parts[name].append(predict(piece))
+                spent[name][0] += time.perf_counter() - start_wall
+                spent[name][1] += time.process_time() - start_cpu
+        for name in contenders:
+            wall[name].append(spent[name][0])
+            cpu[name].append(spent[name][1])
+            stacked = np.concatenate(parts[name])
+            proba[name] = np.empty_like(stacked)
+            proba[name][order] = stacked  # back to test-set order
+    return wall, cpu, proba
+
+
+def measure(
+    data: Path,
+    label_field: str = "label",
+    shots: int = 8,
+    seed: int = 0,
+    rounds: int = 3,
+    params: dict | None = None,
+    threads: int = 1,
+    max_test: int = 0,
+    precisions=DEFAULT_PRECISIONS,
+    keep_fp32_variants=(),
+    chunks: int = 8,
+) -> dict:
+    """Seconds (best round), texts/s and accuracy of setfit and each precision on the (capped) test set."""
+    import torch
+
     from agileclf.methods import make_method
 
     train = read_examples(data / "train.jsonl", label_field=label_field)
     test = read_examples(data / "test.jsonl", label_field=label_field)
+    if max_test:
+        test = test.subset(sample_rows(len(test), max_test, seed=0))
     sample = train.subset(sample_few_shot(train.labels, shots, seed).indices)
-    fp32 = make_method("contrastive", seed=seed, **params).fit(sample.texts, sample.labels)
-    int8 = make_method("contrastive", backbone=fp32.backbone, seed=seed, **{**params, "inference": "int8"})
-    int8.labels, int8.weight, int8.bias = fp32.labels, fp32.weight, fp32.bias
-    setfit = _setfit_predictor(fp32.backbone.path, fp32.backbone.embed(sample.texts), fp32.labels.encode(sample.labels))
-    setfit.model_body = fp32.backbone.model  # the same tuned weights: only the prediction path differs
-    int8.predict_proba(test.texts[:8])  # quantise outside the timed region (done once per loaded model)
-    contenders = {
-        "setfit": lambda: np.asarray(setfit.predict_proba(test.texts, as_numpy=True, show_progress_bar=False)),
-        "fp32": lambda: fp32.predict_proba(test.texts),
-        "int8": lambda: int8.predict_proba(test.texts),
-    }
-    seconds = {name: [] for name in contenders}
-    accuracy = {}
-    for _ in range(rounds):
-        for name, predict in contenders.items():
-            start = time.perf_counter()
-            proba = predict()
-            seconds[name].append(time.perf_counter() - start)
-            accuracy[name] = classification_metrics(test.labels, proba, fp32.labels.names)["accuracy"]
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)  # every contender (SetFit's torch encode, ours, ONNX Runtime) reads this
+    try:
+        fitted = make_method("contrastive", seed=seed, **(params or {})).fit(sample.texts, sample.labels)
+        features = fitted.backbone.embed(sample.texts)
+        setfit = _setfit_predictor(fitted.backbone.path, features, fitted.labels.encode(sample.labels))
+        setfit.model_body = fitted.backbone.model  # the same tuned weights: only the prediction path differs
+        contenders = contenders_for(fitted, setfit, precisions, keep_fp32_variants)
+        wall, cpu, proba = timed_rounds(contenders, test.texts, rounds, chunks)
+    finally:
+        torch.set_num_threads(previous_threads)
     n = len(test)
-    result = {"n_test": n, "shots": shots, "seed": seed, "rounds": rounds}
+    accuracy = {
+        name: classification_metrics(test.labels, p, fitted.labels.names)["accuracy"] for name, p in proba.items()
+    }
+    result = {"n_test": n, "shots": shots, "seed": seed, "rounds": rounds, "chunks": chunks, "threads": threads}
     for name in contenders:
-        best = min(seconds[name])
         result[name] = {
-            "best_s": round(best, 2),
-            "all_s": [round(s, 2) for s in seconds[name]],
-            "texts_per_s": round(n / best, 1),
+            "best_wall_s": round(min(wall[name]), 2),
+            "best_cpu_s": round(min(cpu[name]), 2),
+            "wall_s": [round(s, 2) for s in wall[name]],
+            "cpu_s": [round(s, 2) for s in cpu[name]],
+            "texts_per_s": round(n / min(wall[name]), 1),
+            "texts_per_cpu_s": round(n / min(cpu[name]), 1),
             "accuracy": round(accuracy[name], 4),
+            "speedup_vs_setfit_wall": round(min(wall["setfit"]) / min(wall[name]), 2),
+            "speedup_vs_setfit_cpu": round(min(cpu["setfit"]) / min(cpu[name]), 2),
+            "accuracy_loss_vs_fp32_pt": round(100 * (accuracy.get("fp32", accuracy[name]) - accuracy[name]), 2),
         }
-    result["speedup_int8_vs_setfit"] = round(min(seconds["setfit"]) / min(seconds["int8"]), 2)
-    result["speedup_fp32_vs_setfit"] = round(min(seconds["setfit"]) / min(seconds["fp32"]), 2)
-    result["int8_accuracy_loss_pt"] = round(100 * (accuracy["fp32"] - accuracy["int8"]), 2)
     return result
 
 
@@ -77,13 +152,38 @@ def main() -> None:
     parser.add_argument("--shots", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="torch and ONNX Runtime threads, for every contender")
+    parser.add_argument("--max-test", type=int, default=0, help="reproducible random test subset (0: all)")
+    parser.add_argument("--chunks", type=int, default=8, help="test slices per round, each run by every contender")
+    parser.add_argument("--precisions", default=",".join(DEFAULT_PRECISIONS), help="comma-separated; fp32 first")
+    parser.add_argument(
+        "--onnx-keep-fp32",
+        action="append",
+        default=[],
+        help="an extra onnx-int8 contender keeping nodes whose name matches any of these comma-separated regular "
+        r"expressions in fp32 (e.g. 'layer\.\d+/output/dense' for the FFN outputs, 'attention/' for the "
+        "attention blocks); repeatable",
+    )
     parser.add_argument("-p", "--param", action="append", default=[], help="contrastive parameter key=value")
     args = parser.parse_args()
     from agileclf.progress import set_quiet
 
     set_quiet(True)
     params = dict(pair.split("=", 1) for pair in args.param)
-    print(json.dumps(measure(args.data, args.label_field, args.shots, args.seed, args.rounds, params), indent=2))
+    result = measure(
+        args.data,
+        args.label_field,
+        args.shots,
+        args.seed,
+        args.rounds,
+        params,
+        threads=args.threads,
+        max_test=args.max_test,
+        precisions=tuple(args.precisions.split(",")),
+        keep_fp32_variants=tuple(args.onnx_keep_fp32),
+        chunks=args.chunks,
+    )
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

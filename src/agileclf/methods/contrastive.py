@@ -36,7 +36,7 @@ class ContrastiveConfig(MethodConfig):
     warmup_ratio: float = param(0.1, "fraction of updates with a linearly rising learning rate")
     max_length: int = param(128, "tokens per text; longer texts are truncated")
     c: float | None = param(None, "head's inverse regularisation; None picks it by cross-validation")
-    inference: str = param("fp32", f"prediction precision: {', '.join(PRECISIONS)} (int8: faster, see bench)")
+    inference: str = param("fp32", f"prediction precision: {', '.join(PRECISIONS)} (int8, onnx-int8: faster)")
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
