@@ -43,6 +43,15 @@ def tiny_model(kind: str = "llama", attn: str = "sdpa", **extra):
     return model_class._from_config(config, attn_implementation=attn).eval()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Tiny matrices gain nothing from threads; one keeps this module fast on a shared CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def random_llama():
     return tiny_model()
