@@ -42,8 +42,8 @@ def method_costs(backbone, texts: list[str], labels: list[str], n: int, seed: in
     return rows
 
 
-def _interleaved_medians(fns: dict, repeats: int) -> dict[str, float]:
-    """Median seconds of each function, timed in turn per repeat, so load on a shared machine hits all alike."""
+def _interleaved_timings(fns: dict, repeats: int) -> dict[str, np.ndarray]:
+    """Seconds of each function per repeat, timed in turn, so load on a shared machine hits all of them alike."""
     samples: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
@@ -54,7 +54,7 @@ def _interleaved_medians(fns: dict, repeats: int) -> dict[str, float]:
             if torch.cuda.is_available():
                 torch.cuda.synchronize()
             samples[name].append(time.perf_counter() - start)
-    return {name: float(np.median(values)) for name, values in samples.items()}
+    return {name: np.asarray(values) for name, values in samples.items()}
 
 
 def flops_floor(model, prompt_tokens: float, fed_tokens: int) -> float:
@@ -91,7 +91,7 @@ def label_scoring_ratio(
 
     Prompts: the builtin zero-shot template (it lists the K labels), and an ICL prompt with one demonstration per
     label (a text of that label when the data has one). Scoring is timed on the packed path and on the KV-cache
-    fallback; each time is the median of `repeats` interleaved runs.
+    fallback; times and ratios are medians over `repeats` interleaved runs.
     """
     template = BUILTIN_TEMPLATES["classify"]
     chat = backbone.uses_chat_template()
@@ -107,7 +107,7 @@ def label_scoring_ratio(
                 demos = [(rng.choice(by_label.get(w) or texts), w) for w in words] if prompt_kind == "icl" else []
                 prompts = [backbone.encode(backbone.render(template.render(t, words, demos))) for t in timed]
                 label_ids = [backbone.encode_continuation(template.answer(w, chat)) for w in words]
-                times = _interleaved_medians(
+                times = _interleaved_timings(
                     {
                         "forward": lambda p=prompts: _forward(model, p, pad, batch_size),
                         "packed": lambda p=prompts, c=label_ids: score_continuations(
@@ -129,10 +129,11 @@ def label_scoring_ratio(
                         "label_tokens": float(np.mean([len(x) for x in label_ids])),
                         "fed_tokens": fed,
                         "prompt_tokens": prompt_tokens,
-                        "forward_ms_per_example": 1000 * times["forward"] / len(timed),
-                        "scoring_ms_per_example": 1000 * times["packed"] / len(timed),
-                        "ratio": times["packed"] / times["forward"],
-                        "cache_ratio": times["cache"] / times["forward"],
+                        "forward_ms_per_example": 1000 * float(np.median(times["forward"])) / len(timed),
+                        "scoring_ms_per_example": 1000 * float(np.median(times["packed"])) / len(timed),
+                        # ratios of runs made back to back, then their median: robust to load drifting over time
+                        "ratio": float(np.median(times["packed"] / times["forward"])),
+                        "cache_ratio": float(np.median(times["cache"] / times["forward"])),
                         "flops_floor": flops_floor(model, prompt_tokens, fed),
                     }
                 )
