@@ -96,6 +96,20 @@ def test_packed_scoring_of_twenty_labels_with_shared_prefixes(kind, attn):
         assert np.abs(packed - naive).max() < 1e-4
 
 
+def test_packed_scoring_through_a_peft_lora_model():
+    """LoRA methods score through a PeftModel; non-zero adapters must act on the packed pass too."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    model = get_peft_model(tiny_model(), config).eval()
+    assert accepts_packed_masks(model)
+    scores = score_continuations(model, PROMPTS, MANY_LABELS, pad_id=0, batch_size=3)
+    assert np.abs(scores - naive_matrix(model, PROMPTS, MANY_LABELS)).max() < 1e-4
+    with model.disable_adapter():
+        plain = naive_matrix(model, PROMPTS[:1], MANY_LABELS)
+    assert np.abs(scores[:1] - plain).max() > 1e-4  # the adapters changed the scores
+
+
 class IgnoresCustomMasks(torch.nn.Module):
     """A causal LM that drops a 4-D mask (like a kernel that only reads padding), or raises on one."""
 
