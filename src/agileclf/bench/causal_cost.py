@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from agileclf.backbones.packed_scoring import build_trie
+from agileclf.backbones.packed_scoring import build_trie, last_positions
 from agileclf.backbones.prompts import BUILTIN_TEMPLATES, verbalizer
 from agileclf.backbones.scoring import left_pad, positions, score_continuations
 from agileclf.data.labels import LabelSet
@@ -147,7 +147,8 @@ def _forward(model, prompts: list[list[int]], pad: int, batch_size: int) -> None
     for start in range(0, len(prompts), batch_size):
         ids, mask = left_pad(prompts[start : start + batch_size], pad)
         ids, mask = ids.to(model.device), mask.to(model.device)
-        model(input_ids=ids, attention_mask=mask, position_ids=positions(mask), logits_to_keep=1)
+        keep = last_positions(ids.shape[1], 1, ids.device)  # as the scorers keep logits (the faster way)
+        model(input_ids=ids, attention_mask=mask, position_ids=positions(mask), logits_to_keep=keep)
 
 
 def run_cost(
