@@ -58,10 +58,11 @@ def _interleaved_timings(fns: dict, repeats: int) -> dict[str, np.ndarray]:
 
 
 def flops_floor(model, prompt_tokens: float, fed_tokens: int) -> float:
-    """Lower bound of the scoring / forward ratio from matmul FLOPs (attention scores left out).
+    """The least matmul FLOPs exact scoring needs, over those of one forward pass (attention scores left out).
 
     A forward pass costs prompt_tokens x body + one LM-head row; exact scoring adds, per fed label token, one
-    body pass and one LM-head row (its full-vocabulary softmax denominator).
+    body pass and one LM-head row (its full-vocabulary softmax denominator). Wall time can beat this ratio
+    where the forward pass is memory-bound (a one-row LM head reads the whole vocabulary matrix for little work).
     """
     embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
     head = model.get_output_embeddings().weight
