@@ -476,8 +476,12 @@ def loadtest(
 def bench_cost(
     backbone: str = typer.Argument(..., help="local causal LM folder"),
     data: Path = typer.Option(None, "--data", help="labelled texts to time on (default: bundled support tickets)"),
+    label_field: str = typer.Option("label", "--label-field", help="label field of --data (e.g. intent)"),
     n: int = typer.Option(32, "--n", help="texts per timing"),
     device: str = typer.Option(None, "--device", help="cpu, cuda, ... (default: best available)"),
+    threads: int = typer.Option(1, "--threads", help="torch CPU threads while timing"),
+    repeats: int = typer.Option(5, "--repeats", help="timings per cell of the label-scoring table (median)"),
+    methods: bool = typer.Option(True, "--methods/--no-methods", help="also time each method (trains lora etc.)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object to stdout"),
     quiet: bool = QUIET,
 ) -> None:
@@ -485,27 +489,44 @@ def bench_cost(
     _setup(quiet)
     from agileclf.bench.causal_cost import run_cost
 
-    result = run_cost(backbone, str(data) if data else None, n=n, device=device)
+    result = run_cost(
+        backbone,
+        str(data) if data else None,
+        n=n,
+        device=device,
+        label_field=label_field,
+        threads=threads,
+        methods=methods,
+        repeats=repeats,
+    )
     if as_json:
         sys.stdout.write(json.dumps(result) + "\n")
         return
-    table = Table(title=f"ms per example on {result['device']} ({result['dtype']}), n={n}")
-    table.add_column("method")
-    table.add_column("ms/example", justify="right")
-    for row in result["methods"]:
-        table.add_row(row["method"], f"{row['ms_per_example']:.2f}")
-    out.print(table)
-    table = Table(title="exact scoring of K multi-token labels / one forward pass over the prompt")
-    for column in ("K", "label tokens", "prompt tokens", "forward ms/ex", "scoring ms/ex", "ratio"):
+    where = f"{result['device']} ({result['dtype']}, {result['threads']} thread(s)), n={n}"
+    if result["methods"]:
+        table = Table(title=f"ms per example on {where}")
+        table.add_column("method")
+        table.add_column("ms/example", justify="right")
+        for row in result["methods"]:
+            table.add_row(row["method"], f"{row['ms_per_example']:.2f}")
+        out.print(table)
+    table = Table(title=f"exact scoring of K labels / one forward pass over the prompt, {where}, median of {repeats}")
+    columns = ("labels", "prompt", "K", "label tok", "fed tok", "prompt tok", "forward ms/ex", "scoring ms/ex")
+    for column in (*columns, "ratio", "cache path", "FLOP floor"):
         table.add_column(column, justify="right")
     for row in result["label_scoring"]:
         table.add_row(
+            row["labels"],
+            row["prompt"],
             str(row["K"]),
             f"{row['label_tokens']:.1f}",
+            str(row["fed_tokens"]),
             f"{row['prompt_tokens']:.0f}",
             f"{row['forward_ms_per_example']:.2f}",
             f"{row['scoring_ms_per_example']:.2f}",
             f"{row['ratio']:.2f}x",
+            f"{row['cache_ratio']:.2f}x",
+            f"{row['flops_floor']:.2f}x",
         )
     out.print(table)
 

@@ -1,10 +1,11 @@
-"""Label scoring with a causal LM: exact multi-token log-likelihoods that reuse the prompt's KV cache.
+"""Label scoring with a causal LM: exact multi-token log-likelihoods, each prompt token computed once.
 
-A prompt batch is run once; the log-probability of each label's first token comes from its last position.
-Labels longer than one token are then scored in one more forward pass over their remaining tokens, with the
-prompt's KV cache repeated per label, so no prompt token is computed twice. Optional pieces: length
-normalisation, contextual calibration (Zhao et al. 2021), an optional soft prompt (prompt tuning), and a greedy
-generation path for "answer with the label only" prompting.
+By default (`strategy="auto"`) a batch of prompts is run once with every label continuation packed after it
+(packed_scoring: a label trie under a 4-D attention mask, LM head on the needed positions only). Models that do
+not honour a custom 4-D mask use the KV-cache path: the prompt batch is run once, then every label's remaining
+tokens in one more pass over the prompt cache repeated per label. Optional pieces: length normalisation,
+contextual calibration (Zhao et al. 2021), an optional soft prompt (prompt tuning), and a greedy generation
+path for "answer with the label only" prompting.
 """
 
 from __future__ import annotations
@@ -14,8 +15,18 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from agileclf.backbones.packed_scoring import (
+    accepts_packed_masks,
+    build_trie,
+    fits_window,
+    last_positions,
+    packed_forward,
+)
+
 # Prompts per forward pass: tokens of a batch are padded to its longest prompt, so batches are length-sorted.
 DEFAULT_BATCH = 8
+# auto: packed when the model honours 4-D masks (probed once), else the KV-cache path.
+STRATEGIES = ("auto", "packed", "cache")
 
 
 def left_pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -54,7 +65,7 @@ def prompt_pass(model, ids: torch.Tensor, mask: torch.Tensor, soft_prompt: torch
         attention_mask=mask,
         position_ids=positions(mask),
         use_cache=True,
-        logits_to_keep=1,
+        logits_to_keep=last_positions(mask.shape[1], 1, mask.device),
     )
     return torch.log_softmax(out.logits[:, -1].float(), dim=-1), out.past_key_values, mask
 
@@ -75,30 +86,58 @@ def score_continuations(
     soft_prompt: torch.Tensor | None = None,
     batch_size: int = DEFAULT_BATCH,
     first_token_only: bool = False,
+    strategy: str = "auto",
 ) -> np.ndarray:
     """(n_prompts, n_continuations) summed log-probabilities of each continuation after each prompt.
 
     Exact for multi-token continuations. `first_token_only` scores only each continuation's first token
-    (one forward pass; an approximation unless every continuation is one token long).
+    (one forward pass; an approximation unless every continuation is one token long). `strategy` is one of
+    STRATEGIES (the same scores; "packed" and "cache" force a path, for tests and benchmarks).
     """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
     if any(len(c) == 0 for c in continuations):
         raise ValueError("every continuation needs at least one token")
     if first_token_only and len({c[0] for c in continuations}) < len(continuations):
         raise ValueError("first-token scoring needs labels whose first tokens all differ")
+    if first_token_only:
+        continuations = [c[:1] for c in continuations]
+    trie = build_trie(continuations)
+    packed = trie.n_nodes > 0 and strategy != "cache" and (strategy == "packed" or accepts_packed_masks(model))
     device = next(model.parameters()).device
-    firsts = torch.as_tensor([c[0] for c in continuations], device=device)
-    longer = [k for k, c in enumerate(continuations) if len(c) > 1 and not first_token_only]
     result = np.zeros((len(prompts), len(continuations)), dtype=np.float64)
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         ids, mask = left_pad([prompts[i] for i in rows], pad_id)
-        logprobs, cache, mask = prompt_pass(model, ids.to(device), mask.to(device), soft_prompt)
-        scores = logprobs[:, firsts]
-        if longer:
-            scores[:, longer] += _rest_of_labels(model, cache, mask, [continuations[k] for k in longer], pad_id)
+        ids, mask = ids.to(device), mask.to(device)
+        width = ids.shape[1] + trie.n_nodes + (0 if soft_prompt is None else soft_prompt.shape[0])
+        if packed and (strategy == "packed" or fits_window(model, width)):
+            scores = _packed_batch(model, ids, mask, trie, soft_prompt)
+        else:
+            scores = _cached_batch(model, ids, mask, continuations, pad_id, soft_prompt)
         result[rows] = scores.double().cpu().numpy()
     return result
+
+
+def _packed_batch(model, ids, mask, trie, soft_prompt) -> torch.Tensor:
+    """(B, n_labels) scores of one left-padded batch, prompt and label trie in one forward pass."""
+    nodes = torch.as_tensor(trie.tokens, dtype=torch.long, device=ids.device).expand(ids.shape[0], -1)
+    if soft_prompt is not None:
+        ones = torch.ones((ids.shape[0], soft_prompt.shape[0]), dtype=mask.dtype, device=mask.device)
+        mask = torch.cat([ones, mask], dim=1)
+    embeds = embed_inputs(model, torch.cat([ids, nodes], dim=1), soft_prompt)
+    return packed_forward(model, embeds, mask, trie)
+
+
+def _cached_batch(model, ids, mask, continuations, pad_id, soft_prompt) -> torch.Tensor:
+    """(B, n_labels) scores of one left-padded batch: prompt pass with cache, then the labels' later tokens."""
+    logprobs, cache, mask = prompt_pass(model, ids, mask, soft_prompt)
+    scores = logprobs[:, torch.as_tensor([c[0] for c in continuations], device=ids.device)]
+    longer = [k for k, c in enumerate(continuations) if len(c) > 1]
+    if longer:
+        scores[:, longer] += _rest_of_labels(model, cache, mask, [continuations[k] for k in longer], pad_id)
+    return scores
 
 
 def _rest_of_labels(model, cache, prompt_mask: torch.Tensor, labels: list[Sequence[int]], pad_id: int):

@@ -1,0 +1,70 @@
+"""The label-scoring cost benchmark's label sets and FLOP floor (the timings themselves are a command, not a test)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agileclf.bench.causal_cost import flops_floor, label_sets
+
+
+def test_label_sets_draw_readable_data_labels_and_keep_a_synthetic_set():
+    names = ["calendar_set", "play_music", "weather_query", "alarm_remove", "qa_factoid"]
+    sets = label_sets(names, ks=(2, 5, 10), seed=0)
+    assert set(sets["data labels"]) == {2, 5}  # K = 10 needs more labels than the data has
+    assert sorted(sets["data labels"][5]) == sorted(n.replace("_", " ") for n in names)
+    assert sets["data labels"][2] == label_sets(names, ks=(2,), seed=0)["data labels"][2]  # seeded
+    assert len(sets["synthetic"][10]) == 10 and all(w.split()[0] == "category" for w in sets["synthetic"][10])
+
+
+def test_flops_floor_counts_body_and_head_per_fed_token():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(
+        vocab_size=1000,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        tie_word_embeddings=True,
+    )
+    model = LlamaForCausalLM(config)
+    head = 1000 * 16
+    body = sum(p.numel() for p in model.parameters()) - head  # tied: one embedding matrix
+    assert flops_floor(model, prompt_tokens=10, fed_tokens=0) == 1.0
+    expected = (10 * body + head + 3 * (body + head)) / (10 * body + head)
+    assert flops_floor(model, prompt_tokens=10, fed_tokens=3) == pytest.approx(expected)
+
+
+def test_bench_cost_command_reports_every_cell(tmp_path):
+    """`agileclf bench-cost` end to end on an untrained tiny Llama with the bundled word-piece tokenizer."""
+    import json
+    import shutil
+
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from typer.testing import CliRunner
+
+    from agileclf.backbones.kinds import resolve_path
+    from agileclf.cli import app
+
+    tokenizer_file = resolve_path(None) / "tokenizer.json"
+    shutil.copy(tokenizer_file, tmp_path / "tokenizer.json")
+    tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(tokenizer_file), eos_token="[SEP]", pad_token="[PAD]")
+    tokenizer.save_pretrained(str(tmp_path))
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2
+    )
+    LlamaForCausalLM(config).save_pretrained(str(tmp_path))
+    args = ["bench-cost", str(tmp_path), "--no-methods", "--n", "4", "--repeats", "1", "--json", "-q"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    cells = {(r["labels"], r["prompt"], r["K"]): r for r in report["label_scoring"]}
+    # the bundled support tickets have 4 labels: only K = 2 of them; the synthetic set has every K
+    assert set(cells) == {("data labels", p, 2) for p in ("zero-shot", "icl")} | {
+        ("synthetic", p, k) for p in ("zero-shot", "icl") for k in (2, 5, 10, 20)
+    }
+    synthetic = cells[("synthetic", "zero-shot", 20)]
+    assert synthetic["fed_tokens"] == 1 + 2 * 20  # "category" once, then each label's number and "item"
+    assert synthetic["label_tokens"] == 4 and synthetic["ratio"] > 0 and synthetic["flops_floor"] > 1
+    assert cells[("synthetic", "icl", 20)]["prompt_tokens"] > synthetic["prompt_tokens"]
+    assert report["threads"] == 1
