@@ -185,7 +185,6 @@ def load_classifier(path: str | Path, backbone: Any = None, device: str | None =
     method.meta = meta
     weights = path / WEIGHTS_FILE
     method._load_state_tensors(load_file(str(weights)) if weights.is_file() else {})
-    method._load_files(path)
     return method
 
 
