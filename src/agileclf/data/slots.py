@@ -147,6 +147,18 @@ def spans_from_tags(text: str, tags: list[str]) -> list[dict]:
     ]
 
 
+def check_word_tags(task: str, words: list[list[str]], tags, texts: list[str], tasks_hint: str) -> None:
+    """One BIO tag per word for every text, else a DataError naming the text (`tasks_hint`: the --task values)."""
+    if tags is None or len(tags) != len(words):
+        raise DataError(
+            f"task {task} needs slot tags for every text "
+            f"(command line: --task {tasks_hint} reads them from --slot-field markup)"
+        )
+    for i, (row_words, row_tags) in enumerate(zip(words, tags, strict=True)):
+        if len(row_words) != len(row_tags):
+            raise DataError(f"text {i} has {len(row_words)} words but {len(row_tags)} slot tags: {texts[i]!r}")
+
+
 def parent_of(label: str, sep: str) -> str:
     """The parent of a hierarchical label: the part before the first `sep` ('comp.graphics' -> 'comp')."""
     if not sep:

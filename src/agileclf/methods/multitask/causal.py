@@ -20,7 +20,7 @@ import torch
 from agileclf.backbones.scoring import greedy_generate, label_probabilities, score_continuations
 from agileclf.data.labels import LabelSet
 from agileclf.data.sampling import sample_rows, stratified_holdout
-from agileclf.data.slots import OUTSIDE, parent_of, spans_from_tags
+from agileclf.data.slots import OUTSIDE, check_word_tags, parent_of, spans_from_tags
 from agileclf.errors import ConfigError, DataError
 from agileclf.evaluate.slots import frame_exact_match, slot_scores
 from agileclf.methods.base import Method, param
@@ -154,14 +154,7 @@ class MultitaskCausalLM(Method):
     def _set_frame_vocabulary(self, texts: list[str], tags) -> None:
         """Slot types (intent+slots) and parents (label+parent) the prompt and the outputs use."""
         if self.has_slots:
-            if tags is None or len(tags) != len(texts):
-                raise DataError(
-                    f"task {self.config.task} needs slot tags for every text "
-                    "(command line: --task intent+slots reads them from --slot-field markup)"
-                )
-            for i, (text, row) in enumerate(zip(texts, tags, strict=True)):
-                if len(text.split()) != len(row):
-                    raise DataError(f"text {i} has {len(text.split())} words but {len(row)} slot tags: {text!r}")
+            check_word_tags(self.config.task, [t.split() for t in texts], tags, texts, "intent+slots")
             self.slot_names = sorted({tag.split("-", 1)[1] for row in tags for tag in row if tag != OUTSIDE})
         if self.has_parent:
             self.parent_set = LabelSet.from_labels(self.parent_of(name) for name in self.labels.names)

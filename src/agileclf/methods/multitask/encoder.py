@@ -16,7 +16,7 @@ from torch import nn
 
 from agileclf.artifact import BACKBONE_DIR
 from agileclf.data.labels import LabelSet
-from agileclf.data.slots import OUTSIDE, parent_of, spans_from_tags
+from agileclf.data.slots import OUTSIDE, check_word_tags, parent_of, spans_from_tags
 from agileclf.errors import ConfigError, DataError
 from agileclf.methods.base import Method, MethodConfig, param
 from agileclf.methods.multitask.model import (
@@ -121,14 +121,7 @@ class MultitaskEncoder(Method):
             if len(self.labels) < 2:
                 raise DataError(f"a classifier needs at least 2 labels, got {self.labels.names}")
         if self.has_slots:
-            if tags is None or len(tags) != len(texts):
-                raise DataError(
-                    f"task {self.config.task} needs slot tags for every text "
-                    "(command line: --task intent+slots or slots reads them from --slot-field markup)"
-                )
-            for i, (w, t) in enumerate(zip(words, tags, strict=True)):
-                if len(w) != len(t):
-                    raise DataError(f"text {i} has {len(w)} words but {len(t)} slot tags: {texts[i]!r}")
+            check_word_tags(self.config.task, words, tags, texts, "intent+slots or slots")
             self.tag_set = LabelSet.from_labels([OUTSIDE, *(tag for row in tags for tag in row)])
             if not self.has_label:
                 self.labels = self.tag_set
