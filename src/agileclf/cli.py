@@ -589,52 +589,49 @@ def bench(
     from agileclf.bench.report import write_report
     from agileclf.methods.registry import method_classes, method_names
 
-    grid = load_grid_file(config) if config else {}
+    flags: dict = {}  # flags given here win over the grid file, in every [[grid]] of it
     if data:
         if len(label_fields) not in (1, len(data)):
             raise AgileclfError(f"give one --label-field, or one per --data ({len(data)}), not {len(label_fields)}")
         fields = label_fields * len(data) if len(label_fields) == 1 else label_fields
         pairs = zip(data, fields, strict=True)
-        grid["datasets"] = [DatasetSpec(p, text_field=text_field, label_field=f) for p, f in pairs]
-    if methods_ is not None:
-        grid["methods"] = _csv(methods_)
-    grid.setdefault("methods", [n for n in method_names() if "encoder" in method_classes(n)])
-    if peers is not None:
-        grid["peers"] = _csv(peers)
-    unknown = set(grid.get("peers", [])) - set(PEER_NAMES)
-    if unknown:
-        raise AgileclfError(f"unknown peer(s) {', '.join(sorted(unknown))}; available: {', '.join(PEER_NAMES)}")
-    if augmented is not None:  # synthetic-data variants (agileclf.synth); settings via -p synthetic.key=value
-        grid["augmented"] = _csv(augmented)
-    if synthetic_per_class is not None:
-        grid["synthetic_per_class"] = synthetic_per_class
-    if augmented_shots is not None:
-        grid["augmented_shots"] = _csv(augmented_shots, int)
-    if writer is not None:
-        grid["writer"] = writer
-    for name in [*grid["methods"], *grid.get("augmented", [])]:
-        method_classes(name)  # an unknown method fails now, not after an hour of other cells
-    if shots is not None:
-        grid["shots"] = _csv(shots, int)
-    if seeds is not None:
-        grid["seeds"] = _csv(seeds, int)
-    if max_test is not None:
-        grid["max_test"] = max_test
-    for name, values in _bench_params(params).items():
-        if name == "synthetic":
-            grid.setdefault("synthetic_params", {}).update(values)
-        elif name.partition("@")[0] in PEER_NAMES:  # peers take typed keywords; methods convert strings themselves
-            typed = {k: _literal(v) for k, v in values.items()}
-            grid.setdefault("peer_params", {}).setdefault(name, {}).update(typed)
-        else:
-            grid.setdefault("method_params", {}).setdefault(name, {}).update(values)
-    grid.setdefault("datasets", [])
-    spec = BenchGrid(**grid)
-    rows = run_grid(spec, out_dir, resume=resume, backbone=backbone, log=lambda line: err.print(line, highlight=False))
+        flags["datasets"] = [DatasetSpec(p, text_field=text_field, label_field=f) for p, f in pairs]
+    listed = {"methods": methods_, "peers": peers, "augmented": augmented}  # synthetic settings: -p synthetic.k=v
+    flags |= {key: _csv(value) for key, value in listed.items() if value is not None}
+    numbers = {"shots": shots, "seeds": seeds, "augmented_shots": augmented_shots}
+    flags |= {key: _csv(value, int) for key, value in numbers.items() if value is not None}
+    scalars = {"max_test": max_test, "synthetic_per_class": synthetic_per_class, "writer": writer}
+    flags |= {key: value for key, value in scalars.items() if value is not None}
+    specs = []
+    for grid in load_grid_file(config) if config else [{}]:
+        grid = {**grid, **flags}
+        grid.setdefault("methods", [n for n in method_names() if "encoder" in method_classes(n)])
+        grid.setdefault("datasets", [])
+        unknown = set(grid.get("peers", [])) - set(PEER_NAMES)
+        if unknown:
+            raise AgileclfError(f"unknown peer(s) {', '.join(sorted(unknown))}; available: {', '.join(PEER_NAMES)}")
+        for name in [*grid["methods"], *grid.get("augmented", [])]:
+            method_classes(name)  # an unknown method fails now, not after an hour of other cells
+        for name, values in _bench_params(params).items():
+            if name == "synthetic":
+                grid["synthetic_params"] = {**grid.get("synthetic_params", {}), **values}
+                continue
+            peer = name.partition("@")[0] in PEER_NAMES
+            values = {k: _literal(v) for k, v in values.items()} if peer else values  # methods convert strings
+            table = grid.get("peer_params" if peer else "method_params", {})
+            grid["peer_params" if peer else "method_params"] = {**table, name: {**table.get(name, {}), **values}}
+        specs.append(BenchGrid(**grid))
+    rows = []
+    for number, spec in enumerate(specs):  # later grids of one file resume into the rows of the earlier ones
+        rows = run_grid(spec, out_dir, resume=resume or number > 0, backbone=backbone, log=_err_line)
     report = write_report(rows, out_dir)
     plots = write_plots(rows, out_dir)
     sys.stdout.write(report.read_text(encoding="utf-8"))  # raw Markdown: rich would wrap the table rows
     err.print(f"wrote {out_dir / 'results.jsonl'}, {report}, {', '.join(str(p) for p in plots)}")
+
+
+def _err_line(line: str) -> None:
+    err.print(line, highlight=False)
 
 
 def main() -> None:

@@ -28,6 +28,23 @@ def test_bench_command_writes_the_output_contract_and_resumes(tiny_sets, tmp_pat
     assert len((out / "results.jsonl").read_text().splitlines()) == 2 * 2 * 3
 
 
+def test_a_grid_file_with_two_grids_fills_one_results_file(tiny_sets, tmp_path):
+    config = tmp_path / "grid.toml"
+    config.write_text(
+        'methods = []\npeers = ["tfidf"]\nmax_test = 3\n'
+        '[[grid]]\nshots = [1]\nseeds = [0, 1]\ndata = [{path = "sentiment"}, {path = "topic"}]\n'
+        '[[grid]]\nshots = [2]\nseeds = [0]\ndata = [{path = "topic"}]\n'
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["bench", "-q", "--config", str(config), "--out", str(out), "-p", "tfidf.c=2"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    cells = sorted((r["dataset"], r["shots"], r["seed"]) for r in rows)
+    assert cells == [("sentiment", 1, 0), ("sentiment", 1, 1), ("topic", 1, 0), ("topic", 1, 1), ("topic", 2, 0)]
+    assert all(r["params"] == {"c": 2} for r in rows)  # a -p flag reaches every grid of the file
+    assert "| topic | 2 |" in result.stdout and "| sentiment | 1 |" in result.stdout
+
+
 def test_unknown_peer_is_reported_before_any_work(tiny_sets, tmp_path):
     result = CliRunner().invoke(app, ["bench", "--data", str(tiny_sets[0]), "--peers", "gpt", "--out", str(tmp_path)])
     assert result.exit_code != 0 and "unknown peer" in str(result.exception)

@@ -15,13 +15,41 @@ def test_toml_grid_file_with_relative_dataset_paths(tiny_sets, tmp_path):
         '[peer_params."setfit@topic"]\nnum_iterations = 20\n'
         '[[data]]\npath = "sentiment"\n[[data]]\npath = "topic"\nlabel_field = "label"\n'
     )
-    grid = BenchGrid(**load_grid_file(config))
+    (only,) = load_grid_file(config)
+    grid = BenchGrid(**only)
     assert [d.name for d in grid.datasets] == ["sentiment", "topic"]
     assert grid.peer_params == {"setfit@topic": {"num_iterations": 20}}
     cells = list(grid.cells())
     assert len(cells) == 2 * 2 * 2 * 2
     first_group = [(c.method, c.peer) for c in cells[:2]]
     assert first_group == [("linear-probe", False), ("setfit", True)]  # methods and peers of one sample together
+
+
+def test_grid_tables_share_the_top_level_keys_and_override_them(tiny_sets, tmp_path):
+    config = tmp_path / "grid.toml"
+    config.write_text(
+        'methods = ["linear-probe"]\npeers = ["setfit"]\nmax_test = 300\n'
+        "[peer_params.setfit]\nbatch_size = 8\n"
+        '[[grid]]\nshots = [8]\nseeds = [0, 1, 2]\ndata = [{path = "sentiment"}, {path = "topic"}]\n'
+        '[[grid]]\nshots = [64]\nseeds = [0]\ndata = [{path = "topic"}]\n'
+        '[grid.peer_params."setfit@topic"]\nnum_iterations = 20\n'
+    )
+    small, large = (BenchGrid(**g) for g in load_grid_file(config))
+    assert (small.shots, small.seeds, [d.name for d in small.datasets]) == ([8], [0, 1, 2], ["sentiment", "topic"])
+    assert (large.shots, large.seeds, [d.name for d in large.datasets]) == ([64], [0], ["topic"])
+    assert small.max_test == large.max_test == 300 and small.methods == large.methods == ["linear-probe"]
+    assert small.peer_params == {"setfit": {"batch_size": 8}}
+    assert large.peer_params == {"setfit": {"batch_size": 8}, "setfit@topic": {"num_iterations": 20}}
+
+
+def test_a_bad_grid_table_is_named(tiny_sets, tmp_path):
+    config = tmp_path / "grid.toml"
+    config.write_text("[[grid]]\nshots = [8]\n[[grid]]\nshot = [64]\n")
+    with pytest.raises(ConfigError, match=r"\[\[grid\]\] number 2: unknown key\(s\) shot"):
+        load_grid_file(config)
+    config.write_text('[[grid]]\ndata = [{label_field = "intent"}]\n')
+    with pytest.raises(ConfigError, match=r"a \[\[data\]\] table needs `path`"):
+        load_grid_file(config)
 
 
 def test_unknown_keys_in_a_grid_file_are_named(tmp_path):

@@ -82,3 +82,30 @@ def test_errors_before_fit_and_without_data(minilm):
         make_method("linear-probe", minilm).fit([], [], label_set=LabelSet(["a", "b"]))
     with pytest.raises(DataError, match="at least 2 labels"):
         make_method("linear-probe", minilm).fit(["x", "y"], ["a", "a"])
+
+
+@pytest.mark.parametrize("name", ["linear-probe", "finetune"])
+def test_int8_inference_predicts_like_fp32_and_survives_save(fitted, name, tmp_path):
+    texts, _ = flatten(TEST)
+    classifier = fitted[name]
+    classifier.save(tmp_path / name)
+    fast = load_classifier(tmp_path / name, backbone=None if name == "finetune" else fitted["linear-probe"].backbone)
+    fast.config.inference = "int8"
+    assert fast.predict(texts) == classifier.predict(texts)
+    np.testing.assert_allclose(fast.predict_proba(texts), classifier.predict_proba(texts), atol=0.15)
+    assert not np.allclose(fast.predict_proba(texts), classifier.predict_proba(texts), atol=1e-6)  # int8 ran
+
+
+def test_a_refit_predicts_with_the_new_encoder_not_a_stale_fast_copy(minilm):
+    texts, labels = flatten(TRAIN)
+    classifier = make_method("finetune", backbone=minilm, min_steps=10, inference="int8", seed=0)
+    first = classifier.fit(texts, labels).predict_proba(texts)
+    swapped = {"weather": "music", "music": "alarm", "alarm": "weather"}
+    second = classifier.fit(texts, [swapped[label] for label in labels]).predict_proba(texts)
+    assert classifier.predict(texts) == [swapped[label] for label in labels]
+    assert not np.allclose(first, second)
+
+
+def test_unknown_inference_precision_is_refused(minilm):
+    with pytest.raises(ConfigError, match="inference must be one of fp32, int8, onnx, onnx-int8"):
+        make_method("linear-probe", backbone=minilm, inference="fp16")

@@ -96,8 +96,16 @@ class BenchGrid:
                         yield Cell(spec.name, peer, True, shots, seed)
 
 
-def load_grid_file(path: str | Path) -> dict:
-    """Read a TOML grid file into keyword arguments for BenchGrid (datasets as [[data]] tables)."""
+GRID_KEYS = {"data", "methods", "peers", "shots", "seeds", "max_test", "method_params", "peer_params"}
+GRID_KEYS |= {"augmented", "augmented_shots", "synthetic_per_class", "synthetic_params", "writer"}
+
+
+def load_grid_file(path: str | Path) -> list[dict]:
+    """Read a TOML grid file into keyword arguments for BenchGrid, one dict per grid (datasets as [[data]] tables).
+
+    A file may hold several `[[grid]]` tables that share its top-level keys (a table's own keys win), for a
+    comparison whose parts differ, e.g. four sets at 8 shots x 5 seeds and three of them at 64 shots x 3 seeds.
+    """
     import tomllib
 
     path = Path(path)
@@ -105,11 +113,28 @@ def load_grid_file(path: str | Path) -> dict:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(f"{path}: cannot read the grid file ({err})") from None
-    known = {"data", "methods", "peers", "shots", "seeds", "max_test", "method_params", "peer_params"}
-    known |= {"augmented", "augmented_shots", "synthetic_per_class", "synthetic_params", "writer"}
-    unknown = set(raw) - known
-    if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
-    grid = {k: v for k, v in raw.items() if k != "data"}
-    grid["datasets"] = [DatasetSpec(**{**d, "path": path.parent / d["path"]}) for d in raw.get("data", [])]
-    return grid
+    parts = raw.pop("grid", [{}])
+    if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
+        raise ConfigError(f"{path}: `grid` must be one or more [[grid]] tables")
+    grids = []
+    for number, part in enumerate(parts, 1):
+        where = f"{path}, [[grid]] number {number}" if len(parts) > 1 or part else str(path)
+        unknown = (set(raw) | set(part)) - GRID_KEYS
+        if unknown:
+            known = ", ".join(sorted(GRID_KEYS | {"grid"}))
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {known}")
+        merged = {**raw, **part}
+        for key in ("method_params", "peer_params", "synthetic_params"):  # tables merge name by name
+            if key in raw and key in part:
+                merged[key] = {**raw[key], **part[key]}
+        grid = {k: v for k, v in merged.items() if k != "data"}
+        grid["datasets"] = [_dataset_spec(d, path.parent, where) for d in merged.get("data", [])]
+        grids.append(grid)
+    return grids
+
+
+def _dataset_spec(table: dict, base: Path, where: str) -> DatasetSpec:
+    known = {"path", "name", "text_field", "label_field"}
+    if not isinstance(table, dict) or "path" not in table or set(table) - known:
+        raise ConfigError(f"{where}: a [[data]] table needs `path` and may have {', '.join(sorted(known - {'path'}))}")
+    return DatasetSpec(**{**table, "path": base / table["path"]})

@@ -44,7 +44,7 @@ def _sibling(fitted, precision: str, embedder=None):
     clf = make_method("contrastive", backbone=fitted.backbone, **params)
     clf.labels, clf.weight, clf.bias = fitted.labels, fitted.weight, fitted.bias
     if embedder is not None:
-        clf._embedder = embedder
+        clf.use_embedder(embedder)
     return clf
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from agileclf.artifact import BACKBONE_DIR
-from agileclf.backbones.fast import PRECISIONS, embedder_for
 from agileclf.methods.base import Method, MethodConfig, param
 from agileclf.methods.heads import fit_logistic_head, head_proba, head_tensors
+from agileclf.methods.inference import FastInference, check_inference, inference_param
 from agileclf.methods.registry import register
 from agileclf.progress import is_quiet, quiet_loading
 
@@ -36,15 +36,14 @@ class ContrastiveConfig(MethodConfig):
     warmup_ratio: float = param(0.1, "fraction of updates with a linearly rising learning rate")
     max_length: int = param(128, "tokens per text; longer texts are truncated")
     c: float | None = param(None, "head's inverse regularisation; None picks it by cross-validation")
-    inference: str = param("fp32", f"prediction precision: {', '.join(PRECISIONS)} (int8, onnx-int8: faster)")
+    inference: str = inference_param()
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}, not {self.loss!r}")
         if self.batch_size < 4 or self.batch_size % 2:
             raise ValueError(f"batch_size must be even and >= 4, got {self.batch_size}")
-        if self.inference not in PRECISIONS:
-            raise ValueError(f"inference must be one of {', '.join(PRECISIONS)}, not {self.inference!r}")
+        check_inference(self.inference)
 
 
 def training_steps(n_examples: int, cfg: ContrastiveConfig) -> int:
@@ -67,7 +66,7 @@ def _loss(model, cfg: ContrastiveConfig):
 
 
 @register
-class Contrastive(Method):
+class Contrastive(FastInference, Method):
     """Metric learning of the encoder on in-batch triplets (linear cost), then a CV-tuned logistic head."""
 
     name = "contrastive"
@@ -92,9 +91,7 @@ class Contrastive(Method):
         self.weight, self.bias, self.chosen_c = fit_logistic_head(features, y, len(self.labels), cfg.c, cfg.seed)
 
     def _predict_proba(self, texts: list[str]) -> np.ndarray:
-        if getattr(self, "_embedder", None) is None:
-            self._embedder = embedder_for(self.backbone, self.config.inference)
-        return head_proba(self._embedder.embed(texts, normalize=True), self.weight, self.bias)
+        return head_proba(self._prediction_features(texts, normalize=True), self.weight, self.bias)
 
     def _state_tensors(self):
         return head_tensors(self.weight, self.bias)

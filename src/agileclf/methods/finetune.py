@@ -14,6 +14,7 @@ from torch import nn
 from agileclf.artifact import BACKBONE_DIR
 from agileclf.data.sampling import stratified_holdout
 from agileclf.methods.base import Method, MethodConfig, param, softmax
+from agileclf.methods.inference import FastInference, check_inference, inference_param
 from agileclf.methods.registry import register
 from agileclf.progress import progress, quiet_loading
 
@@ -34,14 +35,16 @@ class FinetuneConfig(MethodConfig):
     holdout_min_per_class: int = param(16, "hold back a slice for early stopping when every class has this many")
     holdout_fraction: float = param(0.15, "share of examples held back for early stopping")
     patience: int = param(3, "epochs without validation improvement before stopping")
+    inference: str = inference_param()
 
     def __post_init__(self) -> None:
+        check_inference(self.inference)
         if self.head_init not in ("label-names", "zeros"):
             raise ValueError(f"head_init must be 'label-names' or 'zeros', not {self.head_init!r}")
 
 
 @register
-class EncoderFinetune(Method):
+class EncoderFinetune(FastInference, Method):
     """Every encoder weight is tuned together with the head; the artifact stores the tuned encoder."""
 
     name = "finetune"
@@ -121,7 +124,7 @@ class EncoderFinetune(Method):
         return head
 
     def _predict_proba(self, texts: list[str]) -> np.ndarray:
-        features = self.backbone.embed(texts)
+        features = self._prediction_features(texts)
         return softmax(features @ self.head_weight.T + self.head_bias)
 
     def _state_tensors(self):

@@ -8,6 +8,7 @@ import numpy as np
 
 from agileclf.methods.base import Method, MethodConfig, param
 from agileclf.methods.heads import fit_logistic_head, head_proba, head_tensors
+from agileclf.methods.inference import FastInference, check_inference, inference_param
 from agileclf.methods.registry import register
 
 
@@ -15,11 +16,15 @@ from agileclf.methods.registry import register
 class LinearProbeConfig(MethodConfig):
     c: float | None = param(None, "inverse regularisation strength; None picks it by cross-validation")
     normalize: bool = param(True, "L2-normalise embeddings before the head")
-    batch_size: int = param(64, "texts per encoder batch")
+    batch_size: int = param(64, "texts per encoder batch while fitting")
+    inference: str = inference_param()
+
+    def __post_init__(self) -> None:
+        check_inference(self.inference)
 
 
 @register
-class LinearProbe(Method):
+class LinearProbe(FastInference, Method):
     """The encoder stays frozen; only a (n_labels x dim) head is learned, in seconds."""
 
     name = "linear-probe"
@@ -36,7 +41,7 @@ class LinearProbe(Method):
         )
 
     def _predict_proba(self, texts: list[str]) -> np.ndarray:
-        return head_proba(self._features(texts), self.weight, self.bias)
+        return head_proba(self._prediction_features(texts, self.config.normalize), self.weight, self.bias)
 
     def _state_tensors(self):
         return head_tensors(self.weight, self.bias)
