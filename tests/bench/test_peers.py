@@ -28,11 +28,13 @@ def test_unknown_peer_is_a_user_error():
         make_peer("gpt", seed=0)
 
 
-def test_setfit_peer_trains_offline_on_the_bundled_backbone(minilm, monkeypatch):
+def test_setfit_peer_trains_offline_on_the_bundled_backbone(minilm, monkeypatch, capfd):
     pytest.importorskip("setfit")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     peer = make_peer("setfit", seed=0, backbone_path=minilm.path, num_iterations=1, num_epochs=1)
     peer.fit(TEXTS, LABELS, label_set=LabelSet(["neg", "pos"]))
+    printed = "".join(capfd.readouterr())
+    assert "Running training" not in printed and "embedding_loss" not in printed  # the suite runs --quiet
     proba = peer.predict_proba(["loved it", "hated it"])
     assert proba.shape == (2, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)

@@ -6,9 +6,11 @@ on the same samples; they are not agileclf methods and never registered as such.
 
 from __future__ import annotations
 
+import io
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext, redirect_stdout
 
 import numpy as np
 
@@ -82,7 +84,7 @@ class SetFitPeer(Peer):
             raise ConfigError(f"the setfit peer needs the `peers` extra: {hint} ({err})") from None
         from agileclf.progress import is_quiet, quiet_loading
 
-        with quiet_loading(), warnings.catch_warnings():
+        with quiet_loading(), warnings.catch_warnings(), _silenced_setfit() if is_quiet() else nullcontext():
             warnings.simplefilter("ignore")
             self.model = SetFitModel.from_pretrained(self.backbone_path, local_files_only=True)
             with tempfile.TemporaryDirectory(prefix="agileclf-setfit-") as tmp:
@@ -106,6 +108,20 @@ class SetFitPeer(Peer):
     def _predict_proba(self, texts: list[str]) -> np.ndarray:
         proba = self.model.predict_proba(texts, as_numpy=True, show_progress_bar=False)
         return np.asarray(proba)
+
+
+@contextmanager
+def _silenced_setfit() -> Iterator[None]:
+    """SetFit logs its banner at INFO and its trainer prints every loss dict to stdout; --quiet means neither."""
+    from setfit import logging as setfit_logging
+
+    verbosity = setfit_logging.get_verbosity()
+    setfit_logging.set_verbosity_error()
+    try:
+        with redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        setfit_logging.set_verbosity(verbosity)
 
 
 def _accuracy(predictions, references) -> dict:
