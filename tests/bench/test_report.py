@@ -56,3 +56,20 @@ def test_real_vs_synthetic_table_orders_models_by_examples_per_class():
         "| sst2 | lora+synthetic | 4 | 21.0 | 66.0 ± 0.0 | 2.0 |",
     ]
     assert "Real vs synthetic" not in markdown_report(ROWS)  # no synthetic rows, no such table
+
+
+def test_best_method_against_each_peer_on_common_seeds():
+    rows = [
+        *ROWS,
+        row("finetune", 0, 0.78),  # seed 2 has no setfit row: the pairing leaves it out
+        {**row("finetune", 1, 0.74), "fit_s": 0.5},
+        row("finetune", 2, 0.10),
+        row("tfidf", 0, 0.50, peer=True),
+    ]
+    table = markdown_report(rows).split("Best agileclf method against each peer")[1].splitlines()
+    body = [line for line in table if line.startswith("| sst2")]
+    assert body == [
+        "| sst2 | 8 | setfit (peer) | 62.0 ± 2.8 | finetune | 76.0 ± 2.8 | +14.0 | 2 | 1.6x | 1.00x |",
+        "| sst2 | 8 | tfidf (peer) | 50.0 ± 0.0 | contrastive | 80.0 ± 0.0 | +30.0 | 1 | 1.0x | 1.00x |",
+    ]
+    assert "against each peer" not in markdown_report([row("contrastive", 0, 0.8)])

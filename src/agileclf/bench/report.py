@@ -79,7 +79,55 @@ def markdown_report(rows: list[dict], title: str = "agileclf bench") -> str:
             f"{auc} | {entry['fit_s']:.1f} ± {entry['fit_s_std']:.1f} | {entry['predict_ms']:.2f} | "
             f"{entry['peak_mb']:.0f} | {entry['params'] or '–'} |"
         )
-    return "\n".join(lines + real_vs_synthetic(summary)) + "\n"
+    return "\n".join(lines + against_peers(rows) + real_vs_synthetic(summary)) + "\n"
+
+
+def against_peers(rows: list[dict]) -> list[str]:
+    """Per dataset x shots x peer: the best agileclf method beside the peer on the seeds both ran (a paired view:
+    accuracy difference, seed spreads, and how many times faster each fits and predicts); empty without peers."""
+    cells: dict[tuple, dict[str, dict[int, dict]]] = defaultdict(lambda: defaultdict(dict))
+    peers = {display_name(row) for row in rows if row["peer"]}
+    for row in rows:
+        cells[(row["dataset"], row["shots"])][display_name(row)][row["seed"]] = row
+    lines = []
+    for (dataset, shots), by_name in sorted(cells.items()):
+        for peer in sorted(peers & set(by_name)):
+            paired = {}  # method -> (its rows, the peer's rows) on their common seeds
+            for name, seeds in by_name.items():
+                common = sorted(set(seeds) & set(by_name[peer]))
+                if name not in peers and common:
+                    paired[name] = ([seeds[s] for s in common], [by_name[peer][s] for s in common])
+            if not paired:
+                continue
+            best = max(paired, key=lambda name: _mean(paired[name][0], "accuracy"))
+            mine, theirs = paired[best]
+            diff = 100 * (_mean(mine, "accuracy") - _mean(theirs, "accuracy"))
+            lines.append(
+                f"| {dataset} | {shots} | {peer} | {_pct(_mean(theirs, 'accuracy'), _std(theirs))} | {best} | "
+                f"{_pct(_mean(mine, 'accuracy'), _std(mine))} | {diff:+.1f} | {len(mine)} | "
+                f"{_mean(theirs, 'fit_s') / max(_mean(mine, 'fit_s'), 1e-9):.1f}x | "
+                f"{_mean(theirs, 'predict_ms') / max(_mean(mine, 'predict_ms'), 1e-9):.2f}x |"
+            )
+    if not lines:
+        return []
+    return [
+        "",
+        "Best agileclf method against each peer, on the seeds both ran (accuracy %, mean ± std; speed-ups are the "
+        "peer's seconds over ours, so above 1x agileclf is faster).",
+        "",
+        "| dataset | shots | peer | peer accuracy | best agileclf | its accuracy | difference | seeds | "
+        "fit speed-up | predict speed-up |",
+        "|---|---:|---|---:|---|---:|---:|---:|---:|---:|",
+        *lines,
+    ]
+
+
+def _mean(members: list[dict], key: str) -> float:
+    return float(np.mean([r[key] for r in members]))
+
+
+def _std(members: list[dict]) -> float:
+    return float(np.std([r["accuracy"] for r in members], ddof=1)) if len(members) > 1 else 0.0
 
 
 def real_vs_synthetic(summary: list[dict]) -> list[str]:
