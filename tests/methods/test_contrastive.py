@@ -70,3 +70,31 @@ def test_int8_inference_agrees_with_fp32(fitted, tmp_path):
     fast.config.inference = "int8"
     assert fast.predict(TEXTS) == fitted.predict(TEXTS)
     np.testing.assert_allclose(fast.predict_proba(TEXTS), fitted.predict_proba(TEXTS), atol=0.15)
+
+
+def test_batch_cosine_loss_is_setfits_objective_over_in_batch_pairs():
+    from agileclf.methods.contrastive import BatchCosineSimilarityLoss
+
+    class Identity(torch.nn.Module):
+        def forward(self, features):
+            return {"sentence_embedding": features["x"]}
+
+    loss = BatchCosineSimilarityLoss(Identity())
+    labels = torch.tensor([0, 0, 1, 1])
+    separated = torch.tensor([[1.0, 0.0], [2.0, 0.0], [0.0, 1.0], [0.0, 3.0]])
+    assert loss([{"x": separated}], labels).item() == pytest.approx(0.0)
+    mixed = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    # same-label pairs at cosine 0 cost 1 each; different-label pairs cost 1, 0, 0, 1: (1 + 0.5) / 2
+    assert loss([{"x": mixed}], labels).item() == pytest.approx(0.75)
+
+
+def test_batch_cosine_tuning_pulls_classes_apart(minilm):
+    def class_margin(backbone):
+        vectors = backbone.embed(TEXTS, normalize=True)
+        similarity = vectors @ vectors.T
+        same = np.equal.outer(LABELS, LABELS) & ~np.eye(len(TEXTS), dtype=bool)
+        return similarity[same].mean() - similarity[~np.equal.outer(LABELS, LABELS)].mean()
+
+    clf = make_method("contrastive", backbone=minilm, loss="batch-cosine", min_steps=8, batch_size=8, lr=1e-4)
+    clf.fit(TEXTS, LABELS)
+    assert class_margin(clf.backbone) > class_margin(minilm) + 0.2

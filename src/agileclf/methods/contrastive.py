@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from agileclf.artifact import BACKBONE_DIR
 from agileclf.methods.base import Method, MethodConfig, param
@@ -22,7 +23,7 @@ from agileclf.methods.inference import FastInference, check_inference, inference
 from agileclf.methods.registry import register
 from agileclf.progress import is_quiet, quiet_loading
 
-LOSSES = ("batch-all", "batch-hard", "batch-semi-hard", "batch-hard-soft-margin")
+LOSSES = ("batch-all", "batch-hard", "batch-semi-hard", "batch-hard-soft-margin", "batch-cosine")
 
 
 @dataclass
@@ -55,6 +56,8 @@ def _loss(model, cfg: ContrastiveConfig):
     from sentence_transformers import losses
 
     cosine = losses.BatchHardTripletLossDistanceFunction.cosine_distance
+    if cfg.loss == "batch-cosine":
+        return BatchCosineSimilarityLoss(model)
     if cfg.loss == "batch-hard-soft-margin":
         return losses.BatchHardSoftMarginTripletLoss(model, distance_metric=cosine)
     cls = {
@@ -63,6 +66,29 @@ def _loss(model, cfg: ContrastiveConfig):
         "batch-semi-hard": losses.BatchSemiHardTripletLoss,
     }[cfg.loss]
     return cls(model, distance_metric=cosine, margin=cfg.margin)
+
+
+class BatchCosineSimilarityLoss(torch.nn.Module):
+    """SetFit's objective, cosine similarity regressed to 1 (same label) or 0, over every pair inside a batch.
+
+    sentence-transformers' CosineSimilarityLoss needs the pairs as data (SetFit's n^2 sampling); here a batch of
+    b texts gives b(b-1)/2 pairs for b forward passes. Same- and different-label pairs are averaged separately,
+    then weighted equally, as SetFit's oversampling balances them.
+    """
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, sentence_features, labels: torch.Tensor) -> torch.Tensor:
+        embeddings = torch.nn.functional.normalize(self.model(sentence_features[0])["sentence_embedding"], dim=-1)
+        similarity = embeddings @ embeddings.T
+        same = labels[:, None] == labels[None, :]
+        upper = torch.ones_like(same).triu(diagonal=1)
+        positive, negative = same & upper, ~same & upper
+        terms = [((similarity - 1) ** 2)[positive], (similarity**2)[negative]]
+        present = [t.mean() for t in terms if t.numel()]
+        return torch.stack(present).mean()
 
 
 @register
