@@ -27,9 +27,9 @@ LABELS = ["positive"] * 4 + ["negative"] * 4
 def test_training_cost_is_linear_in_the_data():
     cfg = ContrastiveConfig()
     assert training_steps(16, cfg) == cfg.min_steps  # a handful of examples still gets min_steps updates
-    # massive_en at 8 shots: 60 classes x 8 = 480 examples -> 120 updates, where all pairs would be ~115,000
-    assert training_steps(480, cfg) == 120
-    assert training_steps(4800, cfg) == 10 * training_steps(480, cfg)
+    # massive_en at 64 shots: 60 classes x 64 = 3,840 examples -> 960 updates, where all pairs would be ~7.4 million
+    assert training_steps(3840, cfg) == 960
+    assert training_steps(38400, cfg) == 10 * training_steps(3840, cfg)
 
 
 def test_bad_parameters_are_user_errors():

@@ -1,8 +1,10 @@
 """SetFit-style contrastive tuning of the encoder, then a logistic head on the tuned embeddings.
 
-Unlike SetFit's pair sampling (pairs grow with n^2, or 2 x num_iterations x n), the loss here is a triplet loss
-mined inside each batch (sentence-transformers' BatchAll / BatchHard losses with a group-by-label sampler), so
-one epoch costs one forward/backward pass per example: the cost is linear in the data.
+SetFit samples sentence pairs as data (pairs grow with n^2, or 2 x num_iterations x n) and feeds each pair
+through the encoder. Here a batch of b texts (a group-by-label sampler puts 2+ of a label together) is encoded
+once and the loss looks at all b(b-1)/2 pairs inside it: SetFit's cosine objective (`batch-cosine`, the
+default) or sentence-transformers' in-batch triplet losses. One epoch costs one forward/backward pass per
+example: the cost is linear in the data.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ LOSSES = ("batch-all", "batch-hard", "batch-semi-hard", "batch-hard-soft-margin"
 
 @dataclass
 class ContrastiveConfig(MethodConfig):
-    loss: str = param("batch-all", f"in-batch triplet loss: {', '.join(LOSSES)}")
-    margin: float = param(0.25, "triplet margin on cosine distance (not used by batch-hard-soft-margin)")
+    loss: str = param("batch-cosine", f"in-batch loss: {', '.join(LOSSES)}")
+    margin: float = param(0.25, "triplet margin on cosine distance (triplet losses except batch-hard-soft-margin)")
     passes: float = param(4.0, "passes over the data (the cost is linear in it)")
-    min_steps: int = param(40, "at least this many updates, so a handful of examples still moves the encoder")
-    batch_size: int = param(16, "examples per update (even, >= 4); triplets are mined inside each batch")
+    min_steps: int = param(160, "at least this many updates, so a handful of examples still moves the encoder")
+    batch_size: int = param(16, "examples per update (even, >= 4); pairs and triplets are formed inside each batch")
     lr: float = param(2e-5, "learning rate of the encoder")
     warmup_ratio: float = param(0.1, "fraction of updates with a linearly rising learning rate")
     max_length: int = param(128, "tokens per text; longer texts are truncated")
@@ -93,7 +95,7 @@ class BatchCosineSimilarityLoss(torch.nn.Module):
 
 @register
 class Contrastive(FastInference, Method):
-    """Metric learning of the encoder on in-batch triplets (linear cost), then a CV-tuned logistic head."""
+    """Metric learning of the encoder on in-batch pairs (linear cost), then a CV-tuned logistic head."""
 
     name = "contrastive"
     kinds = ("encoder",)
