@@ -11,8 +11,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("AGILECLF_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True)
 def _quiet():
+    """Every test starts quiet: a CLI test run without --quiet switches it off for the tests after it."""
     from agileclf.progress import set_quiet
 
     set_quiet(True)
