@@ -602,7 +602,7 @@ def bench(
     flags |= {key: _csv(value, int) for key, value in numbers.items() if value is not None}
     scalars = {"max_test": max_test, "synthetic_per_class": synthetic_per_class, "writer": writer}
     flags |= {key: value for key, value in scalars.items() if value is not None}
-    specs = []
+    specs, named_params = [], _bench_params(params)
     for grid in load_grid_file(config) if config else [{}]:
         grid = {**grid, **flags}
         grid.setdefault("methods", [n for n in method_names() if "encoder" in method_classes(n)])
@@ -612,7 +612,7 @@ def bench(
             raise AgileclfError(f"unknown peer(s) {', '.join(sorted(unknown))}; available: {', '.join(PEER_NAMES)}")
         for name in [*grid["methods"], *grid.get("augmented", [])]:
             method_classes(name)  # an unknown method fails now, not after an hour of other cells
-        for name, values in _bench_params(params).items():
+        for name, values in named_params.items():
             if name == "synthetic":
                 grid["synthetic_params"] = {**grid.get("synthetic_params", {}), **values}
                 continue

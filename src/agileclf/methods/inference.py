@@ -25,15 +25,16 @@ class FastInference:
     _embedder_key: tuple | None = None
 
     def _prediction_embedder(self):
-        # rebuilt when a refit swapped the backbone or the precision was changed on a loaded classifier
-        key = (id(self.backbone), self.config.inference)
+        # rebuilt when a refit swapped the backbone or the precision was changed on a loaded classifier; the key
+        # holds the backbone itself (compared by identity), so a freed backbone's id can never match by accident
+        key = (self.backbone, self.config.inference)
         if self._embedder is None or self._embedder_key != key:
             self._embedder, self._embedder_key = embedder_for(self.backbone, self.config.inference), key
         return self._embedder
 
     def use_embedder(self, embedder) -> None:
         """Predict with an embedder built elsewhere (e.g. an ONNX variant) until the backbone or precision changes."""
-        self._embedder, self._embedder_key = embedder, (id(self.backbone), self.config.inference)
+        self._embedder, self._embedder_key = embedder, (self.backbone, self.config.inference)
 
     def _prediction_features(self, texts: list[str], normalize: bool = False) -> np.ndarray:
         return self._prediction_embedder().embed(texts, normalize=normalize)  # each embedder's own batch size
