@@ -13,7 +13,8 @@ from torch import nn
 
 from agileclf.artifact import BACKBONE_DIR
 from agileclf.data.sampling import stratified_holdout
-from agileclf.methods.base import Method, MethodConfig, param, softmax
+from agileclf.methods.base import Method, MethodConfig, param
+from agileclf.methods.heads import head_proba, head_tensors
 from agileclf.methods.inference import FastInference, check_inference, inference_param
 from agileclf.methods.registry import register
 from agileclf.progress import progress, quiet_loading
@@ -124,11 +125,10 @@ class EncoderFinetune(FastInference, Method):
         return head
 
     def _predict_proba(self, texts: list[str]) -> np.ndarray:
-        features = self._prediction_features(texts)
-        return softmax(features @ self.head_weight.T + self.head_bias)
+        return head_proba(self._prediction_features(texts), self.head_weight, self.head_bias)
 
     def _state_tensors(self):
-        return {"head.weight": torch.from_numpy(self.head_weight), "head.bias": torch.from_numpy(self.head_bias)}
+        return head_tensors(self.head_weight, self.head_bias)
 
     def _load_state_tensors(self, tensors) -> None:
         self.head_weight, self.head_bias = tensors["head.weight"].numpy(), tensors["head.bias"].numpy()
