@@ -1,0 +1,90 @@
+"""Out-of-fold predictions on the training examples: how good a classifier is without a test file.
+
+The one place where agileclf cross-validates. `auto` method selection, temperature scaling, thresholds and the web
+app's "how good is it" all read these out-of-fold probabilities, never a test split.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+
+from agileclf.data.labels import LabelSet
+from agileclf.errors import DataError
+from agileclf.evaluate.metrics import classification_metrics
+
+
+@dataclass
+class CrossValResult:
+    """Out-of-fold probabilities: row i was predicted by a classifier that never saw example i."""
+
+    proba: np.ndarray  # (n, n_labels), columns in `labels` order
+    labels: list[str]
+    y_true: list[str]
+    folds: np.ndarray  # fold index of each row
+    fit_s: float  # seconds spent fitting, all folds together
+
+    @property
+    def n_splits(self) -> int:
+        return int(self.folds.max()) + 1 if len(self.folds) else 0
+
+    def predicted(self) -> list[str]:
+        return [self.labels[i] for i in self.proba.argmax(axis=1)]
+
+    def metrics(self, positive_label: str | None = None) -> dict:
+        """The same metrics `evaluate` reports, on the out-of-fold predictions."""
+        result = classification_metrics(self.y_true, self.proba, self.labels, positive_label)
+        result["n_splits"] = self.n_splits
+        return result
+
+
+def fold_count(labels: Sequence[str], n_splits: int = 5) -> int:
+    """Folds that leave every label in every training part: at most the smallest label's count."""
+    counts = Counter(labels)
+    if len(counts) < 2:
+        raise DataError("cross-validation needs at least 2 labels")
+    smallest, label = min((c, name) for name, c in counts.items())
+    if smallest < 2:
+        raise DataError(f"cross-validation needs at least 2 examples of every label; {label!r} has {smallest}")
+    return max(2, min(n_splits, smallest))
+
+
+def cross_val_proba(
+    make_classifier: Callable[[], object],
+    texts: Sequence[str],
+    labels: Sequence[str],
+    label_set: LabelSet | None = None,
+    n_splits: int = 5,
+    seed: int = 0,
+    on_fold: Callable[[int, int], None] | None = None,
+) -> CrossValResult:
+    """Fit a fresh classifier from `make_classifier()` on each training part and predict the held-out part.
+
+    Folds are stratified and shuffled by `seed` (the same rows on every machine); their number is capped by the
+    smallest label's count so that every fold's classifier knows every label. `on_fold(done, total)` reports
+    progress.
+    """
+    texts, labels = list(texts), list(labels)
+    if len(texts) != len(labels):
+        raise DataError(f"{len(texts)} texts but {len(labels)} labels")
+    label_set = label_set or LabelSet.from_labels(labels)
+    k = fold_count(labels, n_splits)
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    proba = np.zeros((len(texts), len(label_set)), dtype=np.float32)
+    folds = np.zeros(len(texts), dtype=np.int64)
+    fit_s = 0.0
+    for fold, (train_idx, test_idx) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
+        classifier = make_classifier()
+        start = time.perf_counter()
+        classifier.fit([texts[i] for i in train_idx], [labels[i] for i in train_idx], label_set=label_set)
+        fit_s += time.perf_counter() - start
+        proba[test_idx] = classifier.predict_proba([texts[i] for i in test_idx])
+        folds[test_idx] = fold
+        if on_fold is not None:
+            on_fold(fold + 1, k)
+    return CrossValResult(proba, list(label_set.names), labels, folds, fit_s)
