@@ -177,7 +177,7 @@ def load_classifier(path: str | Path, backbone: Any = None, device: str | None =
                 f"{path}: was trained on backbone {recorded['ref']}, but {backbone.path} holds different weights "
                 "(same architecture, another checkpoint); pass the original backbone"
             )
-    cls = method_class(meta["method"], recorded["kind"])
+    cls = method_class(meta["method"], recorded["kind"], meta.get("task", "label"))
     method = cls(backbone=backbone, config=build_config(cls.config_class, meta["params"]))
     method.labels = LabelSet.from_json(meta["labels"])
     method.train_fingerprint = meta.get("train", {}).get("sha256")
