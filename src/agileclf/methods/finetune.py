@@ -58,7 +58,7 @@ class EncoderFinetune(FastInference, Method):
         torch.manual_seed(cfg.seed)
         rng = np.random.Generator(np.random.PCG64(cfg.seed))
         if valid is None:
-            texts, y, valid = stratified_holdout(texts, y, cfg.holdout_fraction, cfg.holdout_min_per_class, rng)
+            texts, y, valid = self._holdout(texts, y, rng)
 
         base = self.backbone
         model = copy.deepcopy(base.model)  # never change a backbone that other methods may share
@@ -78,7 +78,7 @@ class EncoderFinetune(FastInference, Method):
 
         schedule = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
         best, best_score, stale = None, -math.inf, 0
-        labels = torch.as_tensor(y)
+        labels = self._targets(y)
         bar = progress(total=total, desc=f"finetune {len(texts)} examples")
         for _ in range(epochs):
             model.train()
@@ -86,7 +86,7 @@ class EncoderFinetune(FastInference, Method):
             for start in range(0, len(order), cfg.batch_size):
                 batch = order[start : start + cfg.batch_size]
                 logits = head(_embed_batch(model, [texts[i] for i in batch]))
-                loss = nn.functional.cross_entropy(logits, labels[batch])
+                loss = self._loss(logits, labels[batch])
                 loss.backward()
                 optimizer.step()
                 schedule.step()
@@ -94,7 +94,7 @@ class EncoderFinetune(FastInference, Method):
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.3f}")
             if valid is not None:
-                score = _accuracy(model, head, valid)
+                score = self._validation_score(model, head, valid)
                 if score > best_score:
                     best_score, stale = score, 0
                     best = (copy.deepcopy(model.state_dict()), copy.deepcopy(head.state_dict()))
@@ -112,6 +112,21 @@ class EncoderFinetune(FastInference, Method):
         self.backbone.__dict__["model"] = model  # the tuned copy replaces the cached frozen model
         self.head_weight = head.weight.detach().numpy().copy()
         self.head_bias = head.bias.detach().numpy().copy()
+
+    # ---- what differs between one label and several per text (methods.multilabel.finetune) -------------------
+    def _holdout(self, texts: list[str], y: np.ndarray, rng: np.random.Generator):
+        cfg = self.config
+        return stratified_holdout(texts, y, cfg.holdout_fraction, cfg.holdout_min_per_class, rng)
+
+    def _targets(self, y: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(y)
+
+    def _loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return nn.functional.cross_entropy(logits, targets)
+
+    def _validation_score(self, model, head: nn.Module, valid) -> float:
+        """Higher is better; the epoch with the best score is kept (accuracy here)."""
+        return _accuracy(model, head, valid)
 
     def _initial_head(self, backbone, dim: int) -> nn.Linear:
         head = nn.Linear(dim, len(self.labels))
@@ -146,11 +161,11 @@ def _embed_batch(model, texts: list[str]) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _accuracy(model, head: nn.Module, valid: tuple[list[str], np.ndarray]) -> float:
+def validation_logits(model, head: nn.Module, texts: list[str]) -> torch.Tensor:
     model.eval()
+    return torch.cat([head(_embed_batch(model, texts[start : start + 64])) for start in range(0, len(texts), 64)])
+
+
+def _accuracy(model, head: nn.Module, valid: tuple[list[str], np.ndarray]) -> float:
     texts, y = valid
-    correct = 0
-    for start in range(0, len(texts), 64):
-        logits = head(_embed_batch(model, texts[start : start + 64]))
-        correct += int((logits.argmax(1).numpy() == y[start : start + 64]).sum())
-    return correct / len(texts)
+    return float((validation_logits(model, head, texts).argmax(1).numpy() == y).mean())
