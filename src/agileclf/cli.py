@@ -25,7 +25,11 @@ err = Console(stderr=True, soft_wrap=True)  # never break a file:line message ac
 TEXT_FIELD = typer.Option("text", "--text-field", help="field (JSONL) or column (CSV/TSV) holding the text")
 LABEL_FIELD = typer.Option("label", "--label-field", help="field or column holding the label (MASSIVE: intent)")
 QUIET = typer.Option(False, "--quiet", "-q", help="no progress bars")
-TASK = typer.Option("label", "--task", help="label (one label per text) | intent | slots | intent+slots | label+parent")
+TASK = typer.Option(
+    "label", "--task", help="label (one label per text) | multilabel | intent | slots | intent+slots | label+parent"
+)
+LABEL_SEP = typer.Option(None, "--label-sep", help="multilabel CSV/TSV: separator of the labels in a cell, e.g. '|'")
+THRESHOLD = typer.Option(None, "--threshold", help="multilabel: one decision threshold for every label (override)")
 SLOT_FIELD = typer.Option("annot_utt", "--slot-field", help="field with \\[slot : value] markup (slot tasks)")
 
 
@@ -67,11 +71,33 @@ def train(
     augment: Path = typer.Option(None, "--augment", help="synthetic rows (from `synthesize`) added to the real ones"),
     augment_cap: int = typer.Option(0, "--augment-cap", help="synthetic rows per class at most (0: no cap)"),
     augment_ratio: float = typer.Option(0.0, "--augment-ratio", help="synthetic per real row of a class (0: any)"),
+    label_sep: str = LABEL_SEP,
+    allow_empty: bool = typer.Option(False, "--allow-empty", help="multilabel: an empty label list is valid"),
+    thresholds: str = typer.Option("auto", "--thresholds", help="multilabel: auto | cv | dev (--valid) | fixed"),
+    cv_folds: int = typer.Option(3, "--cv-folds", help="multilabel: folds of the threshold cross-validation"),
     quiet: bool = QUIET,
 ) -> None:
     """Train a classifier on labelled examples and save it as a directory."""
     _setup(quiet)
     extra_params = {"epochs": epochs} if epochs is not None else {}
+    from agileclf.data.multilabel import looks_multilabel
+
+    if task in ("label", "multilabel") and label_field == "label" and looks_multilabel(data, "labels"):
+        label_field = "labels"  # GoEmotions-style files: a list under "labels"
+    if task == "label" and looks_multilabel(data, label_field):
+        err.print(f"[yellow]note:[/] field '{label_field}' holds lists: training a multi-label classifier")
+        task = "multilabel"
+    if task == "multilabel":
+        from agileclf.multilabel_workflow import train_multilabel
+
+        path, info = train_multilabel(
+            data, method, out_dir, backbone, text_field, label_field, label_sep, allow_empty, shots, seed,
+            {**extra_params, **_parse_params(params)}, valid, thresholds, cv_folds, on_conflict,
+            log=lambda message: err.print(message, markup=False, highlight=False),
+        )  # fmt: skip
+        err.print(f"saved {path} ({info['rows']} examples, fit {info['fit_s']:.1f} s, "
+                  f"thresholds: {info['threshold_source']})")  # fmt: skip
+        return
     if task != "label":
         from agileclf.backbones import load_backbone
         from agileclf.methods.multitask.workflow import train_task
@@ -215,9 +241,10 @@ def predict(
     top_k: int = typer.Option(0, "--top-k", help="also list the k most probable labels"),
     backbone: str = typer.Option(None, "--backbone", "-b", help="override the recorded backbone path"),
     task: str = TASK,
+    threshold: float = THRESHOLD,
     quiet: bool = QUIET,
 ) -> None:
-    """Label new texts; each output line has the label, its probability and all probabilities (or the slots)."""
+    """Label new texts; each output line has the label (multi-label: labels), probabilities (or the slots)."""
     _setup(quiet)
     from agileclf.artifact import load_classifier
     from agileclf.data.readers import parse_text_lines, read_examples
@@ -229,6 +256,12 @@ def predict(
     else:
         dataset = parse_text_lines(Path(input_path).read_text(encoding="utf-8").splitlines(), input_path, text_field)
     classifier = load_classifier(model_dir, backbone=backbone)
+    if classifier.task == "multilabel":
+        from agileclf.multilabel_workflow import predict_multilabel_records
+
+        lines = predict_multilabel_records(classifier, dataset.records, dataset.texts, threshold, top_k)
+        _write_lines([json.dumps(line, ensure_ascii=False) for line in lines], output_path)
+        return
     if task != "label":
         from agileclf.methods.multitask.workflow import check_task, predict_records
 
@@ -276,13 +309,33 @@ def evaluate(
     backbone: str = typer.Option(None, "--backbone", "-b", help="override the recorded backbone path"),
     task: str = TASK,
     slot_field: str = SLOT_FIELD,
+    label_sep: str = LABEL_SEP,
+    threshold: float = THRESHOLD,
     quiet: bool = QUIET,
 ) -> None:
     """Measure a classifier on labelled data: accuracy, F1, ROC-AUC, latency (slot F1, frame match by task)."""
     _setup(quiet)
-    from agileclf.artifact import load_classifier, update_meta, write_json_atomic
+    from agileclf.artifact import load_classifier, read_meta, update_meta, write_json_atomic
     from agileclf.data import read_examples, sample_rows
     from agileclf.evaluate import evaluate_classifier
+
+    if read_meta(model_dir, verify=False).get("task") == "multilabel":
+        from agileclf.multilabel_workflow import evaluate_multilabel_file
+
+        classifier = load_classifier(model_dir, backbone=backbone)
+        result = evaluate_multilabel_file(
+            classifier, data, text_field, None if label_field == "label" else label_field, label_sep, threshold,
+            max_test, seed, report_dir,
+        )  # fmt: skip
+        result = {"model": str(model_dir), **result}
+        update_meta(model_dir, metrics={k: v for k, v in result.items() if k != "per_label"})
+        if report_dir:
+            write_json_atomic(Path(report_dir) / "metrics.json", result)
+        if as_json:
+            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+            return
+        _print_multilabel_metrics(result)
+        return
 
     if task != "label":
         from agileclf.methods.multitask.workflow import evaluate_task_file
@@ -349,6 +402,25 @@ def bench_multitask(
     )  # fmt: skip
     out.print((out_dir / "report.md").read_text(encoding="utf-8").split("```")[0])
     err.print(f"wrote {out_dir / 'results.json'} (n={results['n_test']})")
+
+
+def _print_multilabel_metrics(result: dict) -> None:
+    table = Table(title=f"{result['method']} (multilabel) on {result['data']} (n={result['n']})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    keys = ("micro_f1", "macro_f1", "samples_f1", "subset_accuracy", "hamming_loss", "roc_auc", "label_ranking_ap",
+            "labels_per_row", "ms_per_example", "examples_per_s")  # fmt: skip
+    for key in keys:
+        if key in result:
+            table.add_row(key, f"{result[key]:.4f}" if key != "examples_per_s" else f"{result[key]:.1f}")
+    table.add_row("thresholds", str(result.get("threshold_source")))
+    out.print(table)
+    per_label = Table(title="per label")
+    for column in ("label", "precision", "recall", "f1", "support"):
+        per_label.add_column(column, justify="right" if column != "label" else "left")
+    for label, row in result["per_label"].items():
+        per_label.add_row(label, *(f"{row[k]:.3f}" for k in ("precision", "recall", "f1")), str(row["support"]))
+    out.print(per_label)
 
 
 def _print_metrics(result: dict) -> None:
