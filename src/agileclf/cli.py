@@ -674,9 +674,10 @@ def bench(
     flags |= {key: _csv(value, int) for key, value in numbers.items() if value is not None}
     scalars = {"max_test": max_test, "synthetic_per_class": synthetic_per_class, "writer": writer}
     flags |= {key: value for key, value in scalars.items() if value is not None}
-    specs, named_params = [], _bench_params(params)
+    specs, named_params, methods_given = [], _bench_params(params), []
     for grid in load_grid_file(config) if config else [{}]:
         grid = {**grid, **flags}
+        methods_given.append("methods" in grid)
         grid.setdefault("methods", [n for n in method_names() if "encoder" in method_classes(n)])
         grid.setdefault("datasets", [])
         unknown = set(grid.get("peers", [])) - set(PEER_NAMES)
@@ -693,9 +694,19 @@ def bench(
             table = grid.get("peer_params" if peer else "method_params", {})
             grid["peer_params" if peer else "method_params"] = {**table, name: {**table.get(name, {}), **values}}
         specs.append(BenchGrid(**grid))
-    rows = []
+    from agileclf.bench.multilabel import multilabel_grid, run_multilabel_grid, write_multilabel_report
+
+    rows, multilabel = [], [multilabel_grid(s, g) for s, g in zip(specs, methods_given, strict=True)]
     for number, spec in enumerate(specs):  # later grids of one file resume into the rows of the earlier ones
+        if multilabel[number]:
+            rows = run_multilabel_grid(multilabel[number], out_dir, resume or number > 0, backbone, _err_line)
+            continue
         rows = run_grid(spec, out_dir, resume=resume or number > 0, backbone=backbone, log=_err_line)
+    if any(multilabel):
+        report = write_multilabel_report(rows, out_dir)
+        sys.stdout.write(report.read_text(encoding="utf-8"))
+        err.print(f"wrote {out_dir / 'results.jsonl'}, {report}")
+        return
     report = write_report(rows, out_dir)
     plots = write_plots(rows, out_dir)
     sys.stdout.write(report.read_text(encoding="utf-8"))  # raw Markdown: rich would wrap the table rows

@@ -96,8 +96,10 @@ def evaluate_multilabel(
     threshold: float | None = None,
     report_dir: str | Path | None = None,
     where: Sequence[str] | None = None,
+    keep_predictions: bool = False,
 ) -> dict:
-    """Metrics and timing of a fitted multi-label classifier; per_label_f1.png in report_dir."""
+    """Metrics and timing of a fitted multi-label classifier; per_label_f1.png in report_dir; with
+    keep_predictions, the predicted 0/1 matrix under "predicted" (for a paired bootstrap)."""
     from agileclf.evaluate.timing import timed_predict_proba
 
     names = classifier.labels.names
@@ -107,6 +109,8 @@ def evaluate_multilabel(
     result = multilabel_metrics(truth, predicted, proba, names)
     result["threshold_source"] = "user" if threshold is not None else classifier.threshold_source
     result.update(timing)
+    if keep_predictions:
+        result["predicted"] = predicted
     if report_dir is not None:
         path = per_label_f1_png(result["per_label"], Path(report_dir) / "per_label_f1.png",
                                 f"{classifier.name}: per-label F1 (macro {result['macro_f1']:.3f})")  # fmt: skip
@@ -139,23 +143,27 @@ def cv_thresholds(
     return thresholds, metrics
 
 
-def paired_bootstrap(
-    truth: np.ndarray, predicted_a: np.ndarray, predicted_b: np.ndarray, n_boot: int = 1000, seed: int = 0
-) -> dict:
+def paired_bootstrap(truth: np.ndarray, predicted_a, predicted_b, n_boot: int = 1000, seed: int = 0) -> dict:
     """Macro-F1 of A minus B with a 95% percentile interval, resampling test rows (the same rows for both).
 
-    Written here because bench/ had no bootstrap utility when this was needed; sklearn has none."""
+    `predicted_a` / `predicted_b` are 0/1 matrices, or equally long lists of them (one per seed): the
+    difference is then the mean over the pairs, each resample applied to all of them. Written here because
+    bench/ had no bootstrap utility when this was needed; sklearn has none."""
     rng = np.random.Generator(np.random.PCG64(seed))
     n = len(truth)
+    pairs = (
+        list(zip(predicted_a, predicted_b, strict=True))
+        if isinstance(predicted_a, list)
+        else [(predicted_a, predicted_b)]
+    )
 
     def macro(pred, rows):
         return f1_score(truth[rows], pred[rows], average="macro", zero_division=0)
 
-    everything = np.arange(n)
-    deltas = []
-    for _ in range(n_boot):
-        rows = rng.integers(0, n, size=n)
-        deltas.append(macro(predicted_a, rows) - macro(predicted_b, rows))
+    def diff(rows):
+        return float(np.mean([macro(a, rows) - macro(b, rows) for a, b in pairs]))
+
+    deltas = [diff(rng.integers(0, n, size=n)) for _ in range(n_boot)]
     low, high = np.percentile(deltas, [2.5, 97.5])
-    delta = macro(predicted_a, everything) - macro(predicted_b, everything)
+    delta = diff(np.arange(n))
     return {"delta": float(delta), "ci_low": float(low), "ci_high": float(high), "n_boot": n_boot}

@@ -54,6 +54,12 @@ def method_classes(name: str) -> dict[str, type[Method]]:
     return dict(_REGISTRY[name])
 
 
+def task_method_names(task: str) -> list[str]:
+    """Methods that have a variant for `task` ('label': all)."""
+    _discover()
+    return method_names() if task == "label" else sorted(_TASK_REGISTRY.get(task, {}))
+
+
 def task_method_classes(task: str, name: str) -> dict[str, type[Method]]:
     """The implementations of one method for `task` (e.g. 'multilabel'), by backbone kind."""
     _discover()
