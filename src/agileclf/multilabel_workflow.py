@@ -14,6 +14,21 @@ from agileclf.errors import ConfigError
 THRESHOLD_MODES = ("auto", "cv", "dev", "fixed")
 
 
+def resolve_task(
+    data: str | Path, task: str, label_field: str, note: Callable[[str], None] = lambda message: None
+) -> tuple[str, str]:
+    """(task, label field): a JSONL file whose label field holds lists is multi-label without being told, and
+    with the default field name 'label' absent, a list under 'labels' is used (GoEmotions-style files)."""
+    from agileclf.data.multilabel import looks_multilabel
+
+    if task in ("label", "multilabel") and label_field == "label" and looks_multilabel(data, "labels"):
+        label_field = "labels"
+    if task == "label" and looks_multilabel(data, label_field):
+        note(f"field '{label_field}' holds lists: training a multi-label classifier (--task multilabel)")
+        task = "multilabel"
+    return task, label_field
+
+
 def read_training_file(
     data: str | Path,
     text_field: str = "text",
@@ -39,7 +54,7 @@ def read_training_file(
 def train_multilabel(
     data: str | Path,
     method: str,
-    out_dir: str | Path,
+    out_dir: str | Path | None,
     backbone: Any = None,
     text_field: str = "text",
     label_field: str = "labels",
@@ -54,9 +69,10 @@ def train_multilabel(
     on_conflict: str = "keep-first",
     log: Callable[[str], None] = lambda message: None,
 ) -> tuple[Path, dict]:
-    """Fit a multi-label classifier on a file and save it; per-label thresholds come from the `valid` file
-    (`dev`, the default when one is given), from cross-validation on the training rows (`cv`, the default
-    otherwise) or stay at the `threshold` parameter (`fixed`). Returns the saved path and what was done."""
+    """Fit a multi-label classifier on a file and save it (out_dir None: do not); per-label thresholds come
+    from the `valid` file (`dev`, the default when one is given), from cross-validation on the training rows
+    (`cv`, the default otherwise) or stay at the `threshold` parameter (`fixed`). Returns the path and what
+    was done (with the fitted `classifier`)."""
     from agileclf.backbones import load_backbone
     from agileclf.evaluate.multilabel import cv_thresholds
     from agileclf.methods.registry import make_task_method
@@ -98,8 +114,9 @@ def train_multilabel(
         "label_field": label_field,
         "label_sep": dataset.label_sep,
     }
-    path = classifier.save(out_dir, extra={"data": data_info, **info})
-    return path, {**info, "rows": len(dataset), "threshold_source": classifier.threshold_source}
+    path = classifier.save(out_dir, extra={"data": data_info, **info}) if out_dir is not None else None
+    return path, {**info, "rows": len(dataset), "threshold_source": classifier.threshold_source,
+                  "classifier": classifier}  # fmt: skip
 
 
 def evaluate_multilabel_file(

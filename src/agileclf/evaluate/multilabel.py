@@ -36,6 +36,28 @@ def indicator(
     return label_matrix(LabelSet(list(labels)), label_lists)
 
 
+GRID = np.round(np.arange(0.02, 0.99, 0.01), 2)
+
+
+def best_thresholds(truth: np.ndarray, proba: np.ndarray, default: float = 0.5) -> np.ndarray:
+    """For each label, the grid threshold with the best F1 on (truth, proba); the middle of the best run of
+    thresholds, so a plateau (common on few examples) does not push it to an edge. A label without positives
+    in `truth` keeps `default`. Vectorised over the grid because sklearn scores one threshold per call."""
+    truth = np.asarray(truth).astype(bool)
+    chosen = np.full(truth.shape[1], default, dtype=np.float32)
+    for j in range(truth.shape[1]):
+        positives = truth[:, j]
+        if not positives.any():
+            continue
+        predicted = proba[:, j][:, None] >= GRID[None, :]
+        tp = (predicted & positives[:, None]).sum(axis=0)
+        f1 = 2 * tp / (predicted.sum(axis=0) + positives.sum())
+        best = np.flatnonzero(np.isclose(f1, f1.max()))
+        run = best[: 1 + np.flatnonzero(np.diff(best) > 1)[0]] if np.any(np.diff(best) > 1) else best
+        chosen[j] = GRID[run[len(run) // 2]]
+    return chosen
+
+
 def multilabel_metrics(truth: np.ndarray, predicted: np.ndarray, proba: np.ndarray, labels: list[str]) -> dict:
     """micro/macro/samples F1, subset accuracy, Hamming loss, macro ROC-AUC, label-ranking AP, per label P/R/F1.
 
@@ -129,7 +151,6 @@ def cv_thresholds(
     """Per-label thresholds from out-of-fold probabilities on the training examples (evaluate.crossval), and
     the out-of-fold metrics at those thresholds (an estimate of quality without a test file)."""
     from agileclf.evaluate.crossval import cross_val_proba
-    from agileclf.methods.multilabel.thresholds import best_thresholds
 
     result = cross_val_proba(make_classifier, texts, label_lists, label_set, n_splits, seed)
     truth = label_matrix(label_set, result.y_true)

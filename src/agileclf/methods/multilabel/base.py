@@ -65,7 +65,7 @@ class MultiLabelMethod(Method):
         self.threshold_source = "default"
         self._fit(texts, y, None)
         if valid is not None:
-            from agileclf.methods.multilabel.thresholds import best_thresholds
+            from agileclf.evaluate.multilabel import best_thresholds
 
             truth = label_matrix(self.labels, check_label_lists(valid[1], allow_empty=True))
             self.set_thresholds(best_thresholds(truth, self.predict_proba(list(valid[0]))), "dev")
