@@ -1,26 +1,15 @@
 """Multi-label end to end through the CLI (in-process): train with CV thresholds, evaluate, predict; bad input."""
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from agileclf.cli import app, main
 
-ROWS = [
-    ("the pizza was great and cheap", ["food", "positive", "price"]),
-    ("terrible service and cold food", ["food", "negative", "service"]),
-    ("cheap tickets and great seats", ["positive", "price"]),
-    ("the waiter was rude to us", ["negative", "service"]),
-    ("lovely staff, delicious pasta", ["food", "positive", "service"]),
-    ("awful food and far too expensive", ["food", "negative", "price"]),
-    ("friendly waiter, fair prices", ["positive", "price", "service"]),
-    ("the soup was bland and the staff ignored us", ["food", "negative", "service"]),
-    ("great value for the money", ["positive", "price"]),
-    ("overpriced and rude staff", ["negative", "price", "service"]),
-    ("tasty burgers", ["food", "positive"]),
-    ("the steak was burnt", ["food", "negative"]),
-]
+REVIEWS_FILE = Path(__file__).resolve().parents[0] / "multilabel_reviews.jsonl"  # 12 restaurant reviews, 5 labels
+ROWS = [(r["text"], r["labels"]) for r in map(json.loads, REVIEWS_FILE.read_text().splitlines())]
 
 
 def invoke(*args):

@@ -1,20 +1,15 @@
 """int8 and ONNX Runtime prediction give a multi-label classifier the same label sets as PyTorch (SetFit #291)."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from agileclf.methods.registry import make_task_method
 
-TRAIN = [
-    ("the pizza was great and cheap", ["food", "positive", "price"]),
-    ("terrible service and cold food", ["food", "negative", "service"]),
-    ("cheap tickets and great seats", ["positive", "price"]),
-    ("the waiter was rude to us", ["negative", "service"]),
-    ("lovely staff, delicious pasta", ["food", "positive", "service"]),
-    ("awful food and far too expensive", ["food", "negative", "price"]),
-    ("friendly waiter, fair prices", ["positive", "price", "service"]),
-    ("overpriced and rude staff", ["negative", "price", "service"]),
-]
+REVIEWS_FILE = Path(__file__).resolve().parents[1] / "multilabel_reviews.jsonl"  # 12 restaurant reviews, 5 labels
+TRAIN = [(r["text"], r["labels"]) for r in map(json.loads, REVIEWS_FILE.read_text().splitlines())]
 TEXTS = [t for t, _ in TRAIN] + ["cheap and tasty food", "the staff was rude", "great waiter", "bland and pricey"]
 
 
@@ -30,4 +25,4 @@ def test_fast_paths_give_the_same_label_sets(minilm, inference, atol):
     fast = clf.predict_proba(TEXTS)
     assert np.abs(fast - reference).max() <= atol
     agree = np.mean([a == b for a, b in zip(clf.predict(TEXTS), sets, strict=True)])
-    assert agree == 1.0 if inference == "onnx" else agree >= 11 / 12, (inference, agree)
+    assert agree == 1.0 if inference == "onnx" else agree >= 0.9, (inference, agree)

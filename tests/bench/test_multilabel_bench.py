@@ -1,6 +1,7 @@
 """`agileclf bench` on a multi-label folder: agileclf methods and SetFit one-vs-rest on the same sample."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,20 +9,8 @@ from typer.testing import CliRunner
 
 from agileclf.cli import app
 
-ROWS = [
-    ("the pizza was great and cheap", ["food", "positive", "price"]),
-    ("terrible service and cold food", ["food", "negative", "service"]),
-    ("cheap tickets and great seats", ["positive", "price"]),
-    ("the waiter was rude to us", ["negative", "service"]),
-    ("lovely staff, delicious pasta", ["food", "positive", "service"]),
-    ("awful food and far too expensive", ["food", "negative", "price"]),
-    ("friendly waiter, fair prices", ["positive", "price", "service"]),
-    ("the soup was bland and the staff ignored us", ["food", "negative", "service"]),
-    ("great value for the money", ["positive", "price"]),
-    ("overpriced and rude staff", ["negative", "price", "service"]),
-    ("tasty burgers", ["food", "positive"]),
-    ("the steak was burnt", ["food", "negative"]),
-]
+REVIEWS_FILE = Path(__file__).resolve().parents[1] / "multilabel_reviews.jsonl"  # 12 restaurant reviews, 5 labels
+ROWS = [(r["text"], r["labels"]) for r in map(json.loads, REVIEWS_FILE.read_text().splitlines())]
 TEST = [("cheap and tasty food", ["food", "positive", "price"]), ("the staff was rude", ["negative", "service"]),
         ("great waiter", ["positive", "service"]), ("expensive and bland", ["food", "negative", "price"])]  # fmt: skip
 

@@ -1,5 +1,8 @@
 """Multi-label variants: the task picks them by the same names; label sets out, thresholds saved and reloaded."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -11,20 +14,8 @@ from agileclf.methods import make_method
 from agileclf.methods.multilabel.contrastive import jaccard, rarest_label
 from agileclf.methods.registry import make_task_method, method_class
 
-TRAIN = [
-    ("the pizza was great and cheap", ["food", "positive", "price"]),
-    ("terrible service and cold food", ["food", "negative", "service"]),
-    ("cheap tickets and great seats", ["positive", "price"]),
-    ("the waiter was rude to us", ["negative", "service"]),
-    ("lovely staff, delicious pasta", ["food", "positive", "service"]),
-    ("awful food and far too expensive", ["food", "negative", "price"]),
-    ("friendly waiter, fair prices", ["positive", "price", "service"]),
-    ("the soup was bland and the staff ignored us", ["food", "negative", "service"]),
-    ("great value for the money", ["positive", "price"]),
-    ("overpriced and rude staff", ["negative", "price", "service"]),
-    ("tasty burgers", ["food", "positive"]),
-    ("the steak was burnt", ["food", "negative"]),
-]
+REVIEWS_FILE = Path(__file__).resolve().parents[1] / "multilabel_reviews.jsonl"  # 12 restaurant reviews, 5 labels
+TRAIN = [(r["text"], r["labels"]) for r in map(json.loads, REVIEWS_FILE.read_text().splitlines())]
 TEXTS, LABELS = [t for t, _ in TRAIN], [labels for _, labels in TRAIN]
 NAMES = ["food", "negative", "positive", "price", "service"]
 PARAMS = {

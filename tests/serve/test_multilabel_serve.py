@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
-ROWS = [
-    ("the pizza was great and cheap", ["food", "positive", "price"]),
-    ("terrible service and cold food", ["food", "negative", "service"]),
-    ("cheap tickets and great seats", ["positive", "price"]),
-    ("the waiter was rude to us", ["negative", "service"]),
-    ("lovely staff, delicious pasta", ["food", "positive", "service"]),
-    ("awful food and far too expensive", ["food", "negative", "price"]),
-    ("friendly waiter, fair prices", ["positive", "price", "service"]),
-    ("overpriced and rude staff", ["negative", "price", "service"]),
-]
+REVIEWS_FILE = Path(__file__).resolve().parents[1] / "multilabel_reviews.jsonl"  # 12 restaurant reviews, 5 labels
+ROWS = [(r["text"], r["labels"]) for r in map(json.loads, REVIEWS_FILE.read_text().splitlines())]
 
 
 @pytest.fixture(scope="module")

@@ -17,15 +17,12 @@ import numpy as np
 from agileclf.data.labels import LabelSet
 from agileclf.data.readers import (
     CONFLICT_POLICIES,
-    FORMATS,
     MAX_LINE_BYTES,
     Dataset,
-    _decoded_lines,
-    _delimited_rows,
-    _jsonl_rows,
     _resolve_conflicts,
     _text_value,
     detect_format,
+    read_rows,
 )
 from agileclf.errors import DataError
 
@@ -96,14 +93,8 @@ def read_multilabel_examples(
         raise DataError(f"on_conflict must be one of {', '.join(CONFLICT_POLICIES)}, keep-all, not '{on_conflict}'")
     if label_sep is not None and not label_sep.strip():
         raise DataError(f"--label-sep must be a visible separator such as '|', not {label_sep!r}")
-    fmt = fmt or detect_format(path)
-    if fmt not in FORMATS:
-        raise DataError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise DataError(f"{path}: the file is empty")
-    lines = _decoded_lines(path, raw, max_line_bytes)
-    rows = list(_jsonl_rows(path, lines) if fmt == "jsonl" else _delimited_rows(path, lines, fmt))
+    fmt, rows = read_rows(path, fmt, max_line_bytes)
+    rows = list(rows)
     if not rows:
         raise DataError(f"{path}: no examples found (only blank lines or a header)")
     notes = []

@@ -84,14 +84,7 @@ def read_examples(
         raise DataError(f"{path}: no such file")
     if on_conflict not in CONFLICT_POLICIES:
         raise DataError(f"on_conflict must be one of {', '.join(CONFLICT_POLICIES)}, not '{on_conflict}'")
-    fmt = fmt or detect_format(path)
-    if fmt not in FORMATS:
-        raise DataError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise DataError(f"{path}: the file is empty")
-    lines = _decoded_lines(path, raw, max_line_bytes)
-    rows = _jsonl_rows(path, lines) if fmt == "jsonl" else _delimited_rows(path, lines, fmt)
+    fmt, rows = read_rows(path, fmt, max_line_bytes)
 
     texts, labels, numbers, records = [], [], [], []
     for line_no, record in rows:
@@ -111,6 +104,18 @@ def read_examples(
                 f"training needs at least {min_classes}. Is --label-field right?"
             )
     return data
+
+
+def read_rows(path: Path, fmt: str | None, max_line_bytes: int = MAX_LINE_BYTES) -> tuple[str, Iterator]:
+    """(format, (line, record) pairs) of an existing file, checked for format, emptiness and UTF-8."""
+    fmt = fmt or detect_format(path)
+    if fmt not in FORMATS:
+        raise DataError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise DataError(f"{path}: the file is empty")
+    lines = _decoded_lines(path, raw, max_line_bytes)
+    return fmt, (_jsonl_rows(path, lines) if fmt == "jsonl" else _delimited_rows(path, lines, fmt))
 
 
 def _decoded_lines(path: Path, raw: bytes, max_line_bytes: int) -> list[str]:

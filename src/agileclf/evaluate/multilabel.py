@@ -101,14 +101,9 @@ def per_label_f1_png(per_label: dict, path: str | Path, title: str = "") -> Path
     ax.set_xlabel("F1 (test rows per label in brackets)")
     ax.set_title(title or "per-label F1")
     ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    from agileclf.evaluate.report import save_figure
+
+    return save_figure(fig, path)
 
 
 def evaluate_multilabel(

@@ -25,6 +25,13 @@ def confusion_matrix_png(
         ax=ax, cmap="Blues", colorbar=False, xticks_rotation=45 if len(labels) > 4 else 0
     )
     ax.set_title(title or f"confusion matrix (n={int(np.sum(matrix))})")
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Write a matplotlib figure as a PNG through a temporary file and a rename, then close it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
