@@ -193,10 +193,14 @@ def _print_metrics(result: dict) -> None:
 @app.command()
 def methods() -> None:
     """List the methods, the backbone kinds each takes, and their parameters."""
-    from agileclf.methods.registry import describe_config, method_classes, method_names
+    from agileclf.methods.registry import describe_config, method_classes, method_names, task_method_names
+    from agileclf.methods.registry import task_method_classes as variants
 
+    multilabel = set(task_method_names("multilabel"))
     for name in method_names():
-        classes = method_classes(name)
+        classes = dict(method_classes(name))
+        if name in multilabel:  # --task multilabel picks these
+            classes |= {f"{kind} multilabel": cls for kind, cls in variants("multilabel", name).items()}
         table = Table(title=f"{name}  ({', '.join(sorted(classes))})", title_justify="left")
         for column in ("kind", "parameter", "default", "help"):
             table.add_column(column)

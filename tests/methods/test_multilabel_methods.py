@@ -96,3 +96,9 @@ def test_best_thresholds_by_hand():
     # label 0: F1 = 1 for thresholds in (0.3, 0.4]; label 1: F1 = 1 for (0.2, 0.8]; the middle of each run
     assert 0.3 < chosen[0] <= 0.4 and 0.2 < chosen[1] <= 0.8
     assert best_thresholds(np.zeros((2, 1)), np.ones((2, 1)))[0] == 0.5
+
+
+def test_a_dev_split_chooses_the_thresholds(minilm):
+    clf = make_task_method("multilabel", "linear-probe", minilm, c=10.0)
+    clf.fit(TEXTS[:8], LABELS[:8], valid=(TEXTS[8:], LABELS[8:]))
+    assert clf.threshold_source == "dev" and not np.allclose(clf.thresholds, 0.5)
