@@ -102,9 +102,9 @@ def train(client, cid: int, method: str = "linear-probe", **params) -> dict:
     return wait_job(client, response.json()["id"])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def trained(tmp_path_factory, minilm):
-    """One app with one trained classifier (24 examples, one planted mislabel), shared by a test module."""
+    """One app with one trained classifier (24 examples, one planted mislabel), shared by the app tests."""
     from fastapi.testclient import TestClient
 
     from agileclf.app import AppSettings, create_app
