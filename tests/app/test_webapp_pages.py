@@ -116,3 +116,12 @@ def test_cli_app_command_is_a_thin_entry(monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output
     assert seen["s"].data_dir == tmp_path and seen["s"].port == 9001 and seen["s"].host == "127.0.0.1"
     assert seen["o"] is False
+
+
+def test_the_train_page_picks_up_a_running_job_after_a_reload(make_client):
+    client = make_client(start_worker=False)
+    cid = create_classifier(client)
+    job = client.post(f"/api/classifiers/{cid}/train", json={"method": "linear-probe"}).json()
+    page = client.get(f"/c/{cid}/train").text
+    assert f'data-active-job="{job["id"]}"' in page  # the script reconnects to its progress events
+    assert "Training is running in the background" in client.get(f"/c/{cid}").text
