@@ -10,7 +10,6 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import numpy as np
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
@@ -22,6 +21,7 @@ from agileclf.app.store import check_text
 from agileclf.app.training import available_methods
 from agileclf.app.uploads import check_size, parse_lines, parse_upload
 from agileclf.app.views import job_json, version_json
+from agileclf.workflow import prediction_rows
 
 router = APIRouter(prefix="/api")
 
@@ -112,18 +112,8 @@ def predict(request: Request, version_id: int, body: PredictIn) -> dict:
     for i, text in enumerate(body.texts):
         check_text(text, f"texts[{i}]")
     classifier = context.classifier(context.store.version(version_id))
-    proba = classifier.predict_proba(body.texts)
     names = list(classifier.labels.names)
-    return {"labels": names, "results": [_result(row, names) for row in proba]}
-
-
-def _result(row: np.ndarray, names: list[str]) -> dict:
-    best = int(row.argmax())
-    return {
-        "label": names[best],
-        "probability": float(row[best]),
-        "probabilities": {n: float(p) for n, p in zip(names, row, strict=True)},
-    }
+    return {"labels": names, "results": prediction_rows(classifier.predict_proba(body.texts), names)}
 
 
 @router.post("/versions/{version_id}/test", tags=["versions"])

@@ -27,7 +27,7 @@ class AppContext:
 
     def classifier(self, version: ModelVersion):
         """The saved classifier of `version`, loaded (and checksum-verified) once, the last few kept."""
-        from agileclf.artifact import load_classifier
+        from agileclf import load_classifier
 
         with self._lock:
             if version.id in self._cache:

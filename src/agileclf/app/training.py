@@ -73,6 +73,7 @@ def train_version(
     from agileclf.evaluate.crossval import cross_val_proba
     from agileclf.evaluate.diagnostics import confusion, label_issues, worst_errors
     from agileclf.methods.registry import make_method
+    from agileclf.workflow import fit_classifier
 
     texts, labels, label_set, data_version = training_set(store, classifier_id)
     backbone = settings.load_backbone()
@@ -100,7 +101,7 @@ def train_version(
     if cancelled():
         raise Cancelled
     report(cv.n_splits / (cv.n_splits + 1), "fitting on every example")
-    classifier = make().fit(texts, labels, label_set=label_set)
+    classifier = fit_classifier(texts, labels, method, backbone, params, label_set, seed=settings.seed).classifier
     if cancelled():
         raise Cancelled
     number = _free_number(store, settings.models_dir / str(classifier_id), classifier_id)
