@@ -20,8 +20,32 @@ def test_migrations_create_the_schema_the_models_describe(tmp_path):
     migrate(engine)  # idempotent: start-up runs it every time
     with engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == "0002"
         assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_an_older_database_is_upgraded_in_place(tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    from agileclf.app.db import alembic_config, database_url, make_engine, migrate
+
+    engine = make_engine(database_url(tmp_path))
+    with engine.begin() as connection:
+        config = alembic_config(str(engine.url))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        old_classifier = "INSERT INTO classifier (name, description, data_version, created_at) VALUES "
+        connection.execute(text(old_classifier + "('old', '', 0, '2026-01-01')"))
+        old_job = (
+            "INSERT INTO job (classifier_id, method, params, status, progress, message, cancel_requested, "
+            "created_at) VALUES (1, 'linear-probe', '{}', 'done', 1, 'done', 0, '2026-01-01')"
+        )
+        connection.execute(text(old_job))
+    migrate(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT kind FROM job")).scalar_one() == "train"
+        assert connection.execute(text("SELECT name FROM classifier")).scalar_one() == "old"
 
 
 def test_classifier_crud(make_client):

@@ -237,3 +237,27 @@ def test_restart_after_a_kill_finds_every_saved_version(make_client, tmp_path):
     assert again["status"] == "done"
     assert restarted.get(f"/api/versions/{again['model_version_id']}").json()["number"] == 2
     assert wait_job(restarted, again["id"])["status"] == "done"
+
+
+def test_suggestions_are_refused_without_a_generator(trained):
+    client, cid = trained["client"], trained["cid"]
+    assert client.get("/api/methods").json()["suggestions"] is False
+    refused = client.post(f"/api/classifiers/{cid}/suggest", json={"per_class": 2})
+    assert refused.status_code == 409 and "--generator" in refused.json()["error"]["message"]
+
+
+def test_suggestions_from_a_causal_lm_wait_with_their_label(make_client, tmp_path):
+    sys.path.insert(0, str(REPO / "tests" / "methods" / "causal"))
+    from causal_synthetic import build_untrained, single_torch_thread
+
+    writer = build_untrained(tmp_path / "writer", hidden=32)  # an untrained tiny LM writes arbitrary strings
+    client = make_client(generator=str(writer))
+    cid = create_classifier(client)
+    with single_torch_thread():
+        job = client.post(f"/api/classifiers/{cid}/suggest", json={"per_class": 2, "label_filter": False}).json()
+        done = wait_job(client, job["id"])
+    assert done["status"] == "done", done
+    items = client.get(f"/api/classifiers/{cid}/pool").json()["items"]
+    assert items and all(item["source"] == "suggested" for item in items)
+    assert {item["suggested_label"] for item in items} <= {"billing", "shipping", "account"}
+    assert len(client.get(f"/api/classifiers/{cid}/examples").json()["examples"]) == 24  # only waiting, not added

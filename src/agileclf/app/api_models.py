@@ -16,7 +16,7 @@ from starlette.background import BackgroundTask
 
 from agileclf.app.errors import Conflict, Invalid, NotFound
 from agileclf.app.models import JOB_ACTIVE
-from agileclf.app.schemas import CompareIn, PoolIn, PoolLabelIn, PredictIn, ServeIn, TrainIn
+from agileclf.app.schemas import CompareIn, PoolIn, PoolLabelIn, PredictIn, ServeIn, SuggestIn, TrainIn
 from agileclf.app.store import check_text
 from agileclf.app.training import available_methods
 from agileclf.app.uploads import check_size, parse_lines, parse_upload
@@ -33,7 +33,12 @@ def ctx(request: Request):
 @router.get("/methods", tags=["training"])
 def methods(request: Request) -> dict:
     """The registered methods that take the app's backbone, with their parameters (from the registry)."""
-    return {"backbone_kind": ctx(request).settings.backbone_kind, "methods": available_methods(ctx(request).settings)}
+    settings = ctx(request).settings
+    return {
+        "backbone_kind": settings.backbone_kind,
+        "methods": available_methods(settings),
+        "suggestions": settings.generator is not None,  # POST .../suggest works only with a causal-LM generator
+    }
 
 
 @router.post("/classifiers/{classifier_id}/train", tags=["training"], status_code=202)
@@ -220,7 +225,26 @@ async def upload_pool(request: Request, classifier_id: int, file: UploadFile = F
         data = parse_text_lines(raw.decode("utf-8", errors="strict").splitlines(), file.filename or "upload")
     except (DataError, UnicodeDecodeError) as error:
         raise Invalid(str(error)) from None
-    return {"added": len(_pool(request).add(classifier_id, [t.strip() for t in data.texts if t.strip()]))}
+    texts = [t.strip() for t in data.texts if t.strip()]
+    return {"added": len(_pool(request).add(classifier_id, texts, file.filename or "upload"))}
+
+
+@router.post("/classifiers/{classifier_id}/suggest", tags=["label next"], status_code=202)
+def suggest(request: Request, classifier_id: int, body: SuggestIn) -> dict:
+    """Queue "suggest examples": the synthetic-data pipeline writes new texts per label with the causal LM the
+    app was started with (`--generator`); they wait in "what to label next" with their proposed label. 409
+    without a generator."""
+    params = {"per_class": body.per_class, "label_filter": body.label_filter}
+    return job_json(ctx(request).jobs.submit(classifier_id, "synthesize", params, kind="suggest"))
+
+
+@router.get("/classifiers/{classifier_id}/pool", tags=["label next"])
+def list_pool(request: Request, classifier_id: int) -> dict:
+    """The texts waiting to be labelled (pasted, uploaded or suggested), oldest first."""
+    rows = _pool(request).waiting(classifier_id)
+    return {
+        "items": [{"id": r.id, "text": r.text, "suggested_label": r.suggested_label, "source": r.source} for r in rows]
+    }
 
 
 @router.get("/classifiers/{classifier_id}/next", tags=["label next"])

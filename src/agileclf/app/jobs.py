@@ -17,6 +17,7 @@ from agileclf.app.errors import Conflict
 from agileclf.app.models import JOB_ACTIVE, Job, utcnow
 from agileclf.app.settings import AppSettings
 from agileclf.app.store import Store, _get
+from agileclf.app.suggest import check_generator, suggest_examples
 from agileclf.app.training import Cancelled, check_method, train_version
 from agileclf.errors import AgileclfError
 
@@ -52,10 +53,14 @@ class JobQueue:
             self._thread = None
 
     # ---- requests -----------------------------------------------------------------------------------------
-    def submit(self, classifier_id: int, method: str, params: dict) -> Job:
+    def submit(self, classifier_id: int, method: str, params: dict, kind: str = "train") -> Job:
+        """Queue a job: `train` a method, or `suggest` examples (method names the generator then)."""
         self.store.classifier(classifier_id)
-        check_method(self.settings, method, params)
-        job = Job(classifier_id=classifier_id, method=method, params=params)
+        if kind == "train":
+            check_method(self.settings, method, params)
+        else:
+            check_generator(self.settings)
+        job = Job(classifier_id=classifier_id, kind=kind, method=method, params=params)
         with Session(self.store.engine, expire_on_commit=False) as session, session.begin():
             session.add(job)
         ahead = len([j for j in self.jobs(status="queued") if j.id != job.id]) + len(self.jobs(status="running"))
@@ -121,6 +126,9 @@ class JobQueue:
                 last[0] = now
                 self._update(job_id, progress=round(fraction, 4), message=message)
 
+        if job.kind == "suggest":
+            self._suggest(job, report)
+            return
         try:
             version = train_version(
                 self.store,
@@ -145,6 +153,19 @@ class JobQueue:
             self._update(
                 job_id, status="done", progress=1.0, message=message, model_version_id=version.id, finished_at=utcnow()
             )
+
+    def _suggest(self, job: Job, report) -> None:
+        try:
+            count = suggest_examples(self.store, self.settings, job.classifier_id, job.id, dict(job.params), report)
+        except AgileclfError as error:
+            self._update(job.id, status="failed", error=str(error), message="failed", finished_at=utcnow())
+        except Exception as error:
+            log.exception("suggestion job %s failed", job.id)
+            message = f"{type(error).__name__}: {error}"
+            self._update(job.id, status="failed", error=message, message="failed", finished_at=utcnow())
+        else:
+            message = f"done: {count} suggestion(s) waiting in Label next"
+            self._update(job.id, status="done", progress=1.0, message=message, finished_at=utcnow())
 
     def _update(self, job_id: int, **fields) -> None:
         with Session(self.store.engine) as session, session.begin():

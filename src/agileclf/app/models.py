@@ -84,6 +84,7 @@ class ModelVersion(SQLModel, table=True):
 class Job(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     classifier_id: int = Field(foreign_key="classifier.id", index=True)
+    kind: str = Field(default="train", sa_column_kwargs={"server_default": "train"})  # train or suggest
     method: str
     params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     status: str = "queued"  # queued, running, done, failed, cancelled
@@ -103,6 +104,8 @@ class PoolText(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     classifier_id: int = Field(foreign_key="classifier.id", index=True)
     text: str
+    suggested_label: str | None = None  # written by the synthetic-data pipeline for this label
+    source: str = Field(default="pasted", sa_column_kwargs={"server_default": "pasted"})  # pasted, a file, suggested
     example_id: int | None = None  # set once it has been labelled
     created_at: datetime = Field(default_factory=utcnow)
 

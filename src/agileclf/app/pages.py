@@ -97,8 +97,10 @@ def try_page(request: Request, classifier_id: int):
 def next_page(request: Request, classifier_id: int):
     from agileclf.app.pool import Pool
 
-    waiting = len(Pool(request.app.state.ctx).waiting(classifier_id))
-    return _classifier_page(request, classifier_id, "next", waiting=waiting)
+    context = request.app.state.ctx
+    waiting = len(Pool(context).waiting(classifier_id))
+    suggestions = context.settings.generator is not None
+    return _classifier_page(request, classifier_id, "next", waiting=waiting, suggestions=suggestions)
 
 
 @router.get("/c/{classifier_id}/versions", response_class=HTMLResponse)

@@ -14,11 +14,11 @@ class Pool:
         self.context = context
         self.store = context.store
 
-    def add(self, classifier_id: int, texts: list[str]) -> list[int]:
+    def add(self, classifier_id: int, texts: list[str], source: str = "pasted") -> list[int]:
         self.store.classifier(classifier_id)
         if not texts:
             raise Invalid("text: give at least one non-blank line")
-        rows = [PoolText(classifier_id=classifier_id, text=text) for text in texts]
+        rows = [PoolText(classifier_id=classifier_id, text=text, source=source[:200]) for text in texts]
         with Session(self.store.engine, expire_on_commit=False) as session, session.begin():
             session.add_all(rows)
         return [row.id for row in rows]
@@ -43,6 +43,8 @@ class Pool:
             {
                 "id": waiting[i].id,
                 "text": waiting[i].text,
+                "suggested_label": waiting[i].suggested_label,
+                "source": waiting[i].source,
                 "uncertainty": float(scores[i]),
                 "predicted": names[int(proba[i].argmax())],
                 "probabilities": {n: float(p) for n, p in zip(names, proba[i], strict=True)},

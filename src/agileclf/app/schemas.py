@@ -71,3 +71,8 @@ class PoolLabelIn(BaseModel):
 
 class ServeIn(BaseModel):
     port: int | None = Field(None, ge=1024, le=65535, description="default: a free port")
+
+
+class SuggestIn(BaseModel):
+    per_class: int = Field(4, ge=1, le=20, description="suggestions to keep per label")
+    label_filter: bool = Field(True, description="keep only texts the language model itself labels as intended")

@@ -18,6 +18,7 @@ class AppSettings:
     port: int = 8765
     token: str | None = None  # required on every request when set (always set when bound beyond loopback)
     backbone: Any = None  # a local folder, an already loaded backbone, or None for the bundled MiniLM
+    generator: Any = None  # a causal-LM folder (or loaded backbone) for "suggest examples"; None: not offered
     max_upload_bytes: int = 5_000_000
     max_pool_texts: int = 2000  # unlabelled texts ranked at once in "what to label next"
     cv_folds: int = 5
@@ -25,6 +26,7 @@ class AppSettings:
     start_worker: bool = True  # tests may drive the queue by hand
     _backbone_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _loaded_backbone: Any = field(default=None, repr=False)
+    _loaded_generator: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -37,6 +39,15 @@ class AppSettings:
 
                 self._loaded_backbone = load_backbone(self.backbone)
             return self._loaded_backbone
+
+    def load_generator(self):
+        """The causal LM that writes suggestions, loaded once."""
+        with self._backbone_lock:
+            if self._loaded_generator is None:
+                from agileclf.backbones import load_backbone
+
+                self._loaded_generator = load_backbone(self.generator)
+            return self._loaded_generator
 
     @property
     def backbone_kind(self) -> str:

@@ -40,6 +40,7 @@ def job_json(j: Job) -> dict:
     return {
         "id": j.id,
         "classifier_id": j.classifier_id,
+        "kind": j.kind,
         "method": j.method,
         "params": j.params,
         "status": j.status,

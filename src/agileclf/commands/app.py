@@ -18,6 +18,9 @@ def web_app(
         None, "--token", envvar="AGILECLF_APP_TOKEN", help="access token (made up for you when --host is not loopback)"
     ),
     backbone: str = typer.Option(None, "--backbone", "-b", help="local model folder (default: the bundled MiniLM)"),
+    generator: str = typer.Option(
+        None, "--generator", help="causal-LM folder that writes suggested examples (default: not offered)"
+    ),
     open_browser: bool = typer.Option(True, "--open/--no-open", help="open the app in the browser"),
 ) -> None:
     """The web app for the agile loop: labels, examples, training, cross-validated checks, versions, serving."""
@@ -25,6 +28,12 @@ def web_app(
     from agileclf.app import AppSettings, run_app
 
     settings = AppSettings(
-        data_dir=data_dir, database_url=database_url, host=host, port=port, token=token, backbone=backbone
+        data_dir=data_dir,
+        database_url=database_url,
+        host=host,
+        port=port,
+        token=token,
+        backbone=backbone,
+        generator=generator,
     )
     run_app(settings, open_browser=open_browser, echo=err.print)

@@ -266,6 +266,12 @@ on("rank-button", "click", guarded(async () => {
     text.textContent = item.text;
     const guess = document.createElement("td");
     guess.textContent = item.predicted;
+    if (item.suggested_label) {
+      const chip = document.createElement("span");
+      chip.className = "chip suggested";
+      chip.textContent = `written for ${item.suggested_label}`;
+      guess.append(document.createElement("br"), chip);
+    }
     const sure = document.createElement("td");
     sure.textContent = `${(item.probabilities[item.predicted] * 100).toFixed(0)}%`;
     const actions = document.createElement("td");
@@ -282,6 +288,20 @@ on("rank-button", "click", guarded(async () => {
   document.querySelector("#next-list tbody").replaceChildren(...rows);
   document.getElementById("next-list").hidden = false;
   if (!rows.length) flash("Nothing is waiting: add texts above.", "warn");
+}));
+
+on("suggest-form", "submit", guarded(async () => {
+  const perClass = Number(document.getElementById("suggest-per-class").value);
+  const job = await api("POST", `${base()}/suggest`, { per_class: perClass });
+  const status = document.getElementById("suggest-status");
+  status.textContent = "Writing suggestions in the background…";
+  const events = new EventSource(`/api/jobs/${job.id}/events`);
+  events.onmessage = (message) => {
+    const state = JSON.parse(message.data);
+    status.textContent = state.error ? `Failed: ${state.error}` : state.message;
+    if (state.status === "done") { events.close(); flashAfterReload(state.message); }
+    if (state.status === "failed" || state.status === "cancelled") events.close();
+  };
 }));
 
 // ---- versions: serve, compare ---------------------------------------------------------------------------------
