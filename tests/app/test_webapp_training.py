@@ -130,7 +130,7 @@ def test_second_request_is_queued_and_compare_trains_each_method(make_client):
     client = make_client(start_worker=False)
     queue = client.app.state.ctx.jobs
     cid = create_classifier(client)
-    first = client.post(f"/api/classifiers/{cid}/train", json={"method": "linear-probe"}).json()
+    first = client.post(f"/api/classifiers/{cid}/train", json={"method": "linear-probe", "params": {"c": "2"}}).json()
     compared = client.post(f"/api/classifiers/{cid}/compare", json={"methods": ["zero-shot", "linear-probe"]}).json()
     assert [j["status"] for j in compared["jobs"]] == ["queued", "queued"]
     assert "queued behind" in compared["jobs"][1]["message"]
@@ -142,6 +142,7 @@ def test_second_request_is_queued_and_compare_trains_each_method(make_client):
     assert statuses == {first["id"]: "done", compared["jobs"][0]["id"]: "done", compared["jobs"][1]["id"]: "cancelled"}
     versions = client.get(f"/api/classifiers/{cid}/versions").json()["versions"]
     assert [v["method"] for v in versions] == ["zero-shot", "linear-probe"]
+    assert versions[1]["params"]["c"] == 2.0 and "normalize" in versions[1]["params"]  # the whole config
     assert versions[0]["data_version"] == versions[1]["data_version"]  # a fair side-by-side comparison
     assert client.post(f"/api/jobs/{first['id']}/cancel").status_code == 409
 

@@ -69,11 +69,16 @@ def train_page(request: Request, classifier_id: int, version: int | None = None)
     shown = next((v for v in versions if v.id == version), versions[0] if versions else None)
     jobs = [job_json(j) for j in context.jobs.jobs(classifier_id)[:8]]
     examples = {e.id: e for e in context.store.examples(classifier_id)}
+    methods = available_methods(context.settings)
+    names = [m["name"] for m in methods]
+    # `auto` (cross-validated choice) when a method of that name is registered, else the fast linear probe.
+    default_method = next((n for n in ("auto", "linear-probe") if n in names), names[0] if names else None)
     return _classifier_page(
         request,
         classifier_id,
         "train",
-        methods=available_methods(context.settings),
+        methods=methods,
+        default_method=default_method,
         shown=version_json(shown, full=True) if shown else None,
         jobs=jobs,
         current_version=context.store.classifier(classifier_id).data_version,

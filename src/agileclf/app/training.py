@@ -114,7 +114,7 @@ def train_version(
         classifier_id=classifier_id,
         number=number,
         method=method,
-        params=params,
+        params=classifier.params,  # every field of the method's config, defaults included
         data_version=data_version,
         n_examples=len(texts),
         data_sha256=Dataset(texts, labels, list(range(len(texts)))).fingerprint(),

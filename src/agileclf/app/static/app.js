@@ -189,8 +189,38 @@ function watchJob(jobId) {
   };
 }
 
+function methodParams() {
+  const params = {};
+  const box = document.getElementById("train-params");
+  for (const line of (box ? box.value : "").split("\n").map((l) => l.trim()).filter(Boolean)) {
+    const at = line.indexOf("=");
+    if (at < 1) throw new Error(`parameters: write name=value, not "${line}"`);
+    params[line.slice(0, at).trim().replaceAll("-", "_")] = line.slice(at + 1).trim();
+  }
+  return params;
+}
+
+function showMethodParams() {
+  const data = document.getElementById("method-data");
+  const method = document.getElementById("train-method");
+  if (!data || !method) return;
+  const chosen = JSON.parse(data.textContent).find((m) => m.name === method.value);
+  document.getElementById("method-summary").textContent = chosen ? chosen.summary : "";
+  const rows = (chosen ? chosen.params : []).map((p) => {
+    const row = document.createElement("tr");
+    for (const value of [p.name, `default ${p.default}`, p.help]) {
+      const cell = document.createElement("td");
+      cell.textContent = value;
+      row.append(cell);
+    }
+    return row;
+  });
+  document.querySelector("#method-params tbody").replaceChildren(...rows);
+}
+
 on("train-form", "submit", guarded(async () => {
-  const job = await api("POST", `${base()}/train`, { method: document.getElementById("train-method").value });
+  const method = document.getElementById("train-method").value;
+  const job = await api("POST", `${base()}/train`, { method, params: methodParams() });
   document.getElementById("job-error").hidden = true;
   flash(`Training ${job.method} in the background…`);
   watchJob(job.id);
@@ -338,8 +368,7 @@ document.addEventListener("DOMContentLoaded", () => {
   if (active) watchJob(active);
   const method = document.getElementById("train-method");
   if (method) {
-    const show = () => { document.getElementById("method-summary").textContent = method.selectedOptions[0].title; };
-    method.addEventListener("change", show);
-    show();
+    method.addEventListener("change", showMethodParams);
+    showMethodParams();
   }
 });
