@@ -66,6 +66,7 @@ def make_client(tmp_path, minilm):
 
     def make(data_dir=None, **settings):
         settings.setdefault("backbone", minilm)
+        settings.setdefault("allowed_hosts", ["testserver"])  # TestClient's Host header
         app = create_app(AppSettings(data_dir=data_dir or tmp_path / "data", **settings))
         client = TestClient(app)
         client.__enter__()
@@ -110,7 +111,7 @@ def trained(tmp_path_factory, minilm):
     from agileclf.app import AppSettings, create_app
 
     data_dir = tmp_path_factory.mktemp("trained") / "data"
-    client = TestClient(create_app(AppSettings(data_dir=data_dir, backbone=minilm)))
+    client = TestClient(create_app(AppSettings(data_dir=data_dir, backbone=minilm, allowed_hosts=["testserver"])))
     with client:
         cid = create_classifier(client)
         job = train(client, cid)

@@ -114,9 +114,7 @@ def test_from_an_empty_page_to_a_downloaded_classifier(live_app, browser, tmp_pa
 
     # 1. create a classifier with three labels (one description is a hostile text: it must show as text)
     driver.get(url)
-    assert "No classifiers yet" in by_id("create-form").find_element(By.XPATH, "/html/body").text, (
-        driver.current_url
-    )
+    assert "No classifiers yet" in by_id("create-form").find_element(By.XPATH, "/html/body").text, driver.current_url
     by_id("create-name").send_keys("Support tickets")
     lines = [f"{x['name']}: {x['description']}" for x in LABELS]
     lines[2] = f"account: {HOSTILE}"

@@ -56,6 +56,13 @@ def test_cross_site_writes_are_refused(make_client):
     assert same.status_code == 201
 
 
+def test_only_our_own_host_names_are_served(make_client):
+    client = make_client(allowed_hosts=None)  # bound to loopback: loopback names only (DNS rebinding)
+    assert client.get("/api/classifiers", headers={"host": "evil.example"}).status_code == 400
+    assert client.get("/api/classifiers", headers={"host": "127.0.0.1:8765"}).status_code == 200
+    assert client.get("/", headers={"host": "localhost:8765"}).status_code == 200
+
+
 def test_a_token_guards_every_route_when_set(make_client):
     client = make_client(token="s3cret")
     assert client.get("/api/classifiers").status_code == 401

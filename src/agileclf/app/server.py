@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from agileclf import __version__
 from agileclf.app.context import AppContext
@@ -90,7 +91,17 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes + 64_000)
     app.add_middleware(AccessMiddleware, token=settings.token)
+    # DNS rebinding: a web page whose name resolves to 127.0.0.1 must not reach the app; only our own names do.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=_allowed_hosts(settings))
     return app
+
+
+def _allowed_hosts(settings: AppSettings) -> list[str]:
+    from agileclf.serve.config import is_loopback_host
+
+    if settings.allowed_hosts is not None:
+        return list(settings.allowed_hosts)
+    return ["127.0.0.1", "localhost"] if is_loopback_host(settings.host) else ["*"]
 
 
 def _error(request: Request, status: int, message: str, kind: str):

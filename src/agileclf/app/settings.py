@@ -19,6 +19,7 @@ class AppSettings:
     token: str | None = None  # required on every request when set (always set when bound beyond loopback)
     backbone: Any = None  # a local folder, an already loaded backbone, or None for the bundled MiniLM
     generator: Any = None  # a causal-LM folder (or loaded backbone) for "suggest examples"; None: not offered
+    allowed_hosts: list[str] | None = None  # Host headers accepted; None: loopback names when bound to loopback
     max_upload_bytes: int = 5_000_000
     max_pool_texts: int = 2000  # unlabelled texts ranked at once in "what to label next"
     cv_folds: int = 5
