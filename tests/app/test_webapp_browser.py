@@ -107,10 +107,18 @@ def test_from_an_empty_page_to_a_downloaded_classifier(live_app, browser, tmp_pa
     def by_id(element_id: str):
         return wait.until(ec.presence_of_element_located((By.ID, element_id)))
 
+    def loaded() -> None:
+        wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+
     def reloaded_after(action) -> None:
+        """Run `action` (which makes the page navigate) and wait until the new page has loaded."""
         old = driver.find_element(By.TAG_NAME, "html")
         action()
         wait.until(ec.staleness_of(old))
+        loaded()
+
+    def open_tab(name: str) -> None:
+        reloaded_after(lambda: by_id(f"tab-{name}").click())
 
     # 1. create a classifier with three labels (one description is a hostile text: it must show as text)
     driver.get(url)
@@ -120,8 +128,8 @@ def test_from_an_empty_page_to_a_downloaded_classifier(live_app, browser, tmp_pa
     lines[2] = f"account: {HOSTILE}"
     by_id("create-labels").send_keys("\n".join(lines))
     shot("01-create")
-    by_id("create-submit").click()
-    wait.until(ec.url_matches(r"/c/\d+$"))
+    reloaded_after(lambda: by_id("create-submit").click())
+    assert re.search(r"/c/\d+$", driver.current_url)
 
     # 2. eight examples per label: the first typed one by one, the rest pasted; one planted with a wrong label
     by_id("one-text").send_keys(EXAMPLES["billing"][0])
@@ -145,12 +153,13 @@ def test_from_an_empty_page_to_a_downloaded_classifier(live_app, browser, tmp_pa
     shot("02-examples", full_page=True)
 
     # 3. train in the background, watching live progress
-    by_id("tab-train").click()
+    open_tab("train")
     Select(by_id("train-method")).select_by_value("linear-probe")
     by_id("train-submit").click()
     by_id("job-box")
     shot("03-training")
-    WebDriverWait(driver, 180).until(ec.presence_of_element_located((By.ID, "cv-accuracy")))
+    WebDriverWait(driver, 180).until(lambda d: "version=" in d.current_url)  # the page moves to the new version
+    loaded()
 
     # 4. the cross-validated metrics on the page are the stored ones
     accuracy = float(re.match(r"([\d.]+)%", by_id("cv-accuracy").text).group(1))
@@ -169,7 +178,7 @@ def test_from_an_empty_page_to_a_downloaded_classifier(live_app, browser, tmp_pa
     shot("05-mislabelled")
 
     # 6. try a text: the label and every label's probability
-    by_id("tab-try").click()
+    open_tab("try")
     by_id("try-text").send_keys("my package never arrived")
     by_id("try-submit").click()
     wait.until(ec.visibility_of_element_located((By.ID, "try-result")))
@@ -178,7 +187,7 @@ def test_from_an_empty_page_to_a_downloaded_classifier(live_app, browser, tmp_pa
     shot("06-try")
 
     # 7. download the classifier directory and load it
-    by_id("tab-versions").click()
+    open_tab("versions")
     shot("07-versions", full_page=True)
     driver.find_element(By.CSS_SELECTOR, "#version-list [data-action=download]").click()
     deadline = time.monotonic() + 30

@@ -18,7 +18,7 @@ from agileclf.app.errors import Conflict, Invalid, NotFound
 from agileclf.app.models import JOB_ACTIVE
 from agileclf.app.schemas import CompareIn, PoolIn, PoolLabelIn, PredictIn, ServeIn, SuggestIn, TrainIn
 from agileclf.app.store import check_text
-from agileclf.app.training import available_methods
+from agileclf.app.training import available_methods, check_method
 from agileclf.app.uploads import check_size, parse_lines, parse_upload
 from agileclf.app.views import job_json, version_json
 from agileclf.workflow import prediction_rows
@@ -52,8 +52,6 @@ def compare(request: Request, classifier_id: int, body: CompareIn) -> dict:
     """Queue one job per method on the same examples; GET .../versions shows them side by side."""
     jobs = ctx(request).jobs
     for method in body.methods:  # check every name before queueing any
-        from agileclf.app.training import check_method
-
         check_method(ctx(request).settings, method, {})
     return {"jobs": [job_json(jobs.submit(classifier_id, method, {})) for method in body.methods]}
 

@@ -68,7 +68,7 @@ def train_page(request: Request, classifier_id: int, version: int | None = None)
     versions = context.store.versions(classifier_id)
     shown = next((v for v in versions if v.id == version), versions[0] if versions else None)
     jobs = [job_json(j) for j in context.jobs.jobs(classifier_id)[:8]]
-    examples = {e.id: e for e in context.store.examples(classifier_id)}
+    example_ids = {e.text: e.id for e in context.store.examples(classifier_id)}  # to relabel listed rows in place
     methods = available_methods(context.settings)
     names = [m["name"] for m in methods]
     # `auto` (cross-validated choice) when a method of that name is registered, else the fast linear probe.
@@ -82,15 +82,8 @@ def train_page(request: Request, classifier_id: int, version: int | None = None)
         shown=version_json(shown, full=True) if shown else None,
         jobs=jobs,
         current_version=context.store.classifier(classifier_id).data_version,
-        example_ids=_example_ids(shown, examples),
+        example_ids=example_ids,
     )
-
-
-def _example_ids(version, examples: dict) -> dict[str, int]:
-    """Text -> current example id, so a listed error can be relabelled in place."""
-    if version is None:
-        return {}
-    return {e.text: e.id for e in examples.values()}
 
 
 @router.get("/c/{classifier_id}/try", response_class=HTMLResponse)

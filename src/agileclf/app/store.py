@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from agileclf.app.errors import Conflict, Invalid, NotFound
-from agileclf.app.models import Change, Classifier, Example, Label, ModelVersion, utcnow
+from agileclf.app.models import Change, Classifier, Example, Label, ModelVersion
 
 MAX_TEXT_CHARS = 10_000
 
@@ -362,4 +362,4 @@ def _owned(session: Session, table, row_id: int, classifier_id: int, what: str):
     return row
 
 
-__all__ = ["Store", "check_text", "utcnow"]
+__all__ = ["Store", "check_text"]

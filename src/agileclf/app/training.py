@@ -14,7 +14,6 @@ from agileclf.app.settings import AppSettings
 from agileclf.app.store import Store
 from agileclf.data.labels import LabelSet
 from agileclf.data.readers import Dataset
-from agileclf.errors import AgileclfError
 
 
 class Cancelled(Exception):
@@ -147,4 +146,4 @@ def _write_training_data(path: Path, texts: list[str], labels: list[str]) -> Non
     write_text_atomic(path, "\n".join(lines) + "\n")
 
 
-__all__ = ["AgileclfError", "Cancelled", "available_methods", "check_method", "train_version"]
+__all__ = ["Cancelled", "available_methods", "check_method", "train_version"]
