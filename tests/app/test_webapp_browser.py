@@ -201,3 +201,8 @@ def test_from_an_empty_page_to_a_downloaded_classifier(live_app, browser, tmp_pa
 
     (folder,) = (tmp_path / "unzipped").iterdir()
     assert load_classifier(folder).predict(["reset my password"]) == ["account"]
+
+    # 8. the JSON API behind the pages is documented, offline (Swagger UI from the installed package)
+    driver.get(f"{url}/docs")
+    WebDriverWait(driver, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) > 20)
+    shot("08-api-docs")

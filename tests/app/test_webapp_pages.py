@@ -109,6 +109,9 @@ def test_openapi_documents_the_api(trained):
     ):
         assert path in paths, path
     assert not any(path.startswith("/c/") for path in paths)  # pages stay out of the API document
+    docs = trained["client"].get("/docs")
+    assert docs.status_code == 200 and "/docs-static/swagger-ui-bundle.js" in docs.text  # offline: no CDN
+    assert trained["client"].get("/docs-static/swagger-ui-bundle.js").status_code == 200
 
 
 def test_cli_app_command_is_a_thin_entry(monkeypatch, tmp_path):

@@ -262,3 +262,18 @@ def test_suggestions_from_a_causal_lm_wait_with_their_label(make_client, tmp_pat
     assert items and all(item["source"] == "suggested" for item in items)
     assert {item["suggested_label"] for item in items} <= {"billing", "shipping", "account"}
     assert len(client.get(f"/api/classifiers/{cid}/examples").json()["examples"]) == 24  # only waiting, not added
+
+
+def test_a_served_version_takes_the_apps_token(make_client):
+    import httpx
+
+    client = make_client(token="s3cret")
+    client.headers["authorization"] = "Bearer s3cret"
+    cid = create_classifier(client)
+    version_id = train(client, cid)["model_version_id"]
+    served = client.post(f"/api/versions/{version_id}/serve", json={}).json()
+    body = {"model": served["name"], "texts": ["refund me"]}
+    assert httpx.post(served["classify"], json=body).status_code == 401
+    answer = httpx.post(served["classify"], json=body, headers={"authorization": "Bearer s3cret"})
+    assert answer.status_code == 200
+    client.delete(f"/api/versions/{version_id}/serve")

@@ -180,8 +180,10 @@ def serve(request: Request, version_id: int, body: ServeIn | None = None) -> dic
     version = context.store.version(version_id)
     name = f"{_safe(context.store.classifier(version.classifier_id).name)}-v{version.number}"
     backbone = context._shared_backbone(version)
+    settings = context.settings
+    # The served model listens where the app does, guarded by the app's token when it has one.
     running = start_server(
-        name, Path(version.artifact_path), context.settings.host, body.port if body else None, None, backbone
+        name, Path(version.artifact_path), settings.host, body.port if body else None, settings.token, backbone
     )
     context.servers[version_id] = running
     return running.describe()
