@@ -120,6 +120,26 @@ def test_upload_names_bad_rows_by_line_and_keeps_the_rest(make_client):
     assert "not valid UTF-8" in result["errors"][2]
 
 
+def test_repeated_texts_are_named_not_stored_twice(make_client):
+    client = make_client()
+    cid = create_classifier(client, rows=[{"text": "where is my parcel", "label": "shipping"}])
+    base = f"/api/classifiers/{cid}"
+    again = client.post(f"{base}/examples", json={"examples": [{"text": " where is my parcel ", "label": "billing"}]})
+    assert again.status_code == 409 and "already an example (label 'shipping')" in again.json()["error"]["message"]
+    pasted = client.post(
+        f"{base}/examples/paste", json={"label": "billing", "text": "refund\nrefund\nwhere is my parcel"}
+    )
+    assert pasted.json()["added"] == 1 and pasted.json()["skipped"] == 1
+    upload = b"text,label\nwhere is my parcel,shipping\nnew one,billing\nnew one,billing\nnew one,account\n"
+    body = client.post(f"{base}/examples/upload", files={"file": ("t.csv", upload)}).json()
+    assert body["added"] == 1
+    assert body["errors"] == [
+        "t.csv:2: already an example (label 'shipping'); skipped",
+        "t.csv:4: repeats line 3; skipped",
+        "t.csv:5: same text as line 3, which says 'billing'; kept the first",
+    ]
+
+
 def test_upload_refuses_wrong_type_empty_file_and_oversize(make_client):
     client = make_client(max_upload_bytes=1000)
     cid = create_classifier(client, rows=example_rows()[:1])

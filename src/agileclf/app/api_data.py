@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 
-from agileclf.app.errors import Invalid
+from agileclf.app.errors import Conflict, Invalid
 from agileclf.app.schemas import ClassifierIn, ClassifierPatch, ExamplePatch, ExamplesIn, LabelIn, LabelPatch, PasteIn
 from agileclf.app.uploads import check_size, parse_lines, parse_upload
 from agileclf.app.views import change_json, classifier_json, example_json, label_json
@@ -87,13 +87,19 @@ def add_examples(request: Request, classifier_id: int, body: ExamplesIn) -> dict
 
 @router.post("/classifiers/{classifier_id}/examples/paste", tags=["examples"], status_code=201)
 def paste_examples(request: Request, classifier_id: int, body: PasteIn) -> dict:
-    """Every non-blank pasted line becomes an example with the given label."""
+    """Every non-blank pasted line becomes an example with the given label; lines that are already examples
+    are skipped and counted."""
     store = ctx(request).store
     lines = parse_lines(body.text)
     if not lines:
         raise Invalid("text: paste at least one non-blank line")
-    ids = store.add_examples(classifier_id, [(line, body.label) for line in lines], "pasted")
-    return {"added": len(ids), "ids": ids, "data_version": store.classifier(classifier_id).data_version}
+    existing = store.existing_texts(classifier_id)
+    new = [line for line in lines if line not in existing]
+    if not new:
+        raise Conflict("text: every pasted line is already an example")
+    ids = store.add_examples(classifier_id, [(line, body.label) for line in new], "pasted")
+    version = store.classifier(classifier_id).data_version
+    return {"added": len(ids), "skipped": len(lines) - len(new), "ids": ids, "data_version": version}
 
 
 @router.post("/classifiers/{classifier_id}/examples/upload", tags=["examples"], status_code=201)
@@ -110,7 +116,9 @@ async def upload_examples(
     raw = await file.read(context.settings.max_upload_bytes + 1)
     check_size(raw, context.settings.max_upload_bytes, file.filename or "the upload")
     known = {x.name for x in context.store.labels(classifier_id)}
-    rows, errors, new_labels = parse_upload(raw, file.filename or "upload", known, text_field, label_field, add_labels)
+    existing = context.store.existing_texts(classifier_id)
+    name = file.filename or "upload"
+    rows, errors, new_labels = parse_upload(raw, name, known, text_field, label_field, add_labels, existing)
     for label in new_labels:
         context.store.add_label(classifier_id, label)
     ids = context.store.add_examples(classifier_id, rows, file.filename or "upload") if rows else []

@@ -177,19 +177,31 @@ class Store:
                 query = query.where(Example.deleted == False)  # noqa: E712 - SQL comparison
             return list(session.exec(query.order_by(Example.id)))
 
+    def existing_texts(self, classifier_id: int) -> dict[str, str]:
+        """Text (stripped) -> label of every current example: the same text twice would teach nothing new."""
+        return {e.text.strip(): e.label for e in self.examples(classifier_id)}
+
     def example(self, classifier_id: int, example_id: int) -> Example:
         with self.session() as session:
             return _owned(session, Example, example_id, classifier_id, "example")
 
     def add_examples(self, classifier_id: int, rows: Sequence[tuple[str, str]], source: str = "typed") -> list[int]:
-        """Add (text, label) rows in one data version; a row naming an unknown label is refused."""
+        """Add (text, label) rows in one data version; an unknown label or a text that is already an example
+        (here or earlier in `rows`) refuses the whole request, naming the row."""
         if not rows:
             raise Invalid("examples: nothing to add")
         known = {label.name for label in self.labels(classifier_id)}
+        seen = self.existing_texts(classifier_id)
         for number, (text, label) in enumerate(rows, start=1):
             check_text(text, f"examples[{number}].text")
             if label not in known:
                 raise Invalid(f"examples[{number}].label: {label!r} is not a label of this classifier")
+            if text.strip() in seen:
+                raise Conflict(
+                    f"examples[{number}].text: {text.strip()[:60]!r} is already an example (label "
+                    f"{seen[text.strip()]!r}); edit or relabel that one instead"
+                )
+            seen[text.strip()] = label
         ids = []
         with self.change(classifier_id) as draft:
             for text, label in rows:

@@ -23,9 +23,18 @@ def check_size(raw: bytes, limit: int, what: str) -> None:
 
 
 def parse_upload(
-    raw: bytes, filename: str, known_labels: set[str], text_field: str, label_field: str, add_labels: bool
+    raw: bytes,
+    filename: str,
+    known_labels: set[str],
+    text_field: str,
+    label_field: str,
+    add_labels: bool,
+    existing: dict[str, str] | None = None,
 ) -> tuple[list[tuple[str, str]], list[str], list[str]]:
-    """(good rows, one message per bad row naming its line, labels the file brings that are not known yet)."""
+    """(good rows, one message per bad row naming its line, labels the file brings that are not known yet).
+
+    A text that is already an example (`existing`: text -> label) or repeats an earlier line is skipped and
+    named; of a text given twice with different labels the first is kept, as the CLI's `keep-first`."""
     name = PurePath(filename or "upload").name
     fmt = upload_format(name)
     if fmt not in FORMATS:
@@ -35,10 +44,23 @@ def parse_upload(
     except DataError as error:
         raise Invalid(str(error)) from None
     rows, new_labels = [], []
+    seen = {text: (label, None) for text, label in (existing or {}).items()}
     for text, label, line in zip(data.texts, data.labels, data.lines, strict=True):
         if label not in known_labels and not add_labels:
             errors.append(f"{name}:{line}: label {label!r} is not a label of this classifier")
             continue
+        key = text.strip()
+        if key in seen:
+            first_label, first_line = seen[key]
+            if first_line is None:
+                reason = f"already an example (label {first_label!r}); skipped"
+            elif first_label == label:
+                reason = f"repeats line {first_line}; skipped"
+            else:
+                reason = f"same text as line {first_line}, which says {first_label!r}; kept the first"
+            errors.append(f"{name}:{line}: {reason}")
+            continue
+        seen[key] = (label, line)
         if label not in known_labels and label not in new_labels:
             new_labels.append(label)
         rows.append((text, label))
@@ -47,5 +69,5 @@ def parse_upload(
 
 
 def parse_lines(text: str) -> list[str]:
-    """Non-blank pasted lines, stripped."""
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    """Non-blank pasted lines, stripped, each once."""
+    return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))

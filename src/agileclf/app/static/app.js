@@ -81,7 +81,8 @@ on("paste-form", "submit", guarded(async () => {
     label: document.getElementById("paste-label").value,
     text: document.getElementById("paste-text").value,
   });
-  flashAfterReload(`Added ${result.added} examples.`);
+  const skipped = result.skipped ? ` (${result.skipped} skipped: already examples)` : "";
+  flashAfterReload(`Added ${result.added} examples${skipped}.`);
 }));
 
 on("upload-form", "submit", guarded(async () => {
