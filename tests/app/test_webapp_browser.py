@@ -186,9 +186,21 @@ def test_from_an_empty_page_to_a_downloaded_classifier(live_app, browser, tmp_pa
     assert len(driver.find_elements(By.CSS_SELECTOR, "#try-bars tbody tr")) == 3
     shot("06-try")
 
-    # 7. download the classifier directory and load it
+    # 7. what to label next: unlabelled texts ranked by uncertainty, labelled in place
+    open_tab("next")
+    by_id("pool-text").send_keys("my order came broken and I want a refund\nhow do I log in\nis my parcel lost")
+    reloaded_after(lambda: driver.find_element(By.CSS_SELECTOR, "#pool-form button").click())
+    by_id("rank-button").click()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#next-list tbody tr")) == 3)
+    first = driver.find_element(By.CSS_SELECTOR, "#next-list tbody tr")
+    guess = first.find_elements(By.TAG_NAME, "td")[1].text  # the person agrees with the model's guess here
+    first.find_element(By.CSS_SELECTOR, f"button[data-label={guess}]").click()
+    wait.until(lambda d: f"labelled {guess}" in first.text)
+    shot("07-label-next")
+
+    # 8. download the classifier directory and load it
     open_tab("versions")
-    shot("07-versions", full_page=True)
+    shot("08-versions", full_page=True)
     driver.find_element(By.CSS_SELECTOR, "#version-list [data-action=download]").click()
     deadline = time.monotonic() + 30
     while not list(driver.downloads.glob("*.zip")):
@@ -202,7 +214,7 @@ def test_from_an_empty_page_to_a_downloaded_classifier(live_app, browser, tmp_pa
     (folder,) = (tmp_path / "unzipped").iterdir()
     assert load_classifier(folder).predict(["reset my password"]) == ["account"]
 
-    # 8. the JSON API behind the pages is documented, offline (Swagger UI from the installed package)
+    # 9. the JSON API behind the pages is documented, offline (Swagger UI from the installed package)
     driver.get(f"{url}/docs")
     WebDriverWait(driver, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) > 20)
-    shot("08-api-docs")
+    shot("09-api-docs")
