@@ -277,3 +277,14 @@ def test_a_served_version_takes_the_apps_token(make_client):
     answer = httpx.post(served["classify"], json=body, headers={"authorization": "Bearer s3cret"})
     assert answer.status_code == 200
     client.delete(f"/api/versions/{version_id}/serve")
+
+
+def test_jobs_still_queued_at_a_stop_run_after_the_restart(make_client, tmp_path):
+    data_dir = tmp_path / "data"
+    client = make_client(data_dir=data_dir, start_worker=False)
+    cid = create_classifier(client)
+    job = client.post(f"/api/classifiers/{cid}/train", json={"method": "linear-probe"}).json()
+    client.close()  # the app stops before the worker took the job
+    restarted = make_client(data_dir=data_dir, start_worker=False)
+    assert restarted.app.state.ctx.jobs.run_next(timeout=1)
+    assert restarted.get(f"/api/jobs/{job['id']}").json()["status"] == "done"
