@@ -45,9 +45,11 @@ def check_method(settings: AppSettings, method: str, params: dict) -> None:
 
 def training_set(store: Store, classifier_id: int) -> tuple[list[str], list[str], LabelSet, int]:
     """The current examples, the label set (order and descriptions) and the data version they are at."""
-    classifier = store.classifier(classifier_id)
-    labels = store.labels(classifier_id)
-    examples = store.examples(classifier_id)
+    for _attempt in range(5):  # read labels and examples of one data version, even while someone edits
+        version = store.classifier(classifier_id).data_version
+        labels, examples = store.labels(classifier_id), store.examples(classifier_id)
+        if store.classifier(classifier_id).data_version == version:
+            break
     counts = Counter(example.label for example in examples)
     if len(labels) < 2:
         raise Invalid("a classifier needs at least 2 labels; add another label first")
@@ -55,7 +57,7 @@ def training_set(store: Store, classifier_id: int) -> tuple[list[str], list[str]
     if thin:
         raise Invalid(f"every label needs at least 2 examples (8 or more is better): {', '.join(thin)}")
     label_set = LabelSet([label.name for label in labels], {x.name: x.description for x in labels if x.description})
-    return [e.text for e in examples], [e.label for e in examples], label_set, classifier.data_version
+    return [e.text for e in examples], [e.label for e in examples], label_set, version
 
 
 def train_version(
