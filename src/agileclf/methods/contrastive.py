@@ -104,7 +104,7 @@ class Contrastive(FastInference, Method):
 
     def _fit(self, texts, y, valid) -> None:
         cfg = self.config
-        base = self.backbone
+        base = self.backbone.origin  # a refit starts from the untuned encoder, like a fresh object
         model = copy.deepcopy(base.model)  # never change a backbone that other methods may share
         model.max_seq_length = cfg.max_length
         if len(np.unique(y)) >= 2 and np.sort(np.bincount(y))[-2] >= 2:  # the sampler needs 2 labels with 2+ rows
@@ -113,8 +113,7 @@ class Contrastive(FastInference, Method):
         else:
             self.steps = 0
         model.eval()
-        self.backbone = copy.copy(base)
-        self.backbone.__dict__["model"] = model  # the tuned copy replaces the cached frozen model
+        self.backbone = base.with_model(model)  # the tuned copy; `base` stays untouched
         features = self.backbone.embed(texts, normalize=True)
         self.weight, self.bias, self.chosen_c = fit_logistic_head(features, y, len(self.labels), cfg.c, cfg.seed)
 
@@ -128,8 +127,7 @@ class Contrastive(FastInference, Method):
         self.weight, self.bias = tensors["head.weight"].numpy(), tensors["head.bias"].numpy()
 
     def _save_files(self, directory: Path) -> None:
-        with quiet_loading():
-            self.backbone.model.save(str(directory / BACKBONE_DIR), create_model_card=False)
+        self.backbone.save(directory / BACKBONE_DIR)
 
 
 def _train(model, texts: list[str], y: np.ndarray, cfg: ContrastiveConfig, steps: int) -> None:
