@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 from functools import cached_property
 from pathlib import Path
@@ -41,6 +42,14 @@ class EncoderBackbone(LocalBackbone):
     @property
     def tokenizer(self):
         return self.model.tokenizer
+
+    def trainable_copy(self, max_length: int | None = None):
+        """A private copy of the untuned model (`origin`'s) to train: the shared backbone never changes, and a
+        refit starts again from the untuned weights, as a fresh object would."""
+        model = copy.deepcopy(self.origin.model)
+        if max_length:
+            model.max_seq_length = max_length
+        return model
 
     def save(self, directory: str | Path) -> Path:
         """Write the model as a sentence-transformers folder (a tuned encoder inside a classifier artifact)."""

@@ -9,7 +9,6 @@ example: the cost is linear in the data.
 
 from __future__ import annotations
 
-import copy
 import math
 import tempfile
 from dataclasses import dataclass
@@ -105,8 +104,8 @@ class Contrastive(FastInference, Method):
     def _fit(self, texts, y, valid) -> None:
         cfg = self.config
         base = self.backbone.origin  # a refit starts from the untuned encoder, like a fresh object
-        model = copy.deepcopy(base.model)  # never change a backbone that other methods may share
-        model.max_seq_length = cfg.max_length
+        model = base.trainable_copy(cfg.max_length)
+        base.warn_truncated(texts, cfg.max_length, self.name)
         if len(np.unique(y)) >= 2 and np.sort(np.bincount(y))[-2] >= 2:  # the sampler needs 2 labels with 2+ rows
             self.steps = training_steps(len(texts), cfg)
             _train(model, texts, y, cfg, self.steps)

@@ -79,8 +79,7 @@ class EncoderFinetune(FastInference, Method):
             texts, y, valid = stratified_holdout(texts, y, cfg.holdout_fraction, cfg.holdout_min_per_class, rng)
 
         base = self.backbone.origin  # a refit starts from the untuned encoder, like a fresh object
-        model = copy.deepcopy(base.model)  # never change a backbone that other methods may share
-        model.max_seq_length = cfg.max_length
+        model = base.trainable_copy(cfg.max_length)
         base.warn_truncated(texts, cfg.max_length, self.name)
         network = SentenceClassifier(model, self._initial_head(base, model.get_embedding_dimension()))
         optimizer = torch.optim.AdamW(

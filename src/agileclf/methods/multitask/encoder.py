@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import math
@@ -165,7 +164,7 @@ class MultitaskEncoder(Method):
         torch.manual_seed(cfg.seed)
         rng = np.random.Generator(np.random.PCG64(cfg.seed))
         base = self.backbone.origin  # a refit starts from the untuned encoder, like a fresh object
-        sentence_model = copy.deepcopy(base.model)  # never change a backbone that other methods may share
+        sentence_model = base.trainable_copy()
         tokenizer = sentence_model.tokenizer
         warn_truncated(tokenizer, [" ".join(w) for w in words], cfg.max_length, self.name)
         network = self._build_network(sentence_model[0].auto_model)
