@@ -192,7 +192,7 @@ def evaluate_file(
         from agileclf.methods.multitask.workflow import evaluate_task_file
 
         result = evaluate_task_file(model_dir, data, task, text_field, label_field, slot_field, max_test, seed,
-                                    backbone)  # fmt: skip
+                                    backbone, device)  # fmt: skip
         summary = result
     else:
         from agileclf.data import read_examples, sample_rows
