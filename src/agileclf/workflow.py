@@ -135,7 +135,9 @@ def train_from_file(
     log(f"training {method} on {len(texts)} examples, {len(label_set)} labels")
     result = fit_classifier(texts, labels, method, backbone, params, label_set, validation, seed, device)
     result.rows_used, result.notes = len(dataset), notes
-    if out_dir is not None:
+    from agileclf.methods.training import is_main_process
+
+    if out_dir is not None and is_main_process():  # under `accelerate launch`, one process writes the artifact
         info = {"path": str(Path(data).resolve()), "rows_used": len(dataset), "shots": shots or None, "seed": seed,
                 "text_field": text_field, "label_field": label_field}  # fmt: skip
         if synthetic:

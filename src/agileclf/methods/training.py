@@ -10,6 +10,7 @@ snapshot itself.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,11 @@ class Validation:
     patience: int = 0
 
 
+def is_main_process() -> bool:
+    """False in every process but the first of an `accelerate launch` / torchrun job (which alone writes files)."""
+    return int(os.environ.get("RANK") or os.environ.get("LOCAL_RANK") or 0) == 0
+
+
 def module_device(module: nn.Module) -> torch.device:
     """Where the module's weights are (CPU for a module without any)."""
     parameter = next(module.parameters(), None)
@@ -64,6 +70,13 @@ def updates_per_epoch(batches_per_epoch: int, grad_accumulation: int = 1) -> int
 def epochs_for(epochs: int, min_steps: int, max_epochs: int, per_epoch: int) -> int:
     """`epochs` if set, else enough epochs for about `min_steps` updates, at most `max_epochs`."""
     return epochs or min(max_epochs, max(1, math.ceil(min_steps / per_epoch)))
+
+
+def _shard(batch, accelerator):
+    """This process's share of a batch of examples (the whole batch when it has fewer rows than processes)."""
+    if len(batch) < accelerator.num_processes:
+        return batch
+    return batch[accelerator.process_index :: accelerator.num_processes]
 
 
 def run_loop(
@@ -87,7 +100,7 @@ def run_loop(
     `loss_of(prepared_module, batch)` computes the loss by calling the prepared module (so DDP and autocast
     wrap it). The learning rate rises linearly over the first `warmup_ratio` of the updates, then falls to 0.
     """
-    from accelerate import Accelerator
+    from accelerate import Accelerator, DistributedDataParallelKwargs
     from transformers import get_linear_schedule_with_warmup
 
     device = module_device(module)
@@ -95,6 +108,8 @@ def run_loop(
         cpu=device.type == "cpu",
         mixed_precision=mixed_precision if device.type != "cpu" else "no",
         gradient_accumulation_steps=grad_accumulation,
+        # encoders compute outputs no loss reads (BERT's pooler), which plain DDP refuses under several processes
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
     )
     total = epochs * updates_per_epoch(batches_per_epoch, grad_accumulation)
     schedule = get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * total), total)
@@ -104,6 +119,8 @@ def run_loop(
     else:
         prepared, optimizer = accelerator.prepare(module, optimizer)
         epoch_batches = batches
+        if accelerator.num_processes > 1:  # each process takes its slice of every batch; DDP averages the gradients
+            epoch_batches = lambda: (_shard(b, accelerator) for b in batches())  # noqa: E731
     parameters = [p for group in optimizer.param_groups for p in group["params"]]
     best_score, best, stale, step = -math.inf, None, 0, 0
     bar = progress(total=total, desc=desc)
