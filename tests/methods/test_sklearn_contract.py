@@ -66,3 +66,18 @@ def test_texts_cut_at_max_length_are_counted_in_a_warning(minilm):
         minilm.warn_truncated(texts, max_length=16, what="finetune")
     messages = [str(w.message) for w in caught]
     assert any("finetune: 2 of 4 texts are longer than max_length=16 tokens" in m for m in messages), messages
+
+
+def test_the_fine_tuning_loss_weighs_each_example_by_its_class():
+    import torch
+
+    from agileclf.methods.heads import weighted_cross_entropy
+
+    logits, target = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), torch.tensor([0, 1, 1])
+    per_example = torch.nn.functional.cross_entropy(logits, target, reduction="none")
+    expected = (per_example * torch.tensor([1.0, 3.0, 3.0])).sum() / 7
+    weighted = weighted_cross_entropy(logits, target, np.array([1.0, 3.0], dtype=np.float32))
+    assert torch.allclose(weighted, expected)
+    assert torch.allclose(weighted_cross_entropy(logits, target, None), per_example.mean())
+    finetune = make_method("finetune", class_weight='{"b": 3}')
+    assert finetune.config.class_weight == '{"b": 3}' and clone(finetune).config.class_weight == '{"b": 3}'

@@ -19,7 +19,14 @@ import torch
 
 from agileclf.artifact import BACKBONE_DIR
 from agileclf.methods.base import Method, MethodConfig, param
-from agileclf.methods.heads import fit_logistic_head, head_proba, head_tensors
+from agileclf.methods.heads import (
+    check_class_weight,
+    class_weight_param,
+    class_weights,
+    fit_logistic_head,
+    head_proba,
+    head_tensors,
+)
 from agileclf.methods.inference import FastInference, check_inference, inference_param
 from agileclf.methods.registry import register
 from agileclf.progress import is_quiet, quiet_loading
@@ -38,6 +45,7 @@ class ContrastiveConfig(MethodConfig):
     warmup_ratio: float = param(0.1, "fraction of updates with a linearly rising learning rate")
     max_length: int = param(128, "tokens per text; longer texts are truncated")
     c: float | None = param(None, "head's inverse regularisation; None picks it by cross-validation")
+    class_weight: str | dict | None = class_weight_param()
     inference: str = inference_param()
 
     def __post_init__(self) -> None:
@@ -46,6 +54,7 @@ class ContrastiveConfig(MethodConfig):
         if self.batch_size < 4 or self.batch_size % 2:
             raise ValueError(f"batch_size must be even and >= 4, got {self.batch_size}")
         check_inference(self.inference)
+        check_class_weight(self.class_weight)
 
 
 def training_steps(n_examples: int, cfg: ContrastiveConfig) -> int:
@@ -114,7 +123,10 @@ class Contrastive(FastInference, Method):
         model.eval()
         self.backbone = base.with_model(model)  # the tuned copy; `base` stays untouched
         features = self.backbone.embed(texts, normalize=True)
-        self.weight, self.bias, self.chosen_c = fit_logistic_head(features, y, len(self.labels), cfg.c, cfg.seed)
+        weights = class_weights(cfg.class_weight, y, self.labels.names)
+        self.weight, self.bias, self.chosen_c = fit_logistic_head(
+            features, y, len(self.labels), cfg.c, cfg.seed, class_weight=weights
+        )
 
     def _predict_proba(self, texts: list[str]) -> np.ndarray:
         return head_proba(self._prediction_features(texts, normalize=True), self.weight, self.bias)
