@@ -21,7 +21,7 @@ from agileclf.app.store import check_text
 from agileclf.app.training import available_methods, check_method
 from agileclf.app.uploads import check_size, parse_lines, parse_upload
 from agileclf.app.views import job_json, version_json
-from agileclf.workflow import prediction_rows
+from agileclf.predictions import prediction_rows
 
 router = APIRouter(prefix="/api")
 
