@@ -15,8 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-from conftest import EXAMPLES, LABELS, PLANTED
+from webapp_helpers import EXAMPLES, LABELS, PLANTED
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -82,14 +81,15 @@ def browser(tmp_path):
 
 
 def test_from_an_empty_page_to_a_downloaded_classifier(live_app, browser, tmp_path):
-    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.common.exceptions import NoAlertPresentException, WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     url, app = live_app
     driver = browser
-    wait = WebDriverWait(driver, 30)
+    # Chromium may answer a lookup made while a page is being replaced with a transient error: wait through it.
+    wait = WebDriverWait(driver, 30, ignored_exceptions=(WebDriverException,))
     shots = tmp_path / "screenshots"
     shots.mkdir()
     keep = os.environ.get("AGILECLF_SCREENSHOT_DIR")
@@ -107,14 +107,22 @@ def test_from_an_empty_page_to_a_downloaded_classifier(live_app, browser, tmp_pa
     def by_id(element_id: str):
         return wait.until(ec.presence_of_element_located((By.ID, element_id)))
 
+    def script(code: str):
+        """Run `code` in the page, None while a navigation swaps the document (Chromium then answers with
+        varying errors, not only StaleElementReference)."""
+        try:
+            return driver.execute_script(code)
+        except WebDriverException:
+            return None
+
     def loaded() -> None:
-        wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+        wait.until(lambda d: script("return document.readyState") == "complete")
 
     def reloaded_after(action) -> None:
         """Run `action` (which makes the page navigate) and wait until the new page has loaded."""
-        old = driver.find_element(By.TAG_NAME, "html")
+        driver.execute_script("window.__before_navigation = true")
         action()
-        wait.until(ec.staleness_of(old))
+        wait.until(lambda d: script("return window.__before_navigation === undefined") is True)
         loaded()
 
     def open_tab(name: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from conftest import LABELS, create_classifier, example_rows
+from webapp_helpers import LABELS, create_classifier, example_rows
 
 
 def test_migrations_create_the_schema_the_models_describe(tmp_path):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import LABELS, create_classifier, example_rows
+from webapp_helpers import LABELS, create_classifier, example_rows
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 

@@ -10,7 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from conftest import PLANTED, create_classifier, example_rows, train, wait_job
+from webapp_helpers import PLANTED, create_classifier, example_rows, train, wait_job
 
 REPO = Path(__file__).resolve().parents[2]
 
