@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from agileclf.commands import app as app_commands
 from agileclf.commands import bench as bench_commands
 from agileclf.commands import serve as serve_commands
 from agileclf.commands import synth as synth_commands
@@ -85,8 +86,9 @@ def train(
         augment_ratio=augment_ratio, label_sep=label_sep, allow_empty=allow_empty, thresholds=thresholds,
         cv_folds=cv_folds, note=note, log=err_line,
     )  # fmt: skip
-    extra = "".join(f", {n}" for n in result.notes if n.startswith("thresholds:"))
-    err.print(f"saved {result.path} ({result.rows_used} examples, fit {result.fit_s:.1f} s{extra})")
+    if result.path is not None:  # None in the other processes of an `accelerate launch` job
+        extra = "".join(f", {n}" for n in result.notes if n.startswith("thresholds:"))
+        err.print(f"saved {result.path} ({result.rows_used} examples, fit {result.fit_s:.1f} s{extra})")
 
 
 @app.command()
@@ -226,6 +228,7 @@ def demo(
 app.command()(synth_commands.synthesize)
 app.command()(serve_commands.serve)
 app.command()(serve_commands.loadtest)
+app.command("app")(app_commands.web_app)
 app.command()(bench_commands.bench)
 app.command("bench-cost")(bench_commands.bench_cost)
 app.command("bench-multitask")(bench_commands.bench_multitask)

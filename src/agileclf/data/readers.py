@@ -236,3 +236,64 @@ def parse_text_lines(lines: list[str], source: str = "<stdin>", text_field: str 
     if not texts:
         raise DataError(f"{source}: no input texts")
     return Dataset(texts, [None] * len(texts), numbers, source, records)
+
+
+def read_examples_keep_going(
+    raw: bytes,
+    source: str,
+    fmt: str,
+    text_field: str = "text",
+    label_field: str = "label",
+    max_line_bytes: int = MAX_LINE_BYTES,
+) -> tuple[Dataset, list[str]]:
+    """Validate an upload row by row with the same checks as `read_examples`, keeping the good rows.
+
+    Returns the good rows and one `source:line: reason` message per bad row (the web app shows them).
+    Conflicting labels are not resolved here: the caller decides.
+    """
+    if fmt not in FORMATS:
+        raise DataError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
+    if not raw.strip():
+        raise DataError(f"{source}: the file is empty")
+    path = Path(source)
+    errors: list[str] = []
+    lines: list[str] = []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        try:
+            lines.extend(_decoded_lines(path, line, max_line_bytes))
+        except DataError as error:
+            errors.append(str(error).replace(f"{path}:1:", f"{path}:{number}:", 1))
+            lines.append("")
+    if fmt == "jsonl":
+        rows = []
+        for number, line in enumerate(lines, start=1):
+            try:
+                rows.extend((number, record) for _, record in _jsonl_rows(path, [line]))
+            except DataError as error:
+                errors.append(str(error).replace(f"{path}:1:", f"{path}:{number}:", 1))
+    else:
+        rows, header = [], None
+        reader = csv.reader(io.StringIO("\n".join(lines)), delimiter="\t" if fmt == "tsv" else ",")
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if header is None:
+                header = [cell.strip() for cell in row]
+            elif len(row) != len(header):
+                errors.append(f"{path}:{reader.line_num}: {len(row)} columns where the header has {len(header)}")
+            else:
+                rows.append((reader.line_num, dict(zip(header, row, strict=True))))
+    texts, labels, numbers, records = [], [], [], []
+    for number, record in rows:
+        try:
+            text = _text_value(path, number, record, text_field)
+            label = _label_value(path, number, record, label_field)
+        except DataError as error:
+            errors.append(str(error))
+            continue
+        texts.append(text)
+        labels.append(label)
+        numbers.append(number)
+        records.append(record)
+    errors.sort(key=lambda message: int(message[len(source) + 1 :].split(":", 1)[0] or 0))
+    return Dataset(texts, labels, numbers, source, records), errors

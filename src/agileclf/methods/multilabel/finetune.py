@@ -36,12 +36,12 @@ class MultiLabelFinetune(MultiLabelMethod, EncoderFinetune):
     def _targets(self, y):
         return torch.as_tensor(y, dtype=torch.float32)
 
-    def _loss(self, logits, targets):
-        return nn.functional.binary_cross_entropy_with_logits(logits, targets)
+    def _batch_loss(self, y):
+        return nn.functional.binary_cross_entropy_with_logits
 
-    def _validation_score(self, model, head, valid) -> float:
+    def _validation_score(self, network, valid) -> float:
         texts, y = valid
-        logits = validation_logits(model, head, texts)
+        logits = validation_logits(network, texts)
         return -float(nn.functional.binary_cross_entropy_with_logits(logits, torch.as_tensor(y, dtype=torch.float32)))
 
     def _predict_proba(self, texts: list[str]) -> np.ndarray:
