@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from agileclf.backbones.prompts import PromptTemplate, load_template, verbalizer
 from agileclf.backbones.scoring import (
+    contextual_calibration,
     greedy_generate,
     label_probabilities,
     match_label,
@@ -85,10 +85,22 @@ class CausalMethod(Method):
     def chat(self) -> bool:
         return self.backbone.uses_chat_template(self.config.chat_template)
 
-    @cached_property
+    @property
     def label_ids(self) -> list[list[int]]:
-        """Token ids of each label's continuation, in label order."""
-        return [self.backbone.encode_continuation(self.template.answer(self.words[n], self.chat)) for n in self.names]
+        """Token ids of each label's continuation, in label order, as the tokenizer splits them after the prompt.
+
+        Recomputed whenever the template, the label words or the chat switch change (a refit with other labels).
+        """
+        words = [self.words[n] for n in self.names]
+        key = (self.template, tuple(words), self.chat)
+        if getattr(self, "_label_ids_key", None) != key:
+            reference = self.backbone.render(self.template.render("-", words), self.config.chat_template)
+            self._label_ids = [
+                self.backbone.encode_answer(reference, self.template.answer(w, self.chat), self.config.chat_template)
+                for w in words
+            ]
+            self._label_ids_key = key
+        return self._label_ids
 
     @property
     def names(self) -> list[str]:
@@ -131,8 +143,7 @@ class CausalMethod(Method):
             return self._generate_proba(prompts)
         proba = self._score(prompts)
         if self.config.calibrate:
-            proba = proba / np.clip(self._content_free_proba(demos), 1e-12, None)
-            proba = (proba / proba.sum(axis=1, keepdims=True)).astype(np.float32)
+            proba = contextual_calibration(proba, self._content_free_proba(demos))
         return proba
 
     def _score(self, prompts: list[list[int]]) -> np.ndarray:
