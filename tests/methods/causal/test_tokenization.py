@@ -62,7 +62,7 @@ def test_the_tokenizer_splits_a_label_alone_differently(sentencepiece_lm):
 
 def test_label_ids_are_the_answer_tokens_after_the_prompt(sentencepiece_lm):
     texts, labels = ["great film", "awful plot"], ["positive", "negative"]
-    clf = make_method("zero-shot", backbone=sentencepiece_lm).fit(texts, labels)
+    clf = make_method("zero-shot", backbone=sentencepiece_lm, label_forms="exact").fit(texts, labels)
     tok = sentencepiece_lm.tokenizer
     for name, ids in zip(clf.names, clf.label_ids, strict=True):
         assert tok.convert_ids_to_tokens(ids) == [f"▁{name}"]

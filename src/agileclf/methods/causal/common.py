@@ -30,6 +30,10 @@ class CausalConfig(MethodConfig):
     length_norm: bool = param(False, "average each label's log-probability over its tokens instead of summing")
     calibrate: bool = param(False, "contextual calibration: divide by the label distribution of a content-free input")
     content_free: str = param("N/A", "the content-free input that calibrate scores")
+    label_forms: str = param(
+        "case",
+        "'case': a label's words as written, lower-case and Capitalised, probabilities summed; 'exact': as written",
+    )
     max_text_tokens: int = param(256, "tokens kept of each input text (and demonstration)")
     max_new_tokens: int = param(8, "tokens generated per answer with decode=generate")
     batch_size: int = param(8, "prompts per forward pass at inference")
@@ -39,6 +43,8 @@ class CausalConfig(MethodConfig):
             raise ValueError(f"decode must be 'score' or 'generate', not {self.decode!r}")
         if self.scoring not in ("exact", "first-token"):
             raise ValueError(f"scoring must be 'exact' or 'first-token', not {self.scoring!r}")
+        if self.label_forms not in ("case", "exact"):
+            raise ValueError(f"label_forms must be 'case' or 'exact', not {self.label_forms!r}")
         if self.max_text_tokens < 1 or self.batch_size < 1:
             raise ValueError("max_text_tokens and batch_size must be >= 1")
 
@@ -87,20 +93,33 @@ class CausalMethod(Method):
 
     @property
     def label_ids(self) -> list[list[int]]:
-        """Token ids of each label's continuation, in label order, as the tokenizer splits them after the prompt.
+        """Token ids of each label's words as written (the training target), as split after the prompt."""
+        return [forms[0] for forms in self.label_forms]
 
-        Recomputed whenever the template, the label words or the chat switch change (a refit with other labels).
+    @property
+    def label_forms(self) -> list[list[list[int]]]:
+        """Per label, the token ids of each surface form scored for it (the words as written first).
+
+        Instruct models often answer "Positive" where the label says "positive"; with label_forms=case the
+        label's probability is the sum over its forms. Ids are as the tokenizer splits the answer after the prompt
+        (see CausalLMBackbone.encode_answer), recomputed whenever template, words or chat switch change.
         """
         words = [self.words[n] for n in self.names]
-        key = (self.template, tuple(words), self.chat)
-        if getattr(self, "_label_ids_key", None) != key:
+        key = (self.template, tuple(words), self.chat, self.config.label_forms)
+        if getattr(self, "_label_forms_key", None) != key:
             reference = self.backbone.render(self.template.render("-", words), self.config.chat_template)
-            self._label_ids = [
-                self.backbone.encode_answer(reference, self.template.answer(w, self.chat), self.config.chat_template)
-                for w in words
-            ]
-            self._label_ids_key = key
-        return self._label_ids
+            forms = []
+            for w in words:
+                variants = [w] if self.config.label_forms == "exact" else [w, w.lower(), w[:1].upper() + w[1:]]
+                ids = [
+                    self.backbone.encode_answer(
+                        reference, self.template.answer(v, self.chat), self.config.chat_template
+                    )
+                    for v in dict.fromkeys(variants)
+                ]
+                forms.append([list(x) for x in dict.fromkeys(tuple(i) for i in ids)])
+            self._label_forms, self._label_forms_key = forms, key
+        return self._label_forms
 
     @property
     def names(self) -> list[str]:
@@ -148,17 +167,31 @@ class CausalMethod(Method):
 
     def _score(self, prompts: list[list[int]]) -> np.ndarray:
         self.lm.eval()
+        first_token = self.config.scoring == "first-token"
+        forms = self.label_forms
+        if first_token:  # one form per distinct first token
+            forms = [[list(x) for x in dict.fromkeys((f[0],) for f in label)] for label in forms]
+        flat = [ids for label in forms for ids in label]
         scores = score_continuations(
             self.lm,
             prompts,
-            self.label_ids,
+            flat,
             pad_id=self.backbone.tokenizer.pad_token_id,
             soft_prompt=self.soft_prompt(),
             batch_size=self.config.batch_size,
-            first_token_only=self.config.scoring == "first-token",
+            first_token_only=first_token,
         )
-        lengths = [1 if self.config.scoring == "first-token" else len(ids) for ids in self.label_ids]
-        return label_probabilities(scores, lengths, self.config.length_norm)
+        if self.config.length_norm:
+            scores = scores / np.asarray([1 if first_token else len(ids) for ids in flat], dtype=np.float64)
+        ends = np.cumsum([len(label) for label in forms])
+        per_label = np.stack(
+            [
+                np.logaddexp.reduce(scores[:, end - len(label) : end], axis=1)
+                for label, end in zip(forms, ends, strict=True)
+            ],
+            axis=1,
+        )
+        return label_probabilities(per_label, [1] * len(forms))
 
     def _content_free_proba(self, demos: list[Demos]) -> np.ndarray:
         """Each row's label distribution for the content-free input under the same demonstrations."""
