@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from agileclf.artifact import load_classifier
+from agileclf.methods import load_classifier
 from agileclf.backbones import bundled, load_backbone
 from agileclf.methods import make_method
 
