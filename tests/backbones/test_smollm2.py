@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from agileclf.methods import load_classifier
 from agileclf.backbones import bundled, load_backbone
-from agileclf.methods import make_method
+from agileclf.methods import load_classifier, make_method
 
 
 def _installed() -> bool:

@@ -62,7 +62,7 @@ def test_the_tokenizer_splits_a_label_alone_differently(sentencepiece_lm):
 
 def test_label_ids_are_the_answer_tokens_after_the_prompt(sentencepiece_lm):
     texts, labels = ["great film", "awful plot"], ["positive", "negative"]
-    clf = make_method("zero-shot", backbone=sentencepiece_lm, label_forms="exact").fit(texts, labels)
+    clf = make_method("zero-shot", backbone=sentencepiece_lm, prompt_search="off").fit(texts, labels)
     tok = sentencepiece_lm.tokenizer
     for name, ids in zip(clf.names, clf.label_ids, strict=True):
         assert tok.convert_ids_to_tokens(ids) == [f"▁{name}"]
@@ -91,8 +91,10 @@ def test_label_ids_follow_a_refit_with_other_labels(sentencepiece_lm):
 @pytest.mark.parametrize("method", ["zero-shot", "icl"])
 def test_contextual_calibration_divides_by_the_content_free_distribution(sentencepiece_lm, method):
     texts, labels = ["great film", "awful plot", "great movie", "awful film"], ["positive", "negative"] * 2
-    plain = make_method(method, backbone=sentencepiece_lm, seed=0).fit(texts, labels)
-    calibrated = make_method(method, backbone=sentencepiece_lm, seed=0, calibrate=True).fit(texts, labels)
+    plain = make_method(method, backbone=sentencepiece_lm, seed=0, prompt_search="off").fit(texts, labels)
+    calibrated = make_method(method, backbone=sentencepiece_lm, seed=0, calibrate=True, prompt_search="off").fit(
+        texts, labels
+    )
     queries = ["great plot", "awful movie", "film"]
     raw = plain.predict_proba(queries)
     content_free = plain.predict_proba([calibrated.config.content_free])  # same demonstrations (random: fixed)
@@ -101,3 +103,18 @@ def test_contextual_calibration_divides_by_the_content_free_distribution(sentenc
     got = calibrated.predict_proba(queries)
     assert got == pytest.approx(expected, abs=1e-5)
     assert not np.allclose(got, raw, atol=1e-3)  # a random model is biased: calibration changes the numbers
+
+
+def test_prompt_search_chooses_on_the_training_examples_and_records_the_choice(sentencepiece_lm, tmp_path):
+    texts, labels = ["great film", "awful plot", "great movie", "awful film"], ["positive", "negative"] * 2
+    clf = make_method("icl", backbone=sentencepiece_lm, seed=0).fit(texts, labels)
+    table = clf.prompt_search_table
+    assert {(r["template"], r["calibrate"]) for r in table} == {
+        (t, c) for t in ("classify", "topic", "sentiment", "intent") for c in (False, True)
+    }  # no chat template in this tokenizer: chat is not tried
+    best = max(table, key=lambda r: (r["train_accuracy"], r["train_logprob"]))
+    assert (clf.config.template, clf.config.calibrate, clf.config.prompt_search) == (
+        best["template"], best["calibrate"], "off",
+    )  # fmt: skip
+    lora = make_method("lora", backbone=sentencepiece_lm, min_steps=1, seed=0).fit(texts, labels)
+    assert {r["calibrate"] for r in lora.prompt_search_table} == {False}  # trained methods keep calibration off

@@ -16,6 +16,7 @@ from agileclf.backbones.scoring import (
     score_continuations,
 )
 from agileclf.methods.base import Method, MethodConfig, param
+from agileclf.methods.causal import prompt_search
 
 STATE_KEY = "causal_state"  # agileclf.json field with the prompt template and label words used at training
 
@@ -30,6 +31,9 @@ class CausalConfig(MethodConfig):
     length_norm: bool = param(False, "average each label's log-probability over its tokens instead of summing")
     calibrate: bool = param(False, "contextual calibration: divide by the label distribution of a content-free input")
     content_free: str = param("N/A", "the content-free input that calibrate scores")
+    prompt_search: str = param(
+        "auto", "'auto': choose template, chat template and calibration on the training examples; 'off': as given"
+    )
     label_forms: str = param(
         "case",
         "'case': a label's words as written, lower-case and Capitalised, probabilities summed; 'exact': as written",
@@ -43,6 +47,8 @@ class CausalConfig(MethodConfig):
             raise ValueError(f"decode must be 'score' or 'generate', not {self.decode!r}")
         if self.scoring not in ("exact", "first-token"):
             raise ValueError(f"scoring must be 'exact' or 'first-token', not {self.scoring!r}")
+        if self.prompt_search not in ("auto", "off"):
+            raise ValueError(f"prompt_search must be 'auto' or 'off', not {self.prompt_search!r}")
         if self.label_forms not in ("case", "exact"):
             raise ValueError(f"label_forms must be 'case' or 'exact', not {self.label_forms!r}")
         if self.max_text_tokens < 1 or self.batch_size < 1:
@@ -83,6 +89,28 @@ class CausalMethod(Method):
         return None
 
     # ---- prompts ----------------------------------------------------------------------------------------
+    search_folds = 1  # out-of-fold prompt search for methods whose prompts hold training examples
+    search_calibration = True  # whether the search may switch contextual calibration on
+
+    def _search_clone(self, overrides: dict):
+        """An unfitted copy of this method with prompt settings `overrides`, for the prompt search."""
+        return type(self)(backbone=self.backbone, config=prompt_search.apply(self.config, overrides))
+
+    def _choose_prompt(self, texts: list[str], y: np.ndarray) -> None:
+        """With prompt_search=auto and enough examples, set template, chat and calibration by training accuracy."""
+        need = 2 if self.search_folds > 1 else 1
+        if (
+            self.config.prompt_search != "auto"
+            or not len(texts)
+            or np.bincount(y, minlength=len(self.names)).min() < need
+        ):
+            return
+        best, self.prompt_search_table = prompt_search.search_prompt(
+            self._search_clone, texts, np.asarray(y), self.labels, self.search_folds, self.config.seed,
+            self.backbone.has_chat_template, (False, True) if self.search_calibration else (self.config.calibrate,),
+        )  # fmt: skip
+        self.config = prompt_search.apply(self.config, best)
+
     def _setup_prompting(self) -> None:
         self.template = load_template(self.config.template)
         self.words = verbalizer(self.labels, self.config.verbalizer)

@@ -7,6 +7,7 @@ validation accuracy is kept.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,6 +105,18 @@ class TrainedCausalMethod(CausalMethod):
     def _finish_training(self) -> None:
         return None
 
+    search_calibration = False  # trained weights change the label bias; calibration stays as configured
+
+    def _search_clone(self, overrides: dict):
+        """The prompt is chosen as the frozen model reads it best (zero-shot on the training examples)."""
+        from agileclf.methods.causal.zero_shot import CausalZeroShot
+
+        names = {f.name for f in dataclasses.fields(CausalConfig)}
+        config = CausalConfig(**{k: v for k, v in dataclasses.asdict(self.config).items() if k in names})
+        return CausalZeroShot(
+            backbone=self.backbone, config=dataclasses.replace(config, **overrides, prompt_search="off")
+        )
+
     def train_demos(self, texts: list[str], y: np.ndarray) -> list[Demos]:
         """Demonstrations in each training prompt (none unless a method puts some there)."""
         return [[] for _ in texts]
@@ -112,6 +125,7 @@ class TrainedCausalMethod(CausalMethod):
         cfg = self.config
         torch.manual_seed(cfg.seed)
         rng = np.random.Generator(np.random.PCG64(cfg.seed))
+        self._choose_prompt(texts, y)
         self._setup_prompting()
         if valid is None:
             texts, y, valid = stratified_holdout(texts, y, cfg.holdout_fraction, cfg.holdout_min_per_class, rng)
