@@ -68,6 +68,8 @@ class BenchGrid:
     writer: str | None = None
     # shots at which the augmented variants run (empty: all), so "4 real + 21 synthetic" sits beside "25 real"
     augmented_shots: list[int] = field(default_factory=list)
+    # this grid's backbone (a folder or a bundled name such as smollm2-135m); --backbone on the command line wins
+    backbone: str | None = None
 
     def __post_init__(self) -> None:
         if not self.datasets:
@@ -97,7 +99,7 @@ class BenchGrid:
 
 
 GRID_KEYS = {"data", "methods", "peers", "shots", "seeds", "max_test", "method_params", "peer_params"}
-GRID_KEYS |= {"augmented", "augmented_shots", "synthetic_per_class", "synthetic_params", "writer"}
+GRID_KEYS |= {"augmented", "augmented_shots", "synthetic_per_class", "synthetic_params", "writer", "backbone"}
 
 
 def load_grid_file(path: str | Path) -> list[dict]:

@@ -172,7 +172,7 @@ def run_grid(
         log(f"resuming: {len(done)} finished cell(s) kept, {len(todo)} to run")
     if not todo:
         return rows
-    backbone = load_backbone(backbone)
+    backbone = load_backbone(backbone if backbone is not None else grid.backbone)
     specs = {spec.name: spec for spec in grid.datasets}
     loaded: dict[str, tuple[Dataset, Dataset]] = {}
     samples: dict[tuple, tuple[Dataset, LabelSet]] = {}
