@@ -110,7 +110,7 @@ def test_prompt_search_chooses_on_the_training_examples_and_records_the_choice(s
     clf = make_method("icl", backbone=sentencepiece_lm, seed=0).fit(texts, labels)
     table = clf.prompt_search_table
     assert {(r["template"], r["calibrate"]) for r in table} == {
-        (t, c) for t in ("classify", "topic", "sentiment", "intent") for c in (False, True)
+        (t, c) for t in ("classify", "topic", "sentiment") for c in (False, True)
     }  # no chat template in this tokenizer: chat is not tried
     best = max(table, key=lambda r: (r["train_accuracy"], r["train_logprob"]))
     assert (clf.config.template, clf.config.calibrate, clf.config.prompt_search) == (

@@ -18,7 +18,7 @@ import numpy as np
 from agileclf.backbones.prompts import BUILTIN_TEMPLATES
 from agileclf.backbones.scoring import contextual_calibration
 
-SEARCH_TEMPLATES = ("classify", "topic", "sentiment", "intent")
+SEARCH_TEMPLATES = ("classify", "topic", "sentiment")  # 6 candidates with chat on/off: each costs a pass
 
 
 def candidates(config, has_chat: bool) -> list[dict]:
