@@ -112,6 +112,13 @@ class CausalLMBackbone:
         """Token ids of a text on its own, with no special tokens (for cutting texts; not for answers)."""
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
+    def clip(self, text: str, max_tokens: int) -> str:
+        """`text` cut to `max_tokens` tokens (short texts are returned as they are)."""
+        if len(text) <= max_tokens:  # a token holds at least one character
+            return text
+        ids = self.encode_continuation(text)
+        return text if len(ids) <= max_tokens else self.tokenizer.decode(ids[:max_tokens])
+
     def encode_answer(self, rendered_prompt: str, answer: str, chat: bool = True) -> list[int]:
         """Token ids of `answer` as the tokenizer splits it right after `rendered_prompt`.
 

@@ -155,11 +155,7 @@ class CausalMethod(Method):
 
     def clip(self, text: str) -> str:
         """The text cut to max_text_tokens tokens (short texts are returned as they are)."""
-        limit = self.config.max_text_tokens
-        if len(text) <= limit:  # a token holds at least one character
-            return text
-        ids = self.backbone.encode_continuation(text)
-        return text if len(ids) <= limit else self.backbone.tokenizer.decode(ids[:limit])
+        return self.backbone.clip(text, self.config.max_text_tokens)
 
     def prompt_ids(self, text: str, demos: Demos = ()) -> list[int]:
         """Token ids of the prompt for `text`; demonstrations are dropped (last first) to fit the budget."""
