@@ -314,7 +314,7 @@ def evaluate(
     if result["n_unknown_label"]:
         err.print(
             f"[yellow]note:[/] {result['n_unknown_label']} row(s) have labels this classifier does not know "
-            f"({', '.join(result['unknown_labels'][:5])}); they are left out of the metrics"
+            f"({', '.join(result['unknown_labels'][:5])}); they count as errors in every metric"
         )
     summary = {k: v for k, v in result.items() if k != "per_class"}
     update_meta(model_dir, metrics={"data": str(data), **summary})
@@ -355,7 +355,19 @@ def _print_metrics(result: dict) -> None:
     table = Table(title=f"{result['method']} on {result['data']} (n={result['n']})")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key in ("accuracy", "macro_f1", "binary_f1", "roc_auc", "no_match_rate", "ms_per_example", "examples_per_s"):
+    for key in (
+        "accuracy",
+        "macro_f1",
+        "binary_f1",
+        "roc_auc",
+        "log_loss",
+        "brier",
+        "ece",
+        "no_match_rate",
+        "load_s",
+        "ms_per_example",
+        "examples_per_s",
+    ):
         if key in result:
             table.add_row(key, f"{result[key]:.4f}" if key != "examples_per_s" else f"{result[key]:.1f}")
     out.print(table)
