@@ -576,11 +576,11 @@ def _literal(value: str):
 def bench(
     data: list[Path] = typer.Option([], "--data", "-d", help="dataset folder with train.jsonl, test.jsonl (repeat)"),
     config: Path = typer.Option(None, "--config", help="TOML grid file; flags given here override it"),
-    methods_: str = typer.Option(None, "--methods", help="comma-separated methods (default: every encoder method)"),
+    methods_: str = typer.Option(None, "--methods", help="comma-separated methods (default: all that apply)"),
     peers: str = typer.Option(None, "--peers", help="comma-separated peers: setfit,tfidf (default: none)"),
     shots: str = typer.Option(None, "--shots", help="examples per class, e.g. 8,64 (default: 8)"),
     seeds: str = typer.Option(None, "--seeds", help="sample/method seeds, e.g. 0,1,2 (default: 0,1,2,3,4)"),
-    max_test: int = typer.Option(None, "--max-test", help="cap each test set at N reproducibly sampled rows"),
+    max_test: int = typer.Option(None, "--max-test", help="cap each test set at N rows, stratified (default: all)"),
     out_dir: Path = typer.Option(..., "--out", "-o", help="folder for results.jsonl, report.md and plots"),
     resume: bool = typer.Option(False, "--resume", help="keep finished cells of --out and run the rest"),
     text_field: str = TEXT_FIELD,
@@ -599,7 +599,7 @@ def bench(
     from agileclf.bench.peers import PEER_NAMES
     from agileclf.bench.plots import write_plots
     from agileclf.bench.report import write_report
-    from agileclf.methods.registry import method_classes, method_names
+    from agileclf.methods.registry import method_classes
 
     flags: dict = {}  # flags given here win over the grid file, in every [[grid]] of it
     if data:
@@ -617,12 +617,11 @@ def bench(
     specs, named_params = [], _bench_params(params)
     for grid in load_grid_file(config) if config else [{}]:
         grid = {**grid, **flags}
-        grid.setdefault("methods", [n for n in method_names() if "encoder" in method_classes(n)])
-        grid.setdefault("datasets", [])
+        grid.setdefault("datasets", [])  # no methods given: run_grid picks the ones that apply to the backbone
         unknown = set(grid.get("peers", [])) - set(PEER_NAMES)
         if unknown:
             raise AgileclfError(f"unknown peer(s) {', '.join(sorted(unknown))}; available: {', '.join(PEER_NAMES)}")
-        for name in [*grid["methods"], *grid.get("augmented", [])]:
+        for name in [*(grid.get("methods") or []), *grid.get("augmented", [])]:
             method_classes(name)  # an unknown method fails now, not after an hour of other cells
         for name, values in named_params.items():
             if name == "synthetic":

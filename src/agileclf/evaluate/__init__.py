@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agileclf.evaluate.bootstrap import paired_bootstrap, pooled_paired_bootstrap
 from agileclf.evaluate.metrics import (
     calibration_metrics,
     classification_metrics,
@@ -24,6 +25,8 @@ __all__ = [
     "encode_truth",
     "evaluate_classifier",
     "evaluate_with_proba",
+    "paired_bootstrap",
+    "pooled_paired_bootstrap",
     "reliability_bins",
     "reliability_png",
     "single_example_latency_ms",

@@ -35,6 +35,9 @@ class Method:
     kinds: ClassVar[tuple[str, ...]] = ("encoder",)
     config_class: ClassVar[type[MethodConfig]] = MethodConfig
     needs_training_data: ClassVar[bool] = True
+    # False for methods that need more than (text, label) pairs (slot tags, a hierarchy): the bench's default
+    # method list leaves them out, since its datasets give texts and labels only.
+    fits_from_labels_alone: ClassVar[bool] = True
     # True when fit changes the backbone's weights, so the artifact must carry its own copy of them.
     stores_backbone: ClassVar[bool] = False
 

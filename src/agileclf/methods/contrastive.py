@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from agileclf.artifact import BACKBONE_DIR
+from agileclf.errors import DataError
 from agileclf.methods.base import Method, MethodConfig, param
 from agileclf.methods.heads import fit_logistic_head, head_proba, head_tensors
 from agileclf.methods.inference import FastInference, check_inference, inference_param
@@ -52,6 +53,18 @@ class ContrastiveConfig(MethodConfig):
 def training_steps(n_examples: int, cfg: ContrastiveConfig) -> int:
     """Updates for n examples: `passes` epochs' worth, at least `min_steps` (linear in n, never n^2)."""
     return max(cfg.min_steps, math.ceil(cfg.passes * n_examples / cfg.batch_size))
+
+
+def check_tunable(y: np.ndarray, names: list[str]) -> None:
+    """Contrastive tuning needs pairs of a label: two labels with two or more examples each. Without them it
+    would be a linear probe under another name, so it is an error that says what to use instead."""
+    counts = np.bincount(y, minlength=len(names))
+    if (counts >= 2).sum() < 2:
+        shown = ", ".join(f"{name} ({count})" for name, count in zip(names, counts, strict=True))
+        raise DataError(
+            "contrastive tuning needs at least two labels with two or more examples each (same-label pairs); "
+            f"the examples per label are: {shown}. Add examples, or use linear-probe or zero-shot"
+        )
 
 
 def _loss(model, cfg: ContrastiveConfig):
@@ -104,14 +117,12 @@ class Contrastive(FastInference, Method):
 
     def _fit(self, texts, y, valid) -> None:
         cfg = self.config
+        check_tunable(y, self.labels.names)
         base = self.backbone
         model = copy.deepcopy(base.model)  # never change a backbone that other methods may share
         model.max_seq_length = cfg.max_length
-        if len(np.unique(y)) >= 2 and np.sort(np.bincount(y))[-2] >= 2:  # the sampler needs 2 labels with 2+ rows
-            self.steps = training_steps(len(texts), cfg)
-            _train(model, texts, y, cfg, self.steps)
-        else:
-            self.steps = 0
+        self.steps = training_steps(len(texts), cfg)
+        _train(model, texts, y, cfg, self.steps)
         model.eval()
         self.backbone = copy.copy(base)
         self.backbone.__dict__["model"] = model  # the tuned copy replaces the cached frozen model
