@@ -79,7 +79,7 @@ def test_every_method_against_each_peer_on_common_seeds_with_paired_intervals():
     body = [line for line in table if line.startswith("| sst2 | 8 | ")]
     assert body[0].startswith("| sst2 | 8 | contrastive | 75.0 ± 7.1 | setfit (peer) | 62.0 ± 2.8 | +13.0 | [")
     assert body[1].startswith("| sst2 | 8 | finetune | 76.0 ± 2.8 | setfit (peer) | 62.0 ± 2.8 | +14.0 | [")
-    assert "| win | 2 | 1.6x | 1.00x |" in body[1]
+    assert "| win | 2 | 1.6x; – | 1.00x |" in body[1]
     assert "Per cell (one seed)" in report and "| sst2 | 8 | 1 | finetune | setfit | +10.0 | [" in report
     without = markdown_report(rows)  # no predictions stored: the differences, no intervals
     assert "– (no predictions stored)" in without

@@ -54,6 +54,7 @@ def compare_with_peers(rows: list[dict], predictions: dict[tuple, dict], n_resam
                     "peer_accuracy_std": _std(theirs),
                     "difference": _mean(mine, "accuracy") - _mean(theirs, "accuracy"),
                     "fit_speedup": _mean(theirs, "fit_s") / max(_mean(mine, "fit_s"), 1e-9),
+                    "fit_cpu_speedup": _ratio(theirs, mine, "fit_cpu_s"),
                     "predict_speedup": _mean(theirs, "predict_ms") / max(_mean(mine, "predict_ms"), 1e-9),
                     "per_seed": [],
                 }
@@ -97,7 +98,7 @@ def comparison_lines(comparisons: list[dict]) -> list[str]:
         "peer's seconds over ours (above 1x agileclf is faster).",
         "",
         "| dataset | shots | method | accuracy | peer | peer accuracy | difference | 95% interval | verdict | seeds "
-        "| fit speed-up | predict speed-up |",
+        "| fit speed-up (wall; CPU) | predict speed-up |",
         "|---|---:|---|---:|---|---:|---:|---|---|---:|---:|---:|",
     ]
     for e in comparisons:
@@ -105,7 +106,7 @@ def comparison_lines(comparisons: list[dict]) -> list[str]:
             f"| {e['dataset']} | {e['shots']} | {e['method']} | {_pct(e['accuracy'], e['accuracy_std'])} | "
             f"{e['peer']} (peer) | {_pct(e['peer_accuracy'], e['peer_accuracy_std'])} | "
             f"{100 * e['difference']:+.1f} | {_interval(e)} | {e.get('verdict', '–')} | {len(e['seeds'])} | "
-            f"{e['fit_speedup']:.1f}x | {e['predict_speedup']:.2f}x |"
+            f"{e['fit_speedup']:.1f}x; {_times(e.get('fit_cpu_speedup'))} | {e['predict_speedup']:.2f}x |"
         )
     per_seed = [(e, s) for e in comparisons for s in e["per_seed"]]
     if per_seed:
@@ -120,8 +121,18 @@ def comparison_lines(comparisons: list[dict]) -> list[str]:
     return lines
 
 
+def _times(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}x"
+
+
 def _pct(mean: float, std: float) -> str:
     return f"{100 * mean:.1f} ± {100 * std:.1f}"
+
+
+def _ratio(theirs: list[dict], mine: list[dict], key: str) -> float | None:
+    if not all(key in r for r in [*theirs, *mine]):
+        return None
+    return _mean(theirs, key) / max(_mean(mine, key), 1e-9)
 
 
 def _mean(members: list[dict], key: str) -> float:

@@ -11,7 +11,8 @@ import numpy as np
 from agileclf.bench.compare import COMPARISONS_FILE, compare_with_peers, comparison_lines, write_comparisons
 
 REPORT_FILE = "report.md"
-SUMMARY_KEYS = ("accuracy", "macro_f1", "binary_f1", "roc_auc", "log_loss", "ece", "fit_s", "predict_ms", "peak_mb")
+SUMMARY_KEYS = ("accuracy", "macro_f1", "binary_f1", "roc_auc", "log_loss", "ece", "fit_s", "fit_cpu_s", "predict_ms")
+SUMMARY_KEYS += ("peak_mb",)
 
 
 def summarize(rows: list[dict]) -> list[dict]:
@@ -26,17 +27,7 @@ def summarize(rows: list[dict]) -> list[dict]:
     for (dataset, shots, method), members in sorted(groups.items()):
         entry = {"dataset": dataset, "shots": shots, "method": method, "peer": members[0]["peer"]}
         entry["seeds"] = sorted(r["seed"] for r in members)
-        for key in (
-            "accuracy",
-            "macro_f1",
-            "binary_f1",
-            "roc_auc",
-            "log_loss",
-            "ece",
-            "fit_s",
-            "predict_ms",
-            "peak_mb",
-        ):
+        for key in SUMMARY_KEYS:
             values = [r[key] for r in members if r.get(key) is not None]
             if values:
                 entry[key] = float(np.mean(values))
@@ -98,22 +89,24 @@ def markdown_report(
     lines += [
         "",
         "Detail (means over seeds): macro-F1 % (over the labels present in truth or predictions), ROC-AUC %, "
-        "log-loss, expected calibration error %, fit seconds, predict ms per example (after a warm-up call), "
+        "log-loss, expected calibration error %, fit seconds (wall ± std; CPU seconds of all threads), predict ms "
+        "per example (after a warm-up call), "
         "peak RSS MB.",
         "",
     ]
-    header = "dataset | shots | method | accuracy | macro-F1 | ROC-AUC | log-loss | ECE | fit s | predict ms/ex | "
-    lines.append(f"| {header}peak MB | params |")
-    lines.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    header = "dataset | shots | method | accuracy | macro-F1 | ROC-AUC | log-loss | ECE | fit s | fit CPU s | "
+    lines.append(f"| {header}predict ms/ex | peak MB | params |")
+    lines.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for entry in summary:
         auc = f"{100 * entry['roc_auc']:.1f}" if "roc_auc" in entry else "–"
         log_loss = f"{entry['log_loss']:.3f}" if "log_loss" in entry else "–"
         ece = f"{100 * entry['ece']:.1f}" if "ece" in entry else "–"
+        cpu = f"{entry['fit_cpu_s']:.0f}" if "fit_cpu_s" in entry else "–"
         lines.append(
             f"| {entry['dataset']} | {entry['shots']} | {display_name(entry)} | "
             f"{_pct(entry['accuracy'], entry['accuracy_std'])} | {_pct(entry['macro_f1'], entry['macro_f1_std'])} | "
             f"{auc} | {log_loss} | {ece} | {entry['fit_s']:.1f} ± {entry['fit_s_std']:.1f} | "
-            f"{entry['predict_ms']:.2f} | {entry.get('peak_mb', 0):.0f} | {entry['params'] or '–'} |"
+            f"{cpu} | {entry['predict_ms']:.2f} | {entry.get('peak_mb', 0):.0f} | {entry['params'] or '–'} |"
         )
     parts = [lines, comparison_lines(comparisons), auto_choices(rows), real_vs_synthetic(summary)]
     return "\n".join(line for part in parts for line in part) + "\n" + "\n".join(failed_cells(rows))
