@@ -159,3 +159,22 @@ def test_a_capped_test_set_keeps_every_class_and_the_dev_split_can_be_scored(tin
     grid = BenchGrid(datasets=[DatasetSpec(topic)], methods=["zero-shot"], shots=[1], seeds=[0], eval_split="dev")
     (row,) = run_grid(grid, tmp_path / "out", backbone=minilm, log=lambda _: None)
     assert row["split"] == "dev" and row["n_test"] == 6 and row["n_test_classes"] == 3
+
+
+def test_auto_in_a_grid_records_its_choice_and_the_paired_interval_against_a_peer(tiny_sets, tmp_path, minilm):
+    out = tmp_path / "out"
+    grid = BenchGrid(
+        datasets=[DatasetSpec(tiny_sets[0])],
+        methods=["auto"],
+        peers=["tfidf"],
+        shots=[3],
+        seeds=[0],
+        method_params={"auto": {"candidates": "zero-shot,linear-probe"}},
+    )
+    auto, peer = run_grid(grid, out, backbone=minilm, log=lambda _: None)
+    assert auto["auto_choice"].split(",")[0] in ("zero-shot", "linear-probe") and auto["auto_cv_accuracy"] is not None
+    assert {"fit_cpu_s", "log_loss", "ece", "load_s"} <= set(auto)
+    report = write_report([auto, peer], out).read_text()
+    assert "What `auto` chose" in report and "| sentiment | 3 | auto |" in report
+    (comparison,) = json.loads((out / "comparisons.json").read_text())
+    assert comparison["method"] == "auto" and comparison["peer"] == "tfidf" and "low" in comparison
