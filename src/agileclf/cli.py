@@ -404,7 +404,7 @@ def demo(
     out_dir: Path = typer.Option(Path("agileclf-demo"), "--out", "-o", help="folder for artifacts and reports"),
     quiet: bool = QUIET,
 ) -> None:
-    """Train zero-shot, linear-probe and finetune on the bundled support-ticket data and compare them."""
+    """Train four methods on the bundled support-ticket data, compare them, and ship what auto chose by CV."""
     _setup(quiet)
     from agileclf.demo import run_demo
 
