@@ -1,5 +1,6 @@
 """End to end through the real `agileclf` console script, as a user runs it."""
 
+import csv
 import json
 import os
 import subprocess
@@ -30,7 +31,7 @@ def trained(tmp_path_factory):
 def test_train_writes_an_artifact_with_data_provenance(trained):
     meta = json.loads((trained / "agileclf.json").read_text())
     assert meta["method"] == "linear-probe"
-    assert meta["data"]["shots"] == 6 and meta["data"]["rows_used"] == 24
+    assert meta["data"]["shots"] == 6 and meta["data"]["rows_used"] == 48
     assert meta["params"]["seed"] == 1
 
 
@@ -38,7 +39,7 @@ def test_evaluate_json_and_report_dir(trained, tmp_path):
     result = run("evaluate", trained, DEMO / "support_test.jsonl", "--json", "--report-dir", tmp_path / "rep")
     metrics = json.loads(result.stdout)
     assert {"accuracy", "macro_f1", "n", "ms_per_example", "roc_auc"} <= set(metrics)
-    assert metrics["n"] == 48 and metrics["accuracy"] > 0.85
+    assert metrics["n"] == 80 and metrics["accuracy"] > 0.85
     assert (tmp_path / "rep" / "confusion_matrix.png").is_file()
     assert json.loads((tmp_path / "rep" / "metrics.json").read_text())["accuracy"] == metrics["accuracy"]
     assert json.loads((trained / "agileclf.json").read_text())["metrics"]["accuracy"] == metrics["accuracy"]
@@ -48,12 +49,18 @@ def test_predict_from_stdin_and_file(trained, tmp_path):
     stdin = '{"text": "I was charged twice", "id": 9}\nmy parcel is lost\n'
     result = run("predict", trained, "--top-k", "2", stdin=stdin)
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["label"] for r in rows] == ["billing", "shipping"]
+    assert [r["label"] for r in rows] == ["double_charge", "delivery_late"]
     assert rows[0]["id"] == 9 and len(rows[0]["top_k"]) == 2
     assert abs(sum(rows[0]["probabilities"].values()) - 1) < 1e-4
     out = tmp_path / "pred.jsonl"
     run("predict", trained, "--input", DEMO / "support_test.jsonl", "--output", out)
-    assert len(out.read_text().splitlines()) == 48
+    assert len(out.read_text().splitlines()) == 80
+    table = tmp_path / "pred.csv"
+    run("predict", trained, "--input", DEMO / "support_test.jsonl", "--output", table, "--top-k", "1")
+    with table.open(newline="") as handle:
+        csv_rows = list(csv.DictReader(handle))
+    assert [r["label"] for r in csv_rows] == [json.loads(line)["label"] for line in out.read_text().splitlines()]
+    assert {"text", "label", "probability", "p(double_charge)", "top_k"} <= set(csv_rows[0])
 
 
 def test_same_seed_same_metrics(tmp_path):
@@ -92,6 +99,7 @@ def test_unknown_method_backbone_and_model_dir_exit_2(tmp_path):
         (("train", data, "-m", "magic", "-o", tmp_path / "o"), "unknown method 'magic'"),
         (("train", data, "-m", "linear-probe", "-b", tmp_path / "nope", "-o", tmp_path / "o"), "no such folder"),
         (("train", data, "-m", "linear-probe", "-p", "c", "-o", tmp_path / "o"), "--param expects key=value"),
+        (("train", data, "-m", "linear-probe", "-k", "0", "-o", tmp_path / "o"), "--shots 0: sampling 0 examples"),
         (("evaluate", tmp_path, data), "no agileclf.json"),
     ]:
         result = run(*args, check=False)

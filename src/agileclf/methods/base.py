@@ -142,7 +142,7 @@ class Method:
 
     def save(self, path: str | Path, extra: dict | None = None) -> Path:
         """Write the classifier directory atomically (see agileclf.artifact)."""
-        from agileclf.artifact import save_classifier
+        from agileclf.methods.persistence import save_classifier
 
         self._check_fitted()
         calibration = self.__dict__.get("calibration")
@@ -152,7 +152,7 @@ class Method:
 
     @classmethod
     def load(cls, path: str | Path, backbone: Any = None) -> Method:
-        from agileclf.artifact import load_classifier
+        from agileclf.methods.persistence import load_classifier
 
         return load_classifier(path, backbone=backbone)
 
