@@ -114,3 +114,10 @@ def test_auto_never_reads_test_data(minilm, monkeypatch):
     clf.fit(texts, labels)
     assert seen and set(seen) <= set(texts)  # every text any candidate fitted on or predicted was a training one
     assert not set(seen) & set(test_texts)
+
+
+def test_auto_skips_a_candidate_that_cannot_run_on_the_folds_and_says_why(minilm):
+    texts, labels = flatten({k: v[:2] for k, v in TRAIN.items()})  # 2 per label: 2 folds of 1 per label
+    clf = make_method("auto", backbone=minilm, candidates=["zero-shot", "contrastive"]).fit(texts, labels)
+    assert clf.choice["chosen"] == "zero-shot" and clf.choice["folds"] == 2
+    assert "two labels with two or more examples" in clf.choice["candidates"]["contrastive"]["skipped"]
