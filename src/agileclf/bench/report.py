@@ -134,10 +134,14 @@ def auto_choices(rows: list[dict]) -> list[str]:
     for r in sorted(chosen, key=lambda r: (r["dataset"], r["shots"], r["seed"])):
         lines.append(
             f"| {r['dataset']} | {r['shots']} | {r['seed']} | {r['auto_choice']} | "
-            f"{100 * r.get('auto_cv_accuracy', float('nan')):.1f} | {r.get('auto_cv_log_loss', float('nan')):.3f} | "
+            f"{_number(r.get('auto_cv_accuracy'), 100, 1)} | {_number(r.get('auto_cv_log_loss'), 1, 3)} | "
             f"{100 * r['accuracy']:.1f} |"
         )
     return lines
+
+
+def _number(value, scale: float, digits: int) -> str:
+    return "–" if value is None else f"{scale * value:.{digits}f}"
 
 
 def failed_cells(rows: list[dict]) -> list[str]:

@@ -46,6 +46,7 @@ class Method:
     # True when a few refits cost seconds (frozen encoder): `calibration=auto` cross-validates only these
     cheap_cv: ClassVar[bool] = False
     CALIBRATION_FOLDS: ClassVar[int] = 3
+    CALIBRATION_MAX_ROWS: ClassVar[int] = 2000  # a seeded subset beyond this: one parameter needs no more
     # True when fit changes the backbone's weights, so the artifact must carry its own copy of them.
     stores_backbone: ClassVar[bool] = False
 
@@ -106,6 +107,14 @@ class Method:
                 raise DataError(f"calibration=temperature: {err}") from None
             return {"mode": "auto", "temperature": 1.0, "skipped": str(err)}
         config = dataclasses.replace(self.config, calibration="none")
+        if len(texts) > self.CALIBRATION_MAX_ROWS:
+            keep = np.random.Generator(np.random.PCG64(self.config.seed)).permutation(len(texts))
+            keep = sorted(keep[: self.CALIBRATION_MAX_ROWS].tolist())
+            texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
+            try:
+                fold_count(labels, self.CALIBRATION_FOLDS)
+            except DataError as err:
+                return {"mode": mode, "temperature": 1.0, "skipped": f"in a {len(keep)}-row subset: {err}"}
         oof = cross_val_proba(
             lambda: type(self)(backbone=backbone, config=config),
             texts,
