@@ -5,7 +5,7 @@ from agileclf.demo import DEMO_METHODS, run_demo
 
 def test_demo_trains_compares_saves_and_ships_autos_choice(tmp_path):
     console = Console(file=open(tmp_path / "out.txt", "w"), width=120)  # noqa: SIM115 - closed by the test's end
-    rows = run_demo(tmp_path / "demo", console, console)
+    rows = run_demo(tmp_path / "demo", console, console, auto_candidates=["zero-shot", "linear-probe", "prior-probe"])
     console.file.close()
     assert [r["method"] for r in rows] == list(DEMO_METHODS)
     by_method = {r["method"]: r for r in rows}
