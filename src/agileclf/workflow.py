@@ -135,6 +135,10 @@ def train_from_file(
         validation = (held.texts, held.labels)
     log(f"training {method} on {len(texts)} examples, {len(label_set)} labels")
     result = fit_classifier(texts, labels, method, backbone, params, label_set, validation, seed, device)
+    if getattr(result.classifier, "choice", None):  # `auto`: what it chose, and the CV estimate
+        from agileclf.methods.auto import describe_choice
+
+        tell(describe_choice(result.classifier.choice))
     result.rows_used, result.notes = len(dataset), notes
     from agileclf.methods.training import is_main_process
 

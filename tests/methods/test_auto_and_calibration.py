@@ -86,6 +86,11 @@ def test_auto_chooses_by_cv_reports_it_and_saves_as_its_winner(minilm, tmp_path)
     best = choice["candidates"][choice["chosen"]]["cv_accuracy"]
     assert best == max(c["cv_accuracy"] for c in choice["candidates"].values())
     assert clf.bench_info["auto_choice"].startswith(choice["chosen"])
+    from agileclf.methods.auto import describe_choice
+
+    assert describe_choice(choice).startswith(f"auto chose {choice['chosen']}") and "zero-shot 0." in describe_choice(
+        choice
+    )
     test_texts, _ = flatten(TEST)
     proba = clf.predict_proba(test_texts)
     clf.save(tmp_path / "auto")

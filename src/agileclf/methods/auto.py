@@ -143,6 +143,17 @@ class Auto(Method):
             raise ConfigError("this auto classifier is not fitted yet; call fit() or load a saved one")
 
 
+def describe_choice(choice: dict) -> str:
+    """One line for the user: the winner, its own parameters, and every candidate's CV accuracy."""
+    params = ", ".join(f"{k}={v}" for k, v in choice["chosen_params"].items())
+    scores = "; ".join(
+        f"{name} {entry['cv_accuracy']:.3f}" if "cv_accuracy" in entry else f"{name} skipped ({entry['skipped']})"
+        for name, entry in choice["candidates"].items()
+    )
+    head = f"auto chose {choice['chosen']}" + (f" ({params})" if params else "")
+    return f"{head}: {choice['reason']}; out-of-fold accuracy: {scores or 'none'}"
+
+
 def _key_params(method: Method) -> dict:
     """The parameters the winner chose for itself by cross-validation (prior weight, C, temperature)."""
     chosen = {}
