@@ -54,6 +54,8 @@ class Method(ClassifierMixin, BaseEstimator):
     cheap_cv: ClassVar[bool] = False
     CALIBRATION_FOLDS: ClassVar[int] = 3
     CALIBRATION_MAX_ROWS: ClassVar[int] = 2000  # a seeded subset beyond this: one parameter needs no more
+    # "label" (one label per text) or another task's variant of the same name ("multilabel"); see the registry.
+    task: ClassVar[str] = "label"
     # True when fit changes the backbone's weights, so the artifact must carry its own copy of them.
     stores_backbone: ClassVar[bool] = False
 
