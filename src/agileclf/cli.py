@@ -209,57 +209,33 @@ def synthesize(
 @app.command()
 def predict(
     model_dir: Path = typer.Argument(..., help="classifier directory"),
-    input_path: str = typer.Option("-", "--input", "-i", help="JSONL or text lines; - for stdin"),
-    output_path: str = typer.Option("-", "--output", "-o", help="JSONL out; - for stdout"),
+    input_path: str = typer.Option("-", "--input", "-i", help="JSONL, CSV/TSV, Parquet or text lines; - for stdin"),
+    output_path: str = typer.Option("-", "--output", "-o", help="JSONL, .csv or .parquet out; - for stdout"),
     text_field: str = TEXT_FIELD,
     top_k: int = typer.Option(0, "--top-k", help="also list the k most probable labels"),
     backbone: str = typer.Option(None, "--backbone", "-b", help="override the recorded backbone path"),
     task: str = TASK,
+    chunk_rows: int = typer.Option(1024, "--chunk-rows", help="rows read, labelled and written at a time"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="start the output again instead of continuing it"),
     quiet: bool = QUIET,
 ) -> None:
-    """Label new texts; each output line has the label, its probability and all probabilities (or the slots)."""
+    """Label new texts; each output line has the label, its probability and all probabilities (or the slots).
+
+    Reads and writes in chunks (bounded memory); an existing .jsonl/.csv output is continued after its last
+    complete row."""
     _setup(quiet)
     from agileclf.artifact import load_classifier
-    from agileclf.data.readers import parse_text_lines, read_examples
+    from agileclf.prediction import label_stream
 
-    if input_path == "-":
-        dataset = parse_text_lines(sys.stdin.read().splitlines(), "<stdin>", text_field)
-    elif Path(input_path).suffix.lower() in (".jsonl", ".csv", ".tsv", ".json"):
-        dataset = read_examples(input_path, text_field, label_field=None)
-    else:
-        dataset = parse_text_lines(Path(input_path).read_text(encoding="utf-8").splitlines(), input_path, text_field)
     classifier = load_classifier(model_dir, backbone=backbone)
-    if task != "label":
-        from agileclf.methods.multitask.workflow import check_task, predict_records
-
-        frames = predict_records(check_task(classifier, task), dataset.records, dataset.texts)
-        _write_lines([json.dumps(frame, ensure_ascii=False) for frame in frames], output_path)
-        return
-    proba = classifier.predict_proba(dataset.texts)
-    names = classifier.labels.names
-    lines = []
-    for record, row in zip(dataset.records, proba, strict=True):
-        best = int(row.argmax())
-        result = dict(record)
-        result["label"] = names[best]
-        result["probability"] = round(float(row[best]), 6)
-        result["probabilities"] = {n: round(float(p), 6) for n, p in zip(names, row, strict=True)}
-        if top_k:
-            order = row.argsort()[::-1][:top_k]
-            result["top_k"] = [{"label": names[i], "probability": round(float(row[i]), 6)} for i in order]
-        lines.append(json.dumps(result, ensure_ascii=False))
-    _write_lines(lines, output_path)
-
-
-def _write_lines(lines: list[str], output_path: str) -> None:
-    from agileclf.artifact import write_text_atomic
-
-    text = "\n".join(lines) + "\n"
-    if output_path == "-":
-        sys.stdout.write(text)
-    else:
-        write_text_atomic(Path(output_path), text)
-        err.print(f"wrote {len(lines)} predictions to {output_path}")
+    result = label_stream(
+        classifier, input_path, output_path, text_field, top_k, task, chunk_rows, resume=not overwrite
+    )
+    if output_path != "-":
+        if result.truncated_bytes:
+            err.print(f"cut a torn last row ({result.truncated_bytes} bytes) off {output_path}")
+        resumed = f" after the {result.skipped:,} already there" if result.skipped else ""
+        err.print(f"wrote {result.written:,} predictions to {output_path}{resumed}")
 
 
 @app.command()
