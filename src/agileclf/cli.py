@@ -217,17 +217,40 @@ def predict(
     task: str = TASK,
     chunk_rows: int = typer.Option(1024, "--chunk-rows", help="rows read, labelled and written at a time"),
     overwrite: bool = typer.Option(False, "--overwrite", help="start the output again instead of continuing it"),
+    inference: str = typer.Option(None, "--inference", help="prediction precision: fp32, int8, onnx, onnx-int8"),
+    engine: str = typer.Option("local", "--engine", help="local (this process) | ray (Ray Data over sharded files)"),
+    actors: int = typer.Option(1, "--actors", help="ray: labelling actors"),
+    batch_size: int = typer.Option(256, "--batch-size", help="ray: rows per batch an actor labels"),
+    cpus_per_actor: float = typer.Option(1.0, "--cpus-per-actor", help="ray: CPUs each actor reserves (= threads)"),
+    gpus_per_actor: float = typer.Option(0.0, "--gpus-per-actor", help="ray: GPUs each actor reserves"),
+    output_format: str = typer.Option("jsonl", "--output-format", help="ray: jsonl or parquet shards"),
+    ray_address: str = typer.Option(None, "--ray-address", envvar="RAY_ADDRESS", help="ray: cluster (default: local)"),
     quiet: bool = QUIET,
 ) -> None:
     """Label new texts; each output line has the label, its probability and all probabilities (or the slots).
 
     Reads and writes in chunks (bounded memory); an existing .jsonl/.csv output is continued after its last
-    complete row."""
+    complete row. `--engine ray --input DIR_OR_GLOB --output DIR` labels sharded files on a Ray cluster."""
     _setup(quiet)
+    if engine == "ray":
+        from agileclf.integrations.ray import predict_files
+
+        if input_path == "-" or output_path == "-":
+            raise AgileclfError("--engine ray reads --input DIR_OR_GLOB and writes --output DIR (no stdin/stdout)")
+        run = predict_files(
+            input_path, output_path, model_dir, actors, batch_size, cpus_per_actor, gpus_per_actor, text_field,
+            top_k, backbone, inference, output_format, ray_address,
+        )  # fmt: skip
+        err.print(f"labelled {run.rows:,} rows into {run.output} in {run.wall_s:.1f} s ({run.rows_per_s:,.0f} rows/s)")
+        return
+    if engine != "local":
+        raise AgileclfError(f"--engine must be local or ray, not {engine!r}")
     from agileclf.artifact import load_classifier
-    from agileclf.prediction import label_stream
+    from agileclf.prediction import label_stream, set_inference
 
     classifier = load_classifier(model_dir, backbone=backbone)
+    if inference:
+        set_inference(classifier, inference)
     result = label_stream(
         classifier, input_path, output_path, text_field, top_k, task, chunk_rows, resume=not overwrite
     )

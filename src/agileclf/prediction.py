@@ -20,7 +20,7 @@ from agileclf.data.streaming import (
     resume_point,
     skip_rows,
 )
-from agileclf.errors import DataError
+from agileclf.errors import ConfigError, DataError
 from agileclf.progress import progress
 
 DEFAULT_CHUNK_ROWS = 1024
@@ -56,6 +56,19 @@ def chunk_labeller(classifier, task: str = "label", top_k: int = 0) -> Callable[
         return prediction_rows(proba, names, [r.record for r in rows], top_k)
 
     return label
+
+
+def set_inference(classifier, inference: str) -> None:
+    """Switch a loaded encoder classifier to another prediction precision (int8, onnx-int8, ...)."""
+    from agileclf.methods.inference import check_inference
+
+    if not hasattr(getattr(classifier, "config", None), "inference"):
+        raise ConfigError(f"method '{classifier.name}' has no inference setting; leave --inference out")
+    try:
+        check_inference(inference)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    classifier.config.inference = inference
 
 
 @dataclass
