@@ -1,5 +1,6 @@
 """End to end through the real `agileclf` console script, as a user runs it."""
 
+import csv
 import json
 import os
 import subprocess
@@ -54,6 +55,12 @@ def test_predict_from_stdin_and_file(trained, tmp_path):
     out = tmp_path / "pred.jsonl"
     run("predict", trained, "--input", DEMO / "support_test.jsonl", "--output", out)
     assert len(out.read_text().splitlines()) == 48
+    table = tmp_path / "pred.csv"
+    run("predict", trained, "--input", DEMO / "support_test.jsonl", "--output", table, "--top-k", "1")
+    with table.open(newline="") as handle:
+        csv_rows = list(csv.DictReader(handle))
+    assert [r["label"] for r in csv_rows] == [json.loads(line)["label"] for line in out.read_text().splitlines()]
+    assert {"text", "label", "probability", "p(billing)", "top_k"} <= set(csv_rows[0])
 
 
 def test_same_seed_same_metrics(tmp_path):

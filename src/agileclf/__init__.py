@@ -23,7 +23,7 @@ def __getattr__(name: str):
 
         return make_method
     if name == "load_classifier":
-        from agileclf.artifact import load_classifier
+        from agileclf.methods import load_classifier
 
         return load_classifier
     raise AttributeError(name)

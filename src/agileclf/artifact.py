@@ -1,4 +1,7 @@
-"""A classifier on disk: a directory with agileclf.json and safetensors weights, written atomically."""
+"""Storage of a classifier directory (agileclf.json + safetensors), written atomically and verified on read.
+
+Storage only: no method or backbone code. Turning a method into such a directory and back lives in
+`agileclf.methods.persistence`."""
 
 from __future__ import annotations
 
@@ -8,11 +11,12 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from agileclf.errors import ArtifactError, BackboneError
+from agileclf.errors import ArtifactError
 
 FORMAT_VERSION = 1
 META_FILE = "agileclf.json"
@@ -79,37 +83,33 @@ def write_directory_atomic(path: str | Path, fill: Callable[[Path], None]) -> Pa
     return path
 
 
-def save_classifier(method, path: str | Path, extra: dict | None = None) -> Path:
-    """Save a fitted method: its tensors, any extra files, and agileclf.json listing every file's sha256."""
+def write_artifact(
+    path: str | Path, tensors: dict[str, Any], write_files: Callable[[Path], None], meta: dict[str, Any]
+) -> Path:
+    """Write a classifier directory atomically: tensors to weights.safetensors, `write_files(dir)` for the rest,
+    then agileclf.json = `meta` + format version, creation time and every file's sha256."""
     from safetensors.torch import save_file
 
     def fill(directory: Path) -> None:
-        tensors = {k: v.detach().cpu().contiguous() for k, v in method._state_tensors().items()}
-        if tensors:
-            save_file(tensors, str(directory / WEIGHTS_FILE))
-        method._save_files(directory)
+        cpu_tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+        if cpu_tensors:
+            save_file(cpu_tensors, str(directory / WEIGHTS_FILE))
+        write_files(directory)
         files = {str(p.relative_to(directory)): sha256_file(p) for p in sorted(directory.rglob("*")) if p.is_file()}
-        meta = {
-            "format_version": FORMAT_VERSION,
-            "method": method.name,
-            "backbone": {
-                "kind": method.backbone.kind,
-                "ref": method.backbone.ref,
-                "fingerprint": method.backbone.fingerprint,
-                "weights_fingerprint": method.backbone.weights_fingerprint,
-                "stored": method.stores_backbone,
-            },
-            "labels": method.labels.to_json(),
-            "params": method.params,
-            "train": {"sha256": method.train_fingerprint, "size": method.train_size},
-            "versions": library_versions(),
-            "files": files,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        meta.update(extra or {})
-        write_json_atomic(directory / META_FILE, meta)
+        full = {"format_version": FORMAT_VERSION, **meta, "files": files}
+        full.setdefault("versions", library_versions())
+        full.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        write_json_atomic(directory / META_FILE, full)
 
     return write_directory_atomic(path, fill)
+
+
+def read_weights(path: str | Path) -> dict[str, Any]:
+    """The tensors of weights.safetensors in a classifier directory ({} when the method saved none)."""
+    from safetensors.torch import load_file
+
+    weights = Path(path) / WEIGHTS_FILE
+    return load_file(str(weights)) if weights.is_file() else {}
 
 
 def read_meta(path: str | Path, verify: bool = True) -> dict:
@@ -150,44 +150,6 @@ def verify_files(path: Path, meta: dict) -> None:
             )
 
 
-def load_classifier(path: str | Path, backbone: Any = None, device: str | None = None):
-    """Rebuild a saved classifier; `backbone` overrides the recorded backbone path (same model required)."""
-    from safetensors.torch import load_file
-
-    from agileclf.backbones import load_backbone
-    from agileclf.data.labels import LabelSet
-    from agileclf.methods.registry import build_config, method_class
-
-    path = Path(path)
-    meta = read_meta(path)
-    recorded = meta["backbone"]
-    if recorded.get("stored"):
-        backbone = load_backbone(path / BACKBONE_DIR, device=device)
-        backbone.ref = recorded["ref"]
-    else:
-        backbone = load_backbone(backbone if backbone is not None else recorded["ref"], device=device)
-        if backbone.fingerprint != recorded["fingerprint"]:
-            raise BackboneError(
-                f"{path}: was trained on backbone {recorded['ref']}, but {backbone.path} is a different model "
-                "(config fingerprint differs); pass the original backbone"
-            )
-        recorded_weights = recorded.get("weights_fingerprint")  # absent in artifacts saved before it was recorded
-        if recorded_weights and backbone.weights_fingerprint != recorded_weights:
-            raise BackboneError(
-                f"{path}: was trained on backbone {recorded['ref']}, but {backbone.path} holds different weights "
-                "(same architecture, another checkpoint); pass the original backbone"
-            )
-    cls = method_class(meta["method"], recorded["kind"])
-    method = cls(backbone=backbone, config=build_config(cls.config_class, meta["params"]))
-    method.labels = LabelSet.from_json(meta["labels"])
-    method.train_fingerprint = meta.get("train", {}).get("sha256")
-    method.train_size = meta.get("train", {}).get("size", 0)
-    method.meta = meta
-    weights = path / WEIGHTS_FILE
-    method._load_state_tensors(load_file(str(weights)) if weights.is_file() else {})
-    return method
-
-
 def update_meta(path: str | Path, **fields: Any) -> None:
     """Add fields (e.g. evaluation metrics) to agileclf.json, atomically; weights stay untouched."""
     path = Path(path)
@@ -198,11 +160,18 @@ def update_meta(path: str | Path, **fields: Any) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write a text file through a temporary file and a rename."""
+    with open_atomic(path) as handle:
+        handle.write(text)
+
+
+@contextmanager
+def open_atomic(path: Path) -> Iterator[TextIO]:
+    """A text file to write piece by piece; it appears at `path` only when the block ends without an error."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

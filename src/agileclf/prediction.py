@@ -3,11 +3,10 @@ that a rerun continues after its last complete row."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
@@ -26,20 +25,20 @@ from agileclf.progress import progress
 DEFAULT_CHUNK_ROWS = 1024
 
 
-def prediction_rows(proba: np.ndarray, names: list[str], records: list[dict], top_k: int = 0) -> list[dict]:
-    """Each input record extended with `label`, `probability`, `probabilities` (and `top_k`)."""
-    results = []
-    for record, row in zip(records, proba, strict=True):
-        best = int(row.argmax())
-        result = dict(record)
-        result["label"] = names[best]
-        result["probability"] = round(float(row[best]), 6)
-        result["probabilities"] = {n: round(float(p), 6) for n, p in zip(names, row, strict=True)}
+def prediction_rows(proba, names: Sequence[str], top_k: int = 0, probabilities: bool = True) -> list[dict]:
+    """Per row of `proba`: the best label, its probability, every label's probability (`probabilities`) and the
+    `top_k` most probable labels, most probable first (ties in label order)."""
+    order = np.argsort(-proba, axis=1, kind="stable")
+    rows = []
+    for row, ranked in zip(proba, order, strict=True):
+        best = int(ranked[0])
+        result: dict[str, Any] = {"label": names[best], "probability": round(float(row[best]), 6)}
+        if probabilities:
+            result["probabilities"] = {n: round(float(p), 6) for n, p in zip(names, row, strict=True)}
         if top_k:
-            order = row.argsort()[::-1][:top_k]
-            result["top_k"] = [{"label": names[i], "probability": round(float(row[i]), 6)} for i in order]
-        results.append(result)
-    return results
+            result["top_k"] = [{"label": names[i], "probability": round(float(row[i]), 6)} for i in ranked[:top_k]]
+        rows.append(result)
+    return rows
 
 
 def chunk_labeller(classifier, task: str = "label", top_k: int = 0) -> Callable[[list[Row]], list[dict]]:
@@ -53,7 +52,7 @@ def chunk_labeller(classifier, task: str = "label", top_k: int = 0) -> Callable[
 
     def label(rows: list[Row]) -> list[dict]:
         proba = classifier.predict_proba([r.text for r in rows])
-        return prediction_rows(proba, names, [r.record for r in rows], top_k)
+        return [{**r.record, **p} for r, p in zip(rows, prediction_rows(proba, names, top_k), strict=True)]
 
     return label
 
@@ -96,19 +95,25 @@ def label_stream(
     resume: bool = True,
     max_wait_s: float = 0.5,
     stdin: IO[bytes] | None = None,
+    fmt: str | None = None,
+    inference: str | None = None,
 ) -> StreamResult:
     """Label `input_path` (JSONL, CSV/TSV, Parquet or text lines; None or '-': stdin) into `output_path` (JSONL,
-    CSV or Parquet by suffix; None or '-': stdout), `chunk_rows` at a time.
+    CSV/TSV or Parquet by suffix or `fmt`; None or '-': stdout), `chunk_rows` at a time; `inference` switches an
+    encoder classifier's prediction precision (int8, onnx-int8) first.
 
     With `resume` (the default) an existing JSONL/CSV output is continued after its last complete row; the
     input's row there and the output's labels must match, else an error says to pass `resume=False`.
     """
     output = "-" if output_path is None else str(output_path)
+    fmt = output_format(output, fmt)
+    if inference:
+        set_inference(classifier, inference)
     rows = iter_rows(input_path, text_field, stdin=stdin)
     skipped, truncated, append = 0, 0, False
-    resumable = output != "-" and output_format(output) != "parquet"
+    resumable = output != "-" and fmt != "parquet"
     if resume and resumable and Path(output).is_file() and Path(output).stat().st_size:
-        point = resume_point(output)
+        point = resume_point(output, fmt)
         truncated = point.truncated_bytes
         if point.rows:
             _check_output_labels(classifier, point.last, output, task)
@@ -118,7 +123,7 @@ def label_stream(
     label = chunk_labeller(classifier, task, top_k)
     written = 0
     bar = progress(desc="predict", unit=" rows", initial=skipped)
-    with open_writer(output, append=append) as writer:
+    with open_writer(output, fmt, append=append) as writer:
         for chunk in chunked(rows, chunk_rows, max_wait_s):
             writer.write(label(chunk))
             written += len(chunk)
@@ -128,14 +133,13 @@ def label_stream(
 
 
 def _check_output_labels(classifier, last: dict | None, output: str, task: str) -> None:
-    if task != "label" or not last or "probabilities" not in last:
+    if task != "label" or not last:
         return
-    found = last["probabilities"]
-    if isinstance(found, str):  # a CSV cell holds it as JSON
-        try:
-            found = json.loads(found)
-        except json.JSONDecodeError:
+    if "probabilities" not in last:  # CSV: one p(<label>) column per label
+        last = {"probabilities": {k[2:-1]: v for k, v in last.items() if k.startswith("p(") and k.endswith(")")}}
+        if not last["probabilities"]:
             return
+    found = last["probabilities"]
     if isinstance(found, dict) and sorted(found) != sorted(classifier.labels.names):
         raise DataError(
             f"{output}: its rows were labelled with {sorted(found)}, not this classifier's labels; "

@@ -9,12 +9,12 @@ import numpy as np
 import onnx
 import pytest
 
-from agileclf.artifact import load_classifier
 from agileclf.backbones import onnx as onnx_path
 from agileclf.backbones.fast import embedder_for
 from agileclf.backbones.onnx import OnnxEncoder
 from agileclf.errors import ConfigError
 from agileclf.methods import make_method
+from agileclf.methods.persistence import load_classifier
 
 TEXTS = [
     "hi",

@@ -45,7 +45,7 @@ def shards(tmp_path_factory):
 
 
 def single_process(probe, texts, inference=None):
-    from agileclf.artifact import load_classifier
+    from agileclf.methods import load_classifier
     from agileclf.prediction import set_inference
 
     classifier = load_classifier(probe)

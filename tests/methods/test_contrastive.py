@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from agileclf.artifact import load_classifier
 from agileclf.errors import ConfigError
 from agileclf.methods import make_method
 from agileclf.methods.contrastive import ContrastiveConfig, training_steps
+from agileclf.methods.persistence import load_classifier
 
 TEXTS = [
     "i loved this film",

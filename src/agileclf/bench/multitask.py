@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from agileclf.artifact import META_FILE, load_classifier, read_meta, write_json_atomic, write_text_atomic
+from agileclf.artifact import META_FILE, read_meta, write_json_atomic, write_text_atomic
 from agileclf.evaluate.slots import frame_exact_match, slot_scores
 from agileclf.methods.multitask.workflow import check_task, read_task_data, train_task
+from agileclf.methods.persistence import load_classifier
 
 MODELS = {"consolidated": "intent+slots", "intent": "intent", "slots": "slots"}
 

@@ -1,6 +1,6 @@
 """Prediction throughput: agileclf's inference paths against SetFit's predict on the same tuned backbone.
 
-    python -m agileclf.bench.speed --data DIR [--shots 8] [--seed 0] [--rounds 3] [--threads 1] [--max-test N]
+    agileclf speed --data DIR [--shots 8] [--seed 0] [--rounds 3] [--threads 1] [--max-test N]
         [--chunks 8] [--precisions fp32,int8,onnx,onnx-int8] [--onnx-keep-fp32 REGEX,...] [-p key=value ...]
 
 Fits `contrastive` on a few-shot sample, then times predict on the test set. Each round walks the test set in
@@ -13,8 +13,6 @@ exported and quantised before timing.
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -143,48 +141,3 @@ def measure(
             "accuracy_loss_vs_fp32_pt": round(100 * (accuracy.get("fp32", accuracy[name]) - accuracy[name]), 2),
         }
     return result
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--label-field", default="label")
-    parser.add_argument("--shots", type=int, default=8)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1, help="torch and ONNX Runtime threads, for every contender")
-    parser.add_argument("--max-test", type=int, default=0, help="reproducible random test subset (0: all)")
-    parser.add_argument("--chunks", type=int, default=8, help="test slices per round, each run by every contender")
-    parser.add_argument("--precisions", default=",".join(DEFAULT_PRECISIONS), help="comma-separated; fp32 first")
-    parser.add_argument(
-        "--onnx-keep-fp32",
-        action="append",
-        default=[],
-        help="an extra onnx-int8 contender keeping nodes whose name matches any of these comma-separated regular "
-        r"expressions in fp32 (e.g. 'layer\.\d+/output/dense' for the FFN outputs, 'attention/' for the "
-        "attention blocks); repeatable",
-    )
-    parser.add_argument("-p", "--param", action="append", default=[], help="contrastive parameter key=value")
-    args = parser.parse_args()
-    from agileclf.progress import set_quiet
-
-    set_quiet(True)
-    params = dict(pair.split("=", 1) for pair in args.param)
-    result = measure(
-        args.data,
-        args.label_field,
-        args.shots,
-        args.seed,
-        args.rounds,
-        params,
-        threads=args.threads,
-        max_test=args.max_test,
-        precisions=tuple(args.precisions.split(",")),
-        keep_fp32_variants=tuple(args.onnx_keep_fp32),
-        chunks=args.chunks,
-    )
-    print(json.dumps(result, indent=2))
-
-
-if __name__ == "__main__":
-    main()

@@ -46,12 +46,14 @@ def stream_format(path: str | Path | None) -> str:
     return "lines"
 
 
-def output_format(path: str | Path | None) -> str:
-    """The writer for `path`: .csv or .parquet by suffix, JSONL otherwise (and on stdout)."""
-    if path is None or str(path) == "-":
-        return "jsonl"
-    suffix = Path(path).suffix.lower().lstrip(".")
-    return suffix if suffix in ("csv", "parquet") else "jsonl"
+def output_format(path: str | Path | None, fmt: str | None = None) -> str:
+    """The writer for `path`: `fmt` if given, else by suffix (.csv and .tsv: csv, .parquet), else JSONL."""
+    if fmt is None:
+        suffix = "" if path is None or str(path) == "-" else Path(path).suffix.lower().lstrip(".")
+        fmt = {"csv": "csv", "tsv": "csv", "parquet": "parquet"}.get(suffix, "jsonl")
+    if fmt not in OUTPUT_FORMATS:
+        raise DataError(f"unknown output format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}")
+    return fmt
 
 
 def iter_rows(
@@ -258,37 +260,50 @@ class JsonlWriter(RowWriter):
 
 
 class CsvWriter(RowWriter):
-    """CSV with the first row's columns as header; nested values (probabilities, top_k) are JSON strings."""
+    """CSV (tab-separated for .tsv) with the first row's columns as header: `probabilities` becomes one
+    `p(<label>)` column per label, other nested values (top_k, slots) JSON strings."""
 
-    def __init__(self, path: str | Path, append: bool = False):
-        self._path = Path(path)
-        self._header: list[str] | None = _csv_header(self._path) if append else None
-        self._file = open(self._path, "a" if append else "w", encoding="utf-8", newline="")  # noqa: SIM115
+    def __init__(self, path: str | Path | None, append: bool = False):
+        self._stdout = path is None or str(path) == "-"
+        self._delimiter = "\t" if not self._stdout and str(path).lower().endswith(".tsv") else ","
+        self._header: list[str] | None = _csv_header(Path(path), self._delimiter) if append else None
+        self._file = sys.stdout if self._stdout else open(path, "a" if append else "w", encoding="utf-8", newline="")  # noqa: SIM115
 
     def write(self, results: list[dict]) -> None:
         if not results:
             return
         text = io.StringIO()
-        writer = csv.writer(text)
-        if self._header is None:
-            self._header = list(results[0])
-            writer.writerow(self._header)
+        writer = csv.writer(text, delimiter=self._delimiter, lineterminator="\n")
         for result in results:
-            writer.writerow([_csv_cell(result.get(column, "")) for column in self._header])
+            flat = flat_row(result)
+            if self._header is None:
+                self._header = list(flat)
+                writer.writerow(self._header)
+            writer.writerow([flat.get(column, "") for column in self._header])
         self._file.write(text.getvalue())
         self._file.flush()
 
     def close(self) -> None:
-        self._file.close()
+        if not self._stdout:
+            self._file.close()
 
 
-def _csv_cell(value) -> str:
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
+def flat_row(row: dict) -> dict:
+    """A result row as CSV cells: `probabilities` -> `p(<label>)` columns, lists and dicts -> JSON."""
+    flat = {}
+    for key, value in row.items():
+        if key == "probabilities" and isinstance(value, dict):
+            flat.update({f"p({label})": p for label, p in value.items()})
+        elif isinstance(value, (dict, list)):
+            flat[key] = json.dumps(value, ensure_ascii=False)
+        else:
+            flat[key] = value
+    return flat
 
 
-def _csv_header(path: Path) -> list[str] | None:
+def _csv_header(path: Path, delimiter: str = ",") -> list[str] | None:
     with open(path, encoding="utf-8", newline="") as file:
-        return next(csv.reader(file), None)
+        return next(csv.reader(file, delimiter=delimiter), None)
 
 
 class ParquetWriter(RowWriter):
@@ -327,9 +342,11 @@ class ParquetWriter(RowWriter):
         self.close()
 
 
-def open_writer(path: str | Path | None, append: bool = False) -> RowWriter:
-    """The writer for `path`'s format; `append` continues a resumable (JSONL or CSV) file."""
-    fmt = output_format(path)
+def open_writer(path: str | Path | None, fmt: str | None = None, append: bool = False) -> RowWriter:
+    """The writer for `path`'s format (or `fmt`); `append` continues a resumable (JSONL or CSV) file."""
+    fmt = output_format(path, fmt)
+    if fmt == "parquet" and (path is None or str(path) == "-"):
+        raise DataError("Parquet cannot be written to stdout; give --output FILE.parquet")
     if fmt == "csv":
         return CsvWriter(path, append)
     if fmt == "parquet":
@@ -351,14 +368,14 @@ class ResumePoint:
     truncated_bytes: int
 
 
-def resume_point(path: str | Path) -> ResumePoint:
+def resume_point(path: str | Path, fmt: str | None = None) -> ResumePoint:
     """Count the complete rows of a JSONL or CSV output and cut off a torn tail (a crash mid-write).
 
     A JSONL row ends at a newline; a CSV record ends at a newline outside quotes (an even number of quote
     characters so far), which a quoted text with line breaks needs. Reads in blocks: bounded memory.
     """
     path = Path(path)
-    fmt = output_format(path)
+    fmt = output_format(path, fmt)
     if fmt == "parquet":
         raise DataError(f"{path}: a Parquet output cannot be resumed; write .jsonl or .csv to resume")
     complete_end, records, last_start, last_end, quotes, offset = 0, 0, 0, 0, 0, 0
@@ -401,8 +418,9 @@ def _parse_last(raw: bytes, fmt: str, path: Path) -> dict | None:
             return json.loads(text)
         except json.JSONDecodeError:
             raise DataError(f"{path}: the last complete line is not JSON; is this an agileclf output?") from None
-    header = _csv_header(path) or []
-    cells = next(csv.reader(io.StringIO(text)), [])
+    delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
+    header = _csv_header(path, delimiter) or []
+    cells = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
     return dict(zip(header, cells, strict=False))
 
 

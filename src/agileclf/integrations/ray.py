@@ -46,7 +46,7 @@ class ClassifierPredictor:
     ):
         import torch
 
-        from agileclf.artifact import load_classifier
+        from agileclf.methods import load_classifier
         from agileclf.prediction import set_inference
         from agileclf.progress import set_quiet
 
@@ -64,7 +64,7 @@ class ClassifierPredictor:
 
         texts = [str(text) for text in batch[self.text_field].tolist()]
         proba = self.classifier.predict_proba(texts)
-        results = prediction_rows(proba, self.names, [{} for _ in texts], self.top_k)
+        results = prediction_rows(proba, self.names, self.top_k)
         batch = batch.copy()
         for column in results[0] if results else ():
             batch[column] = [result[column] for result in results]

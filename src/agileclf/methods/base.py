@@ -87,14 +87,14 @@ class Method:
 
     def save(self, path: str | Path, extra: dict | None = None) -> Path:
         """Write the classifier directory atomically (see agileclf.artifact)."""
-        from agileclf.artifact import save_classifier
+        from agileclf.methods.persistence import save_classifier
 
         self._check_fitted()
         return save_classifier(self, path, extra=extra)
 
     @classmethod
     def load(cls, path: str | Path, backbone: Any = None) -> Method:
-        from agileclf.artifact import load_classifier
+        from agileclf.methods.persistence import load_classifier
 
         return load_classifier(path, backbone=backbone)
 

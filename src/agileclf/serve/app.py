@@ -148,9 +148,6 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, api
 
 def format_results(proba: np.ndarray, labels: list[str], top_k: int) -> list[dict]:
     """Per row: the best label, its probability and the top_k labels, most probable first."""
-    order = np.argsort(-proba, axis=1, kind="stable")[:, :top_k]
-    results = []
-    for row, best in zip(proba, order, strict=True):
-        top = [{"label": labels[i], "probability": round(float(row[i]), 6)} for i in best]
-        results.append({"label": top[0]["label"], "probability": top[0]["probability"], "top_k": top})
-    return results
+    from agileclf.workflow import prediction_rows
+
+    return prediction_rows(proba, labels, top_k, probabilities=False)

@@ -42,7 +42,7 @@ def load_models(
 
     `backbone` (a path or an already loaded backbone) overrides the recorded one, as in `load_classifier`.
     """
-    from agileclf.artifact import load_classifier
+    from agileclf.methods.persistence import load_classifier
 
     models = {}
     for name, path in specs.items():

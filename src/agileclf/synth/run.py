@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import fields
 from pathlib import Path
 
 from agileclf.data import Dataset
 from agileclf.errors import ConfigError
+from agileclf.params import literal
 from agileclf.synth.filters import FilterSettings
 from agileclf.synth.generate import GenerationSettings, LMGenerator
 from agileclf.synth.pipeline import SynthesisResult, synthesize
@@ -56,18 +56,9 @@ def settings_from(params: dict) -> dict:
     if unknown:
         known = sorted(generation_keys | filter_keys | set(LOOP_KEYS))
         raise ConfigError(f"unknown synthesis setting(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
-    values = {k: _literal(v) for k, v in params.items()}
+    values = {k: literal(v) for k, v in params.items()}
     return {
         "generation": GenerationSettings(**{k: v for k, v in values.items() if k in generation_keys}),
         "filters": FilterSettings(**{k: v for k, v in values.items() if k in filter_keys}),
         **{k: v for k, v in values.items() if k in LOOP_KEYS},
     }
-
-
-def _literal(value):
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except json.JSONDecodeError:
-        return value

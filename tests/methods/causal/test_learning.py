@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from agileclf.artifact import load_classifier
 from agileclf.backbones import load_backbone
 from agileclf.errors import BackboneError
 from agileclf.methods import make_method
+from agileclf.methods.persistence import load_classifier
 
 SETTINGS = {
     "zero-shot": {},

@@ -21,7 +21,7 @@ import pytest
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
-from agileclf.artifact import BACKBONE_DIR, WEIGHTS_FILE, load_classifier, read_meta
+from agileclf.artifact import BACKBONE_DIR, WEIGHTS_FILE, read_meta
 from agileclf.backbones import load_backbone
 from agileclf.cli import app
 from agileclf.errors import BackboneError, ConfigError
@@ -29,6 +29,7 @@ from agileclf.evaluate.slots import evaluate_frames
 from agileclf.methods import make_method
 from agileclf.methods.multitask.causal import MultitaskCausalLM
 from agileclf.methods.multitask.workflow import read_task_data
+from agileclf.methods.persistence import load_classifier
 
 pytestmark = pytest.mark.slow
 LORA = {"adapter": "lora", "lr": 1e-2, "min_steps": 120, "holdout_min_per_class": 1000}

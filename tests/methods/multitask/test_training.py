@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from agileclf.artifact import load_classifier, read_meta
+from agileclf.artifact import read_meta
 from agileclf.cli import app
 from agileclf.errors import ConfigError
 from agileclf.evaluate.slots import frame_exact_match, slot_scores
 from agileclf.methods.multitask.workflow import evaluate_task_file, read_task_data, train_task
+from agileclf.methods.persistence import load_classifier
 
 pytestmark = pytest.mark.slow
 TRAIN = {"epochs": 4, "batch_size": 16, "head_lr": 3e-3}

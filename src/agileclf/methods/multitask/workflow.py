@@ -97,9 +97,9 @@ def evaluate_task_file(
     backbone=None,
 ) -> dict:
     """Metrics of a saved multi-task classifier on a labelled file: accuracy, slot_f1, frame_exact_match..."""
-    from agileclf.artifact import load_classifier
     from agileclf.data.sampling import sample_rows
     from agileclf.evaluate.slots import evaluate_frames
+    from agileclf.methods.persistence import load_classifier
 
     data = read_task_data(data_path, task, text_field, label_field, slot_field)
     if max_test:

@@ -1,0 +1,33 @@
+"""What every command shares: the consoles, the common options, the quiet switch."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)  # never break a file:line message across lines
+
+TEXT_FIELD = typer.Option("text", "--text-field", help="field (JSONL) or column (CSV/TSV) holding the text")
+LABEL_FIELD = typer.Option("label", "--label-field", help="field or column holding the label (MASSIVE: intent)")
+QUIET = typer.Option(False, "--quiet", "-q", help="no progress bars")
+TASK = typer.Option("label", "--task", help="label (one label per text) | intent | slots | intent+slots | label+parent")
+SLOT_FIELD = typer.Option("annot_utt", "--slot-field", help="field with \\[slot : value] markup (slot tasks)")
+DEVICE = typer.Option(None, "--device", help="cpu, cuda, cuda:1, mps (default: best available)")
+
+
+def setup(quiet: bool) -> None:
+    from agileclf.progress import set_quiet
+
+    set_quiet(quiet)
+
+
+def note(message: str) -> None:
+    """A message the user should see, on stderr, without rich markup read from it (labels may hold [brackets])."""
+    from rich.text import Text
+
+    err.print(Text("note: ", style="yellow") + Text(message), highlight=False)
+
+
+def err_line(line: str) -> None:
+    err.print(line, highlight=False)

@@ -1,0 +1,406 @@
+"""The jobs, once, in the library: train (from examples or a file), evaluate a file, predict a stream, bench a grid.
+
+The command line, the HTTP server and the web app call these and only parse input and render output.
+Messages for the user (a class with fewer examples than asked, unknown test labels) go to `note`, progress lines
+to `log`: callables taking one line; by default both are logged on the `agileclf` logger.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agileclf.errors import ConfigError
+from agileclf.prediction import prediction_rows  # noqa: F401 - one formatting of predictions, re-exported here
+
+Note = Callable[[str], None]
+TASKS = ("label", "intent", "slots", "intent+slots", "label+parent")
+OUTPUT_FORMATS = ("jsonl", "csv")
+
+_log = logging.getLogger("agileclf")
+
+
+def _log_note(message: str) -> None:
+    _log.info(message)
+
+
+@dataclass
+class TrainResult:
+    """A fitted classifier, where it was saved (if it was), its fit time and what the user should know.
+
+    `classifier` is None for a multi-task model trained from a file (`task` other than label): load it from `path`.
+    """
+
+    classifier: Any
+    fit_s: float
+    path: Path | None = None
+    rows_used: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def fit_classifier(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    method: str,
+    backbone: Any = None,
+    params: dict[str, Any] | None = None,
+    label_set=None,
+    valid: tuple[Sequence[str], Sequence[str]] | None = None,
+    seed: int = 0,
+    device: str | None = None,
+) -> TrainResult:
+    """Fit `method` on in-memory examples (what the web app trains on); `params` may hold strings ('5')."""
+    from agileclf.backbones import load_backbone
+    from agileclf.methods import make_method
+
+    classifier = make_method(
+        method, backbone=load_backbone(backbone, device=device), **{"seed": seed, **(params or {})}
+    )
+    start = time.perf_counter()
+    classifier.fit(texts, labels, valid=valid, label_set=label_set)
+    return TrainResult(classifier, time.perf_counter() - start, rows_used=len(texts))
+
+
+def train_from_file(
+    data: str | Path,
+    method: str,
+    out_dir: str | Path | None,
+    *,
+    shots: int = 0,
+    seed: int = 0,
+    backbone: Any = None,
+    text_field: str = "text",
+    label_field: str = "label",
+    labels_file: str | Path | None = None,
+    valid: str | Path | None = None,
+    on_conflict: str = "keep-first",
+    params: dict[str, Any] | None = None,
+    device: str | None = None,
+    task: str = "label",
+    slot_field: str = "annot_utt",
+    augment: str | Path | None = None,
+    augment_cap: int = 0,
+    augment_ratio: float = 0.0,
+    note: Note = _log_note,
+    log: Note = _log_note,
+) -> TrainResult:
+    """Read and validate `data`, sample `shots` per class, add synthetic rows, build the label set, read the
+    validation file, fit, record where the data came from, and save to `out_dir` (None: do not save)."""
+    from agileclf.data import LabelSet, read_examples, read_label_descriptions, sample_few_shot
+
+    params = dict(params or {})
+    if task != "label":
+        log(f"training {method} for task {task} on {data}")
+        return _train_task(data, method, out_dir, task, shots, seed, backbone, text_field, label_field, slot_field,
+                           params, device, augment)  # fmt: skip
+    notes: list[str] = []
+
+    def tell(message: str) -> None:
+        notes.append(message)
+        note(message)
+
+    dataset = read_examples(data, text_field, label_field, on_conflict=on_conflict, min_classes=2)
+    for message in dataset.notes:
+        tell(message)
+    if shots:
+        sample = sample_few_shot(dataset.labels, shots, seed)
+        if sample.short_classes:
+            tell(sample.describe(shots))
+        dataset = dataset.subset(sample.indices)
+    texts, labels, synthetic = dataset.texts, dataset.labels, None
+    if augment:  # real rows always kept; synthetic ones added per class (agileclf.synth.augment)
+        from agileclf.synth.augment import augment as add_synthetic
+
+        mixed = add_synthetic(texts, labels, Path(augment), augment_cap, augment_ratio, seed)
+        for message in mixed.notes:
+            tell(message)
+        texts, labels = mixed.texts, mixed.labels
+        synthetic = {"path": str(Path(augment).resolve()), "added": mixed.added, "cap": augment_cap,
+                     "ratio": augment_ratio}  # fmt: skip
+    descriptions = read_label_descriptions(labels_file) if labels_file else None
+    label_set = LabelSet.from_labels(dataset.labels, descriptions)
+    validation = None
+    if valid:
+        held = read_examples(valid, text_field, label_field, on_conflict=on_conflict)
+        validation = (held.texts, held.labels)
+    log(f"training {method} on {len(texts)} examples, {len(label_set)} labels")
+    result = fit_classifier(texts, labels, method, backbone, params, label_set, validation, seed, device)
+    result.rows_used, result.notes = len(dataset), notes
+    if out_dir is not None:
+        info = {"path": str(Path(data).resolve()), "rows_used": len(dataset), "shots": shots or None, "seed": seed,
+                "text_field": text_field, "label_field": label_field}  # fmt: skip
+        if synthetic:
+            info["synthetic"] = synthetic
+        result.path = result.classifier.save(out_dir, extra={"data": info, "fit_s": round(result.fit_s, 3)})
+    return result
+
+
+def _train_task(data, method, out_dir, task, shots, seed, backbone, text_field, label_field, slot_field, params,
+                device, augment) -> TrainResult:  # fmt: skip
+    from agileclf.backbones import load_backbone
+    from agileclf.methods.multitask.workflow import train_task
+
+    check_task_name(task)
+    if augment:
+        raise ConfigError("--augment works with --task label only")
+    if method != "multitask":
+        raise ConfigError(f"--task {task} trains the 'multitask' method; pass --method multitask")
+    if out_dir is None:
+        raise ConfigError("a multi-task model is trained from a file into a directory; give out_dir")
+    path, fit_s, rows = train_task(data, task, out_dir, load_backbone(backbone, device=device), text_field,
+                                   label_field, slot_field, shots, seed, params)  # fmt: skip
+    return TrainResult(None, fit_s, path, rows)
+
+
+def check_task_name(task: str) -> str:
+    if task not in TASKS:
+        raise ConfigError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
+    return task
+
+
+def evaluate_file(
+    model_dir: str | Path,
+    data: str | Path,
+    *,
+    text_field: str = "text",
+    label_field: str = "label",
+    positive_label: str | None = None,
+    max_test: int = 0,
+    seed: int = 0,
+    backbone: Any = None,
+    device: str | None = None,
+    report_dir: str | Path | None = None,
+    task: str = "label",
+    slot_field: str = "annot_utt",
+    record: bool = True,
+    note: Note = _log_note,
+) -> dict:
+    """Metrics of a saved classifier on a labelled file; recorded in its agileclf.json (`record`), written with a
+    confusion matrix to `report_dir`."""
+    from agileclf.artifact import update_meta, write_json_atomic
+
+    if check_task_name(task) != "label":
+        from agileclf.methods.multitask.workflow import evaluate_task_file
+
+        result = evaluate_task_file(model_dir, data, task, text_field, label_field, slot_field, max_test, seed,
+                                    backbone)  # fmt: skip
+        summary = result
+    else:
+        from agileclf.data import read_examples, sample_rows
+        from agileclf.evaluate import evaluate_classifier
+        from agileclf.methods import load_classifier
+
+        dataset = read_examples(data, text_field, label_field)
+        if max_test:
+            dataset = dataset.subset(sample_rows(len(dataset), max_test, seed))
+        classifier = load_classifier(model_dir, backbone=backbone, device=device)
+        result = evaluate_classifier(classifier, dataset.texts, dataset.labels, positive_label, report_dir)
+        result = {"model": str(model_dir), "method": classifier.name, "data": str(data), **result}
+        if result["n_unknown_label"]:
+            note(
+                f"{result['n_unknown_label']} row(s) have labels this classifier does not know "
+                f"({', '.join(result['unknown_labels'][:5])}); they are left out of the metrics"
+            )
+        summary = {"data": str(data), **{k: v for k, v in result.items() if k != "per_class"}}
+    if record:
+        update_meta(model_dir, metrics=summary)
+    if report_dir:
+        write_json_atomic(Path(report_dir) / "metrics.json", result)
+    return result
+
+
+# ---- prediction -------------------------------------------------------------------------------------------------
+def read_inputs(source: str | Path | Iterable[str], text_field: str = "text"):
+    """Unlabelled texts to predict: a .jsonl/.csv/.tsv file, a file of text lines, '-' for stdin, or lines."""
+    import sys
+
+    from agileclf.data.readers import parse_text_lines, read_examples
+
+    if isinstance(source, str | Path):
+        if str(source) == "-":
+            return parse_text_lines(sys.stdin.read().splitlines(), "<stdin>", text_field)
+        if Path(source).suffix.lower() in (".jsonl", ".csv", ".tsv", ".json"):
+            return read_examples(source, text_field, label_field=None)
+        return parse_text_lines(Path(source).read_text(encoding="utf-8").splitlines(), str(source), text_field)
+    return parse_text_lines(list(source), "<lines>", text_field)
+
+
+def predict_stream(
+    classifier,
+    records: Iterable[dict],
+    text_field: str = "text",
+    top_k: int = 0,
+    task: str = "label",
+    batch_size: int = 256,
+) -> Iterator[dict]:
+    """Each input record extended with `label`, `probability`, `probabilities` (and `top_k`), or for a
+    multi-task model with its frame (slots, parent); records are classified `batch_size` at a time."""
+    if check_task_name(task) != "label":
+        from agileclf.methods.multitask.workflow import check_task
+
+        check_task(classifier, task)
+    batch: list[dict] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == batch_size:
+            yield from _predict_batch(classifier, batch, text_field, top_k, task)
+            batch = []
+    if batch:
+        yield from _predict_batch(classifier, batch, text_field, top_k, task)
+
+
+def _predict_batch(classifier, records: list[dict], text_field: str, top_k: int, task: str) -> list[dict]:
+    texts = [record[text_field] for record in records]
+    if task != "label":
+        from agileclf.methods.multitask.workflow import predict_records
+
+        return predict_records(classifier, records, texts)
+    rows = prediction_rows(classifier.predict_proba(texts), classifier.labels.names, top_k)
+    return [{**record, **row} for record, row in zip(records, rows, strict=True)]
+
+
+def predict_file(classifier, input_path=None, output_path=None, **options):
+    """Label a file (JSONL, CSV/TSV, Parquet, text lines; None or '-': stdin) into a file or stdout in chunks:
+    bounded memory, a progress bar, and an existing JSONL/CSV output continued after its last complete row.
+    `options`: those of `agileclf.prediction.label_stream` (text_field, top_k, task, chunk_rows, resume, fmt,
+    inference)."""
+    from agileclf.prediction import label_stream
+
+    return label_stream(classifier, input_path, output_path, **options)
+
+
+def output_format(path: str | Path, fmt: str | None = None) -> str:
+    """The format to write: `fmt` if given, else from the suffix (.csv, .tsv -> csv), else JSONL."""
+    fmt = fmt or ("csv" if str(path).lower().endswith((".csv", ".tsv")) else "jsonl")
+    if fmt not in OUTPUT_FORMATS:
+        raise ConfigError(f"unknown output format {fmt!r}; use {' or '.join(OUTPUT_FORMATS)}")
+    return fmt
+
+
+def format_rows(rows: Iterable[dict], fmt: str = "jsonl", delimiter: str = ",") -> Iterator[str]:
+    """JSONL lines, or CSV: a header from the first row, nested values (probabilities, top_k) as columns or
+    JSON; `probabilities` becomes one `p(<label>)` column per label."""
+    if fmt == "jsonl":
+        for row in rows:
+            yield json.dumps(row, ensure_ascii=False) + "\n"
+        return
+    columns: list[str] | None = None
+    for row in rows:
+        flat = _flat(row)
+        if columns is None:
+            columns = list(flat)
+            yield _csv_line(columns, delimiter)
+        yield _csv_line([flat.get(c, "") for c in columns], delimiter)
+
+
+def _flat(row: dict) -> dict:
+    flat = {}
+    for key, value in row.items():
+        if key == "probabilities" and isinstance(value, dict):
+            flat.update({f"p({label})": p for label, p in value.items()})
+        elif isinstance(value, dict | list):
+            flat[key] = json.dumps(value, ensure_ascii=False)
+        else:
+            flat[key] = value
+    return flat
+
+
+def _csv_line(values: list, delimiter: str) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerow(values)
+    return buffer.getvalue()
+
+
+def write_predictions(rows: Iterable[dict], output: str | Path, fmt: str | None = None) -> int:
+    """Write predicted rows to `output` ('-': stdout) as they come, atomically for a file; returns the count."""
+    import sys
+
+    from agileclf.artifact import open_atomic
+
+    fmt = output_format(output, fmt)
+    delimiter = "\t" if str(output).lower().endswith(".tsv") else ","
+    count = 0
+
+    def counted() -> Iterator[dict]:
+        nonlocal count
+        for row in rows:
+            count += 1
+            yield row
+
+    if str(output) == "-":
+        for line in format_rows(counted(), fmt, delimiter):
+            sys.stdout.write(line)
+        sys.stdout.flush()
+    else:
+        with open_atomic(Path(output)) as handle:
+            for line in format_rows(counted(), fmt, delimiter):
+                handle.write(line)
+    return count
+
+
+# ---- benchmarks -------------------------------------------------------------------------------------------------
+@dataclass
+class BenchResult:
+    rows: list[dict]
+    report: Path
+    plots: list[Path]
+
+
+def bench_from_config(
+    out_dir: str | Path,
+    config: str | Path | None = None,
+    *,
+    overrides: dict[str, Any] | None = None,
+    params: dict[str, dict[str, Any]] | None = None,
+    resume: bool = False,
+    backbone: Any = None,
+    log: Note = _log_note,
+) -> BenchResult:
+    """Run every grid of a TOML file (or one grid from `overrides` alone) into `out_dir`; `overrides` (BenchGrid
+    fields, e.g. {"shots": [8]}) win over the file in every grid; `params` ({name: {key: value}}, name is a
+    method, a peer, `name@dataset`, or `synthetic`) are routed to method, peer and synthesis settings."""
+    from agileclf.bench import load_grid_file, run_grid
+    from agileclf.bench.plots import write_plots
+    from agileclf.bench.report import write_report
+
+    specs = [grid_spec({**grid, **(overrides or {})}, params or {}) for grid in
+             (load_grid_file(config) if config else [{}])]  # fmt: skip
+    out_dir = Path(out_dir)
+    rows: list[dict] = []
+    for number, spec in enumerate(specs):  # later grids of one file resume into the rows of the earlier ones
+        rows = run_grid(spec, out_dir, resume=resume or number > 0, backbone=backbone, log=log)
+    return BenchResult(rows, write_report(rows, out_dir), write_plots(rows, out_dir))
+
+
+def grid_spec(grid: dict[str, Any], params: dict[str, dict[str, Any]]):
+    """One BenchGrid from its keyword values, checked (unknown methods and peers fail before any cell runs)."""
+    from agileclf.bench import BenchGrid
+    from agileclf.bench.peers import PEER_NAMES
+    from agileclf.methods.registry import method_classes, method_names
+    from agileclf.params import literal
+
+    grid = dict(grid)
+    grid.setdefault("methods", [n for n in method_names() if "encoder" in method_classes(n)])
+    grid.setdefault("datasets", [])
+    unknown = set(grid.get("peers", [])) - set(PEER_NAMES)
+    if unknown:
+        raise ConfigError(f"unknown peer(s) {', '.join(sorted(unknown))}; available: {', '.join(PEER_NAMES)}")
+    for name in [*grid["methods"], *grid.get("augmented", [])]:
+        method_classes(name)  # an unknown method fails now, not after an hour of other cells
+    for name, values in params.items():
+        if name == "synthetic":
+            grid["synthetic_params"] = {**grid.get("synthetic_params", {}), **values}
+            continue
+        peer = name.partition("@")[0] in PEER_NAMES
+        values = {k: literal(v) for k, v in values.items()} if peer else values  # methods convert strings
+        key = "peer_params" if peer else "method_params"
+        table = grid.get(key, {})
+        grid[key] = {**table, name: {**table.get(name, {}), **values}}
+    return BenchGrid(**grid)

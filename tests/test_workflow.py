@@ -1,0 +1,58 @@
+"""agileclf.workflow, the jobs every front end calls: in-memory training, streamed prediction, output formats."""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agileclf.data import read_examples
+from agileclf.errors import ConfigError
+from agileclf.workflow import fit_classifier, format_rows, output_format, predict_stream, train_from_file
+
+DEMO = Path(__file__).resolve().parents[1] / "src" / "agileclf" / "demo_data"
+
+
+@pytest.fixture(scope="module")
+def probe(minilm):
+    train = read_examples(DEMO / "support_train.jsonl")
+    return fit_classifier(train.texts, train.labels, "linear-probe", backbone=minilm, params={"seed": "1"})
+
+
+def test_fit_classifier_trains_in_memory_and_converts_string_params(probe):
+    assert probe.classifier.config.seed == 1 and probe.fit_s > 0 and probe.rows_used == 40
+    assert probe.classifier.predict(["I was charged twice"]) == ["billing"]
+
+
+def test_predict_stream_keeps_the_records_and_does_not_depend_on_the_batch_size(probe):
+    records = [{"text": t, "id": i} for i, t in enumerate(read_examples(DEMO / "support_test.jsonl").texts[:7])]
+    whole = list(predict_stream(probe.classifier, records, top_k=2, batch_size=256))
+    pieces = list(predict_stream(probe.classifier, iter(records), top_k=2, batch_size=3))
+    assert [r["id"] for r in whole] == list(range(7))
+    assert [r["label"] for r in whole] == [r["label"] for r in pieces]
+    np.testing.assert_allclose([r["probability"] for r in whole], [r["probability"] for r in pieces], atol=1e-5)
+    assert len(whole[0]["top_k"]) == 2 and whole[0]["top_k"][0]["label"] == whole[0]["label"]
+
+
+def test_csv_output_has_one_probability_column_per_label_and_json_for_nested_values():
+    rows = [{"text": 'say "hi", then', "label": "a", "probabilities": {"a": 0.75, "b": 0.25}, "top_k": [{"x": 1}]}]
+    table = list(csv.DictReader(io.StringIO("".join(format_rows(rows, "csv")))))
+    assert table == [{"text": 'say "hi", then', "label": "a", "p(a)": "0.75", "p(b)": "0.25", "top_k": '[{"x": 1}]'}]
+    assert json.loads("".join(format_rows(rows, "jsonl"))) == rows[0]
+    assert output_format("out.csv") == "csv" and output_format("-") == "jsonl" and output_format("x", "csv") == "csv"
+    with pytest.raises(ConfigError, match="unknown output format"):
+        output_format("-", "parquet")
+
+
+def test_train_from_file_records_provenance_and_reports_short_classes(minilm, tmp_path):
+    notes = []
+    result = train_from_file(DEMO / "support_train.jsonl", "zero-shot", tmp_path / "zs", shots=50, backbone=minilm,
+                             note=notes.append, log=lambda line: None)  # fmt: skip
+    meta = json.loads((tmp_path / "zs" / "agileclf.json").read_text())
+    assert meta["data"]["shots"] == 50 and meta["data"]["rows_used"] == 40 and result.path == tmp_path / "zs"
+    assert notes == [
+        "4 class(es) have fewer than 50 examples and are used whole: account_access (10), billing (10), "
+        "shipping (10), technical_issue (10)"
+    ]
