@@ -79,7 +79,7 @@ def test_cli_ray_engine_with_int8_and_parquet_shards(local_ray, probe, shards, t
     folder, texts = shards
     out = tmp_path / "labelled"
     args = ["predict", str(probe), "--engine", "ray", "--input", str(folder), "--output", str(out)]
-    args += ["--actors", "1", "--batch-size", "64", "--inference", "int8", "--output-format", "parquet", "-q"]
+    args += ["--actors", "1", "--batch-size", "64", "--inference", "int8", "--format", "parquet", "-q"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     rows = sorted((r for p in out.iterdir() for r in pq.read_table(p).to_pylist()), key=lambda r: r["id"])
