@@ -14,6 +14,7 @@ from torch import nn
 from agileclf.artifact import BACKBONE_DIR
 from agileclf.data.sampling import stratified_holdout
 from agileclf.methods.base import Method, MethodConfig, param
+from agileclf.methods.distributed import make_accelerator, shard
 from agileclf.methods.heads import head_proba, head_tensors
 from agileclf.methods.inference import FastInference, check_inference, inference_param
 from agileclf.methods.registry import register
@@ -77,17 +78,22 @@ class EncoderFinetune(FastInference, Method):
         from transformers import get_linear_schedule_with_warmup
 
         schedule = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
-        best, best_score, stale = None, -math.inf, 0
+        # Under `accelerate launch` the pair runs as DDP and each process embeds its share of every batch (same
+        # order, same updates as one process); with one process prepare() changes nothing.
+        accelerator = make_accelerator(model.device.type)
+        tuned, optimizer = accelerator.prepare(_EncoderWithHead(model, head), optimizer)
+        best, best_score, stale, seen = None, -math.inf, 0, 0
         labels = torch.as_tensor(y)
         bar = progress(total=total, desc=f"finetune {len(texts)} examples")
         for _ in range(epochs):
             model.train()
             order = rng.permutation(len(texts))
             for start in range(0, len(order), cfg.batch_size):
-                batch = order[start : start + cfg.batch_size]
-                logits = head(_embed_batch(model, [texts[i] for i in batch]))
-                loss = nn.functional.cross_entropy(logits, labels[batch])
-                loss.backward()
+                part, weight = shard(order[start : start + cfg.batch_size])
+                seen += len(part) if weight else 0
+                logits = tuned(_features(model, [texts[i] for i in part]))
+                loss = nn.functional.cross_entropy(logits, labels[part].to(logits.device)) * weight
+                accelerator.backward(loss)
                 optimizer.step()
                 schedule.step()
                 optimizer.zero_grad()
@@ -107,6 +113,8 @@ class EncoderFinetune(FastInference, Method):
             model.load_state_dict(best[0])
             head.load_state_dict(best[1])
         model.eval()
+        accelerator.free_memory()
+        self.examples_seen = seen  # by this process: its shard of every batch
         self.validation_accuracy = None if valid is None else best_score
         self.backbone = copy.copy(base)
         self.backbone.__dict__["model"] = model  # the tuned copy replaces the cached frozen model
@@ -138,11 +146,26 @@ class EncoderFinetune(FastInference, Method):
             self.backbone.model.save(str(directory / BACKBONE_DIR), create_model_card=False)
 
 
-def _embed_batch(model, texts: list[str]) -> torch.Tensor:
-    """Sentence embeddings with gradients; tokenize pads to the longest text of the batch only."""
+def _features(model, texts: list[str]) -> dict:
+    """Tokenized texts on the model's device; tokenize pads to the longest text of the batch only."""
     features = model.preprocess(texts)
-    features = {k: v.to(model.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
-    return model(features)["sentence_embedding"]
+    return {k: v.to(model.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+
+
+def _embed_batch(model, texts: list[str]) -> torch.Tensor:
+    """Sentence embeddings with gradients."""
+    return model(_features(model, texts))["sentence_embedding"]
+
+
+class _EncoderWithHead(nn.Module):
+    """Encoder and head as one module, so DDP synchronises both in one backward pass."""
+
+    def __init__(self, encoder: nn.Module, head: nn.Linear):
+        super().__init__()
+        self.encoder, self.head = encoder, head
+
+    def forward(self, features: dict) -> torch.Tensor:
+        return self.head(self.encoder(features)["sentence_embedding"])
 
 
 @torch.no_grad()

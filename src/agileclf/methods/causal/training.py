@@ -1,7 +1,9 @@
 """Training shared by prompt tuning, IPT, LoRA and fine-tuning: LM loss on the label tokens only.
 
-The loop runs through accelerate, so `accelerate launch agileclf train ...` runs the same code on several GPUs
-(data-parallel; every process evaluates the small validation set itself). The checkpoint with the best
+The loop runs through accelerate, so `accelerate launch agileclf train ...` runs the same code on several GPUs or
+CPU processes (data-parallel: each process takes its shard of every epoch, batches of train_batch_size / N so an
+update still sees train_batch_size examples; every process evaluates the small validation set itself, and only
+the main one writes the artifact). The checkpoint with the best
 validation accuracy is kept.
 """
 
@@ -133,31 +135,33 @@ def run_training(
     """Optimise `parameters` on `examples` ((prompt ids, target ids) pairs) with accelerate; with a `score`
     (validation, higher is better) keep the best checkpoint. `method` needs `config` (a LoopConfig), `name`,
     `backbone.tokenizer`, `_snapshot()` and `_load_snapshot()`."""
-    from accelerate import Accelerator
     from transformers import get_linear_schedule_with_warmup
+
+    from agileclf.methods.distributed import make_accelerator, per_process_batch
 
     cfg = method.config
     device = next(module.lm.parameters()).device
-    accelerator = Accelerator(cpu=device.type == "cpu")
+    accelerator = make_accelerator(device.type)
     pad_id = method.backbone.tokenizer.pad_token_id
     loader = torch.utils.data.DataLoader(
         examples,
-        batch_size=cfg.train_batch_size,
+        batch_size=per_process_batch(cfg.train_batch_size),
         shuffle=True,
         generator=torch.Generator().manual_seed(cfg.seed),
         collate_fn=lambda batch: collate(batch, pad_id),
     )
-    steps_per_epoch = len(loader)
+    optimizer = make_optimizer(parameters, cfg)
+    prepared, optimizer, loader = accelerator.prepare(module, optimizer, loader)
+    steps_per_epoch = len(loader)  # this process's shard
     epochs = cfg.epochs or min(cfg.max_epochs, max(1, math.ceil(cfg.min_steps / steps_per_epoch)))
     total = epochs * steps_per_epoch
-    optimizer = make_optimizer(parameters, cfg)
     schedule = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
-    prepared, optimizer, loader = accelerator.prepare(module, optimizer, loader)
     check_every = max(1, math.ceil(total / max(cfg.evaluations, 1)))
-    best_score, best, step = -math.inf, None, 0
+    best_score, best, step, seen = -math.inf, None, 0, 0
     bar = progress(total=total, desc=f"{method.name} {len(examples)} examples")
     for _ in range(epochs):
         for batch in loader:
+            seen += len(batch["input_ids"])
             prepared.train()
             loss = prepared(**batch)
             accelerator.backward(loss)
@@ -177,6 +181,7 @@ def run_training(
     module.eval()
     if best is not None:
         method._load_snapshot(best)
+    method.examples_seen = seen  # by this process: its shard of every epoch
     accelerator.free_memory()
     return None if score is None else best_score
 
