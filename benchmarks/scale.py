@@ -128,12 +128,40 @@ def predict(args) -> None:
                 if args.inference:
                     command += ["--inference", args.inference]
                 env = {**os.environ, "AGILECLF_QUIET": "1"}
-                done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
-                result = json.loads(done.stdout.strip().splitlines()[-1])
+                result = run_sampled(command, env, output, args.max_s)
                 result.update(kind="predict", mode=mode, size=size, round=round_no, inference=args.inference,
                               threads=args.threads, rows_per_s=round(result["rows"] / result["wall_s"], 1))  # fmt: skip
                 record(directory, result)
                 output.unlink(missing_ok=True)
+
+
+def run_sampled(command: list[str], env: dict, output: Path, max_s: float) -> dict:
+    """Run a predict child; past `max_s` stop it and report what it did so far (rows in its output, wall and CPU
+    seconds, peak RSS sampled every 0.5 s), so a run cut short by the lock's time limit still measures something."""
+    import psutil
+
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    watched, peak, cpu, start = psutil.Process(process.pid), 0, 0.0, time.perf_counter()
+    while process.poll() is None and time.perf_counter() - start < max_s:
+        try:
+            peak = max(peak, watched.memory_info().rss)
+            times = watched.cpu_times()
+            cpu = times.user + times.system
+        except psutil.Error:
+            pass
+        time.sleep(0.5)
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+        rows = output.read_bytes().count(b"\n") if output.exists() else 0
+        return {"rows": rows, "wall_s": round(time.perf_counter() - start, 2), "cpu_s_incl_load": round(cpu, 2),
+                "peak_rss_mb": round(peak / 2**20), "cut_short": True}  # fmt: skip
+    stdout, stderr = process.communicate()
+    if process.returncode:
+        raise SystemExit(stderr[-3000:])
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result["peak_rss_sampled_mb"] = round(peak / 2**20)
+    return result
 
 
 # ---- Ray: 1 vs 2 actors ----------------------------------------------------------------------------------------
@@ -271,6 +299,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--inference", default="onnx-int8")
+    p.add_argument("--max-s", type=float, default=1e9, help="stop a run after this many seconds (partial result)")
     p = sub.add_parser("predict-child")
     for name in ("--mode", "--model", "--input", "--output"):
         p.add_argument(name, required=True)
