@@ -7,16 +7,31 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test lint clean
+LOCK := requirements.lock
+
+.PHONY: setup demo test lint lock check-deps clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+# The exact tested versions (requirements.lock, every transitive package) with --no-deps, then agileclf itself;
+# pyproject.toml keeps open ranges for library users.
+$(STAMP): pyproject.toml constraints.txt $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# torch first, CPU build, so nothing below can pull the CUDA one
 	$(PY) -m pip install --quiet "torch==2.13.0+cpu"
-	$(PIP) -e ".[dev]"
+	$(PIP) --no-deps -r $(LOCK)
+	$(PIP) --no-deps -e .
 	touch $(STAMP)
+
+# After adding or upgrading a dependency and passing `make test`: pin every package of the venv (VENV=... for
+# another one, e.g. make lock VENV=/work/main/.venv). Packages installed --no-deps on purpose: .ci/no-deps.txt.
+lock:
+	$(PY) .ci/lock.py check
+	$(PY) .ci/lock.py write $(LOCK)
+
+# pip check on the venv (what CI runs after installing the lock)
+check-deps: $(STAMP)
+	$(PY) .ci/lock.py check
 
 demo: $(STAMP)
 	$(VENV)/bin/agileclf demo

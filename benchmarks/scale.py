@@ -82,7 +82,7 @@ def predict_child(args) -> None:
     import torch
 
     from agileclf.methods import load_classifier
-    from agileclf.prediction import set_inference
+    from agileclf.predictions import set_inference
 
     torch.set_num_threads(args.threads)
     start_wall, start_cpu = time.perf_counter(), time.process_time()
@@ -99,7 +99,7 @@ def predict_child(args) -> None:
     else:  # the path before streaming: read everything, one predict_proba call, write everything
         from agileclf.artifact import write_text_atomic
         from agileclf.data.readers import read_examples
-        from agileclf.prediction import prediction_rows
+        from agileclf.predictions import prediction_rows
 
         data = read_examples(args.input, "text", label_field=None)
         proba = classifier.predict_proba(data.texts)

@@ -52,26 +52,24 @@ def test_predict_from_stdin_and_file(trained, tmp_path):
     assert [r["label"] for r in rows] == ["billing", "shipping"]
     assert rows[0]["id"] == 9 and len(rows[0]["top_k"]) == 2
     assert abs(sum(rows[0]["probabilities"].values()) - 1) < 1e-4
-    out = tmp_path / "pred.jsonl"
-    run("predict", trained, "--input", DEMO / "support_test.jsonl", "--output", out)
-    assert len(out.read_text().splitlines()) == 48
-    table = tmp_path / "pred.csv"
+    table = tmp_path / "pred.csv"  # CSV chosen by the suffix; JSONL to stdout above
     run("predict", trained, "--input", DEMO / "support_test.jsonl", "--output", table, "--top-k", "1")
     with table.open(newline="") as handle:
         csv_rows = list(csv.DictReader(handle))
-    assert [r["label"] for r in csv_rows] == [json.loads(line)["label"] for line in out.read_text().splitlines()]
-    assert {"text", "label", "probability", "p(billing)", "top_k"} <= set(csv_rows[0])
+    assert len(csv_rows) == 48 and {"text", "label", "probability", "p(billing)", "top_k"} <= set(csv_rows[0])
+    assert abs(sum(float(v) for k, v in csv_rows[0].items() if k.startswith("p(")) - 1) < 1e-4
 
 
 def test_same_seed_same_metrics(tmp_path):
+    # through the library jobs the CLI calls (train_from_file, evaluate_file): same seed, same sample, same metrics
+    from agileclf.workflow import evaluate_file, train_from_file
+
     metrics = []
     for name in ("a", "b"):
-        run(
-            "train", DEMO / "support_train.jsonl", "-m", "linear-probe", "-k", "3", "--seed", "4", "-o", tmp_path / name
-        )
-        result = run("evaluate", tmp_path / name, DEMO / "support_test.jsonl", "--json")
-        metrics.append({k: v for k, v in json.loads(result.stdout).items() if k in ("accuracy", "macro_f1", "roc_auc")})
-    assert metrics[0] == metrics[1]
+        train_from_file(DEMO / "support_train.jsonl", "linear-probe", tmp_path / name, shots=3, seed=4)
+        result = evaluate_file(tmp_path / name, DEMO / "support_test.jsonl")
+        metrics.append({k: v for k, v in result.items() if k in ("accuracy", "macro_f1", "roc_auc")})
+    assert metrics[0] == metrics[1] and len(metrics[0]) == 3
 
 
 @pytest.mark.parametrize(
@@ -110,3 +108,18 @@ def test_methods_lists_every_method_with_parameters():
     result = run("methods")
     for name in ("zero-shot", "linear-probe", "finetune", "head_lr", "temperature"):
         assert name in result.stdout
+
+
+def test_every_command_is_registered_and_speed_is_one_of_them():
+    from typer.testing import CliRunner
+
+    from agileclf.cli import app
+
+    runner = CliRunner()
+    names = {command.name or command.callback.__name__ for command in app.registered_commands}
+    assert names >= {"train", "evaluate", "predict", "methods", "demo", "synthesize", "serve", "loadtest", "bench",
+                     "bench-cost", "bench-multitask", "speed"}  # fmt: skip
+    result = runner.invoke(app, ["speed", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "--onnx-keep-fp32" in result.output and "--precisions" in result.output
+    predict_help = runner.invoke(app, ["predict", "--help"], env={"COLUMNS": "200"}).output
+    assert "--device" in predict_help and "--format" in predict_help

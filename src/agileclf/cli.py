@@ -78,7 +78,8 @@ def train(
         device=device, task=task, slot_field=slot_field, augment=augment, augment_cap=augment_cap,
         augment_ratio=augment_ratio, note=note, log=err_line,
     )  # fmt: skip
-    err.print(f"saved {result.path} ({result.rows_used} examples, fit {result.fit_s:.1f} s)")
+    if result.path is not None:  # None in the other processes of an `accelerate launch` job
+        err.print(f"saved {result.path} ({result.rows_used} examples, fit {result.fit_s:.1f} s)")
 
 
 @app.command()

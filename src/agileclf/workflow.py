@@ -7,9 +7,6 @@ to `log`: callables taking one line; by default both are logged on the `agileclf
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,11 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from agileclf.errors import ConfigError
-from agileclf.prediction import prediction_rows  # noqa: F401 - one formatting of predictions, re-exported here
+from agileclf.predictions import (  # noqa: F401 - re-exported: the front ends' one import
+    OUTPUT_FORMATS,
+    format_rows,
+    output_format,
+    prediction_rows,
+    write_predictions,
+)
 
 Note = Callable[[str], None]
 TASKS = ("label", "intent", "slots", "intent+slots", "label+parent")
-OUTPUT_FORMATS = ("jsonl", "csv")
 
 _log = logging.getLogger("agileclf")
 
@@ -133,7 +135,9 @@ def train_from_file(
     log(f"training {method} on {len(texts)} examples, {len(label_set)} labels")
     result = fit_classifier(texts, labels, method, backbone, params, label_set, validation, seed, device)
     result.rows_used, result.notes = len(dataset), notes
-    if out_dir is not None:
+    from agileclf.methods.training import is_main_process
+
+    if out_dir is not None and is_main_process():  # under `accelerate launch`, one process writes the artifact
         info = {"path": str(Path(data).resolve()), "rows_used": len(dataset), "shots": shots or None, "seed": seed,
                 "text_field": text_field, "label_field": label_field}  # fmt: skip
         if synthetic:
@@ -190,7 +194,7 @@ def evaluate_file(
         from agileclf.methods.multitask.workflow import evaluate_task_file
 
         result = evaluate_task_file(model_dir, data, task, text_field, label_field, slot_field, max_test, seed,
-                                    backbone)  # fmt: skip
+                                    backbone, device)  # fmt: skip
         summary = result
     else:
         from agileclf.data import read_examples, sample_rows
@@ -269,80 +273,11 @@ def _predict_batch(classifier, records: list[dict], text_field: str, top_k: int,
 def predict_file(classifier, input_path=None, output_path=None, **options):
     """Label a file (JSONL, CSV/TSV, Parquet, text lines; None or '-': stdin) into a file or stdout in chunks:
     bounded memory, a progress bar, and an existing JSONL/CSV output continued after its last complete row.
-    `options`: those of `agileclf.prediction.label_stream` (text_field, top_k, task, chunk_rows, resume, fmt,
+    `options`: those of `agileclf.predictions.label_stream` (text_field, top_k, task, chunk_rows, resume, fmt,
     inference)."""
-    from agileclf.prediction import label_stream
+    from agileclf.predictions import label_stream
 
     return label_stream(classifier, input_path, output_path, **options)
-
-
-def output_format(path: str | Path, fmt: str | None = None) -> str:
-    """The format to write: `fmt` if given, else from the suffix (.csv, .tsv -> csv), else JSONL."""
-    fmt = fmt or ("csv" if str(path).lower().endswith((".csv", ".tsv")) else "jsonl")
-    if fmt not in OUTPUT_FORMATS:
-        raise ConfigError(f"unknown output format {fmt!r}; use {' or '.join(OUTPUT_FORMATS)}")
-    return fmt
-
-
-def format_rows(rows: Iterable[dict], fmt: str = "jsonl", delimiter: str = ",") -> Iterator[str]:
-    """JSONL lines, or CSV: a header from the first row, nested values (probabilities, top_k) as columns or
-    JSON; `probabilities` becomes one `p(<label>)` column per label."""
-    if fmt == "jsonl":
-        for row in rows:
-            yield json.dumps(row, ensure_ascii=False) + "\n"
-        return
-    columns: list[str] | None = None
-    for row in rows:
-        flat = _flat(row)
-        if columns is None:
-            columns = list(flat)
-            yield _csv_line(columns, delimiter)
-        yield _csv_line([flat.get(c, "") for c in columns], delimiter)
-
-
-def _flat(row: dict) -> dict:
-    flat = {}
-    for key, value in row.items():
-        if key == "probabilities" and isinstance(value, dict):
-            flat.update({f"p({label})": p for label, p in value.items()})
-        elif isinstance(value, dict | list):
-            flat[key] = json.dumps(value, ensure_ascii=False)
-        else:
-            flat[key] = value
-    return flat
-
-
-def _csv_line(values: list, delimiter: str) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerow(values)
-    return buffer.getvalue()
-
-
-def write_predictions(rows: Iterable[dict], output: str | Path, fmt: str | None = None) -> int:
-    """Write predicted rows to `output` ('-': stdout) as they come, atomically for a file; returns the count."""
-    import sys
-
-    from agileclf.artifact import open_atomic
-
-    fmt = output_format(output, fmt)
-    delimiter = "\t" if str(output).lower().endswith(".tsv") else ","
-    count = 0
-
-    def counted() -> Iterator[dict]:
-        nonlocal count
-        for row in rows:
-            count += 1
-            yield row
-
-    if str(output) == "-":
-        for line in format_rows(counted(), fmt, delimiter):
-            sys.stdout.write(line)
-        sys.stdout.flush()
-    else:
-        with open_atomic(Path(output)) as handle:
-            for line in format_rows(counted(), fmt, delimiter):
-                handle.write(line)
-    return count
 
 
 # ---- benchmarks -------------------------------------------------------------------------------------------------

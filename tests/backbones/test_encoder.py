@@ -51,3 +51,30 @@ def test_batched_length_bucketed_embeddings_match_one_at_a_time(minilm):
 def test_similar_sentences_are_closer(minilm):
     a, b, c = minilm.embed(["I love this film", "What a great movie", "The invoice total is wrong"], normalize=True)
     assert a @ b > a @ c + 0.2
+
+
+def test_a_broken_folder_is_the_users_error_but_out_of_memory_propagates(tmp_path, monkeypatch):
+    import sentence_transformers
+
+    from agileclf.backbones.encoder import EncoderBackbone
+
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert", "architectures": ["BertModel"]}))
+    with pytest.raises(BackboneError, match="could not load an encoder"):
+        _ = EncoderBackbone(tmp_path).model  # no weights, no tokenizer: a user's mistake, exit 2
+
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", out_of_memory)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        _ = EncoderBackbone(tmp_path).model
+
+
+def test_a_tuned_copy_keeps_its_origin_and_leaves_the_backbone_alone(minilm):
+    import copy
+
+    model = copy.deepcopy(minilm.model)
+    tuned = minilm.with_model(model)
+    assert tuned.model is model and minilm.model is not model
+    assert tuned.origin is minilm and tuned.with_model(model).origin is minilm and minilm.origin is minilm
+    assert tuned.fingerprint == minilm.fingerprint and tuned.ref == minilm.ref

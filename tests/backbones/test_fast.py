@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from agileclf.backbones.fast import FastEncoder, embedder_for
+from agileclf.backbones.fast import embedder_for, int8_encoder
 from agileclf.errors import ConfigError
 
 TEXTS = ["how do i reset my password", "the weather is lovely today", "refund my last order please"]
 
 
 def test_int8_embeddings_stay_close_to_fp32(minilm):
-    fast = FastEncoder(minilm)
+    fast = int8_encoder(minilm)
     reference = minilm.embed(TEXTS, normalize=True)
     quantized = fast.embed(TEXTS, normalize=True)
     assert quantized.shape == reference.shape and quantized.dtype == np.float32

@@ -91,4 +91,4 @@ def test_onnx_int8_classifier_saves_without_onnxruntime_then_loads_and_predicts_
     assert loaded.config.inference == "onnx-int8"
     np.testing.assert_allclose(loaded.predict_proba(TRAIN), expected, atol=1e-6)
     assert loaded._embedder.graph_path == clf._embedder.graph_path  # rebuilt from the saved weights: same graph
-    assert loaded.predict(TRAIN) == clf.predict(TRAIN) == LABELS
+    assert loaded.predict(TRAIN).tolist() == clf.predict(TRAIN).tolist() == LABELS

@@ -11,7 +11,7 @@ import pytest
 
 from agileclf.data.streaming import chunked, iter_rows, resume_point
 from agileclf.errors import DataError
-from agileclf.prediction import label_stream
+from agileclf.predictions import label_stream
 
 
 class LengthClassifier:

@@ -45,3 +45,18 @@ def test_positive_label_choice():
 def test_confusion_matrix_png(tmp_path):
     path = confusion_matrix_png(["a", "b", "b"], ["a", "a", "b"], ["a", "b"], tmp_path / "cm.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_confusion_matrix_grows_with_the_classes_and_its_long_labels_do_not_overlap(tmp_path):
+    from PIL import Image
+
+    from agileclf.evaluate.report import wrap_label
+
+    few = ["account_access", "billing", "shipping", "technical_issue"]
+    many = [f"intent_number_{i:02d}" for i in range(60)]
+    small = confusion_matrix_png(few, few, few, tmp_path / "few.png")
+    large = confusion_matrix_png(many, many[::-1], many, tmp_path / "many.png")
+    small_px, large_px = Image.open(small).size, Image.open(large).size
+    assert large_px[0] > 3 * small_px[0] and large_px[1] > 3 * small_px[1]
+    assert wrap_label("billing_dispute_and_refund") == "billing_\ndispute_and_\nrefund"
+    assert wrap_label("billing") == "billing"

@@ -46,7 +46,7 @@ def shards(tmp_path_factory):
 
 def single_process(probe, texts, inference=None):
     from agileclf.methods import load_classifier
-    from agileclf.prediction import set_inference
+    from agileclf.predictions import set_inference
 
     classifier = load_classifier(probe)
     if inference:

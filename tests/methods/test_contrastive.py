@@ -55,7 +55,7 @@ def test_fit_tunes_a_copy_of_the_encoder_and_predicts_probabilities(fitted, mini
     proba = fitted.predict_proba(["what a lovely film", "so boring"])
     assert proba.shape == (2, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
-    assert fitted.predict(TEXTS) == LABELS
+    assert fitted.predict(TEXTS).tolist() == LABELS
 
 
 def test_save_and_load_give_the_same_probabilities(fitted, tmp_path):
@@ -68,7 +68,7 @@ def test_int8_inference_agrees_with_fp32(fitted, tmp_path):
     fitted.save(tmp_path / "clf")
     fast = load_classifier(tmp_path / "clf")
     fast.config.inference = "int8"
-    assert fast.predict(TEXTS) == fitted.predict(TEXTS)
+    assert fast.predict(TEXTS).tolist() == fitted.predict(TEXTS).tolist()
     np.testing.assert_allclose(fast.predict_proba(TEXTS), fitted.predict_proba(TEXTS), atol=0.15)
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import torch
 
-from agileclf.backbones.kinds import CAUSAL_LM, fingerprint, reference_of, resolve_path, weights_fingerprint
+from agileclf.backbones.base import LocalBackbone, user_errors
+from agileclf.backbones.kinds import CAUSAL_LM
 from agileclf.errors import BackboneError
 from agileclf.progress import quiet_loading
 
@@ -26,7 +27,7 @@ def default_dtype(device: torch.device) -> torch.dtype:
     return torch.float32
 
 
-class CausalLMBackbone:
+class CausalLMBackbone(LocalBackbone):
     """A causal LM and its tokenizer, loaded lazily from a local `save_pretrained` folder; weights stay frozen."""
 
     kind = CAUSAL_LM
@@ -38,8 +39,7 @@ class CausalLMBackbone:
         dtype: str | torch.dtype | None = None,
         chat_template: bool = True,
     ):
-        self.path = resolve_path(path)
-        self.ref = reference_of(path)
+        super().__init__(path)
         self.device = best_device(device)
         if isinstance(dtype, str):
             dtype = getattr(torch, dtype, None)
@@ -49,21 +49,13 @@ class CausalLMBackbone:
         self.chat_template = chat_template
 
     @cached_property
-    def fingerprint(self) -> str:
-        return fingerprint(self.path)
-
-    @cached_property
-    def weights_fingerprint(self) -> str:
-        return weights_fingerprint(self.path)
-
-    @cached_property
     def tokenizer(self):
         from transformers import AutoTokenizer
 
         with quiet_loading():
             try:
                 tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
-            except Exception as err:  # library errors for a broken folder vary; say which folder failed
+            except user_errors() as err:  # a broken or foreign folder: say which; anything else propagates
                 raise BackboneError(f"backbone {self.path}: could not load its tokenizer ({err})") from err
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token if tokenizer.eos_token is not None else tokenizer.unk_token
@@ -85,7 +77,7 @@ class CausalLMBackbone:
                 model = AutoModelForCausalLM.from_pretrained(
                     str(self.path), dtype=dtype or self.dtype, local_files_only=True
                 )
-            except Exception as err:  # as above: name the folder
+            except user_errors() as err:  # as above: name the folder
                 raise BackboneError(f"backbone {self.path}: could not load a causal LM ({err})") from err
         return model.to(self.device).eval()
 
@@ -122,6 +114,12 @@ class CausalLMBackbone:
                 return value
         limit = getattr(self.tokenizer, "model_max_length", 0)
         return limit if 0 < limit < 1_000_000 else 2048
+
+    def save(self, directory: str | Path) -> Path:
+        with quiet_loading():
+            self.model.save_pretrained(str(directory))
+            self.tokenizer.save_pretrained(str(directory))
+        return Path(directory)
 
     def __repr__(self) -> str:
         return f"CausalLMBackbone({self.ref!r}, device={self.device}, dtype={self.dtype})"

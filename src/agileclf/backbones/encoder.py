@@ -2,34 +2,28 @@
 
 from __future__ import annotations
 
+import copy
+import warnings
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from agileclf.backbones.kinds import ENCODER, fingerprint, reference_of, resolve_path, weights_fingerprint
+from agileclf.backbones.base import LocalBackbone, user_errors
+from agileclf.backbones.kinds import ENCODER
 from agileclf.errors import BackboneError
 from agileclf.progress import is_quiet, quiet_loading
 
 
-class EncoderBackbone:
+class EncoderBackbone(LocalBackbone):
     """A sentence encoder loaded lazily from a local folder (default: the bundled all-MiniLM-L6-v2)."""
 
     kind = ENCODER
 
     def __init__(self, path: str | Path | None = None, device: str | None = None, max_length: int | None = None):
-        self.path = resolve_path(path)
-        self.ref = reference_of(path)
+        super().__init__(path)
         self.device = device
         self.max_length = max_length
-
-    @cached_property
-    def fingerprint(self) -> str:
-        return fingerprint(self.path)
-
-    @cached_property
-    def weights_fingerprint(self) -> str:
-        return weights_fingerprint(self.path)
 
     @cached_property
     def model(self):
@@ -39,7 +33,7 @@ class EncoderBackbone:
         with quiet_loading():
             try:
                 model = SentenceTransformer(str(self.path), device=self.device, local_files_only=True)
-            except Exception as err:  # library errors for a broken folder vary; say which folder failed
+            except user_errors() as err:  # a broken or foreign folder: say which; anything else propagates
                 raise BackboneError(f"backbone {self.path}: could not load an encoder ({err})") from err
         if self.max_length:
             model.max_seq_length = self.max_length
@@ -48,6 +42,26 @@ class EncoderBackbone:
     @property
     def tokenizer(self):
         return self.model.tokenizer
+
+    def trainable_copy(self, max_length: int | None = None):
+        """A private copy of the untuned model (`origin`'s) to train: the shared backbone never changes, and a
+        refit starts again from the untuned weights, as a fresh object would."""
+        model = copy.deepcopy(self.origin.model)
+        if max_length:
+            model.max_seq_length = max_length
+        return model
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the model as a sentence-transformers folder (a tuned encoder inside a classifier artifact)."""
+        with quiet_loading():
+            self.model.save(str(directory), create_model_card=False)
+        return Path(directory)
+
+    def warn_truncated(self, texts: list[str], max_length: int | None = None, what: str = "") -> int:
+        """Warn with the count of texts longer than `max_length` tokens (default: the model's), which the
+        encoder cuts; returns that count."""
+        limit = max_length or self.model.max_seq_length
+        return warn_truncated(self.tokenizer, texts, limit, what)
 
     @property
     def dim(self) -> int:
@@ -73,3 +87,24 @@ class EncoderBackbone:
 
     def __repr__(self) -> str:
         return f"EncoderBackbone({self.ref!r})"
+
+
+def count_truncated(tokenizer, texts: list[str], max_length: int) -> int:
+    """How many texts have more than `max_length` tokens (special tokens included), i.e. lose their end."""
+    if not texts:
+        return 0
+    lengths = tokenizer(list(texts), add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+    return sum(len(ids) > max_length for ids in lengths)
+
+
+def warn_truncated(tokenizer, texts: list[str], max_length: int, what: str = "") -> int:
+    """A warning naming how many texts are cut at `max_length` tokens (nothing when none is)."""
+    count = count_truncated(tokenizer, texts, max_length)
+    if count:
+        where = f"{what}: " if what else ""
+        warnings.warn(
+            f"{where}{count} of {len(texts)} texts are longer than max_length={max_length} tokens and are "
+            "truncated; raise -p max_length=N to keep more of them",
+            stacklevel=3,
+        )
+    return count

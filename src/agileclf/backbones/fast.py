@@ -26,13 +26,9 @@ def quantize_dynamic_int8(model):
         return quantize_dynamic(copy.deepcopy(model).cpu().eval(), {torch.nn.Linear}, dtype=torch.qint8)
 
 
-class FastEncoder(EncoderBackbone):
-    """An EncoderBackbone whose model is an int8 copy of another's (CPU only); embed() is the same code."""
-
-    def __init__(self, backbone: EncoderBackbone):
-        self.__dict__.update(backbone.__dict__)  # path, ref, device, and the cached fingerprint
-        self.backbone = backbone
-        self.__dict__["model"] = quantize_dynamic_int8(backbone.model)  # replaces the cached fp32 model
+def int8_encoder(backbone: EncoderBackbone) -> EncoderBackbone:
+    """The backbone with an int8 copy of its model (CPU only); embed() is the same code."""
+    return backbone.with_model(quantize_dynamic_int8(backbone.model))
 
 
 def embedder_for(backbone, precision: str):
@@ -42,5 +38,5 @@ def embedder_for(backbone, precision: str):
     if precision == "fp32":
         return backbone
     if precision == "int8":
-        return FastEncoder(backbone)
+        return int8_encoder(backbone)
     return OnnxEncoder(backbone, precision)

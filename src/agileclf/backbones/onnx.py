@@ -4,8 +4,9 @@
 output channel, uint8 activations per tensor) and the tanh approximation of GELU. The session applies ONNX
 Runtime's own graph fusions when it loads the graph; the offline BERT fusions of onnxruntime.transformers (fused
 Attention, SkipLayerNorm, EmbedLayerNorm) measured 15-20% slower on SST-2 sentences, so only the GELU one is used.
-The graph is rebuilt from the model's weights when needed and cached in a temporary folder keyed by a hash of
-those weights, so artifacts stay safetensors-only and never need onnxruntime to save.
+The graph is rebuilt from the model's weights when needed and cached in the user's cache folder (~/.cache/agileclf/onnx,
+see `default_cache_dir`) keyed by a hash of those weights, least recently used graphs pruned past a size bound, so
+artifacts stay safetensors-only and never need onnxruntime to save.
 """
 
 from __future__ import annotations
@@ -47,9 +48,43 @@ def require_onnxruntime():
     return onnxruntime
 
 
+CACHE_MAX_BYTES = 2 << 30  # a MiniLM graph is 23 MB (int8) or 90 MB (fp32); $AGILECLF_ONNX_CACHE_MAX_MB overrides
+
+
 def default_cache_dir() -> Path:
-    """Where exported graphs are kept between runs ($AGILECLF_ONNX_CACHE, else the system temp folder)."""
-    return Path(os.environ.get("AGILECLF_ONNX_CACHE") or Path(tempfile.gettempdir()) / "agileclf-onnx")
+    """Where exported graphs are kept between runs: $AGILECLF_ONNX_CACHE, else the user's cache folder
+    ($XDG_CACHE_HOME or ~/.cache)/agileclf/onnx; never the shared temp folder, which any local user can write."""
+    if os.environ.get("AGILECLF_ONNX_CACHE"):
+        return Path(os.environ["AGILECLF_ONNX_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "agileclf" / "onnx"
+
+
+def cache_limit() -> int:
+    """Bytes the graph cache may hold ($AGILECLF_ONNX_CACHE_MAX_MB, default 2 GiB)."""
+    value = os.environ.get("AGILECLF_ONNX_CACHE_MAX_MB")
+    try:
+        return int(float(value) * (1 << 20)) if value else CACHE_MAX_BYTES
+    except ValueError:
+        raise ConfigError(f"AGILECLF_ONNX_CACHE_MAX_MB must be a number of megabytes, not {value!r}") from None
+
+
+def prune_cache(cache_dir: Path, keep: Path, limit: int | None = None) -> list[Path]:
+    """Delete the least recently used graphs until the cache holds at most `limit` bytes; `keep` stays."""
+    limit = cache_limit() if limit is None else limit
+    graphs = sorted(cache_dir.glob("*.onnx"), key=lambda g: g.stat().st_mtime)  # oldest first
+    total = sum(g.stat().st_size for g in graphs)
+    removed = []
+    for graph in graphs:
+        if total <= limit:
+            break
+        if graph == keep:
+            continue
+        total -= graph.stat().st_size
+        graph.unlink(missing_ok=True)
+        graph.with_suffix(".inputs").unlink(missing_ok=True)
+        removed.append(graph)
+    return removed
 
 
 def weights_key(model, precision: str, keep_fp32: tuple[str, ...]) -> str:
@@ -146,7 +181,7 @@ def build_graph(model, precision: str, cache_dir: Path | None = None, keep_fp32:
     if precision not in ONNX_PRECISIONS:
         raise ConfigError(f"ONNX precision must be one of {', '.join(ONNX_PRECISIONS)}, not {precision!r}")
     cache_dir = Path(cache_dir or default_cache_dir())
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = weights_key(model, precision, keep_fp32)
     final = cache_dir / f"{key}-{precision}.onnx"
     names_file = final.with_suffix(".inputs")
@@ -161,6 +196,9 @@ def build_graph(model, precision: str, cache_dir: Path | None = None, keep_fp32:
             (Path(tmp) / "inputs").write_text("\n".join(names))
             os.replace(Path(tmp) / "inputs", names_file)
             os.replace(built, final)  # atomic: a concurrent reader sees the whole graph or none
+        prune_cache(cache_dir, keep=final)
+    else:
+        os.utime(final)  # recently used: pruned last
     return final, tuple(names_file.read_text().split())
 
 

@@ -47,7 +47,7 @@ class ClassifierPredictor:
         import torch
 
         from agileclf.methods import load_classifier
-        from agileclf.prediction import set_inference
+        from agileclf.predictions import set_inference
         from agileclf.progress import set_quiet
 
         set_quiet(True)  # one bar per actor would garble a cluster's log
@@ -60,7 +60,7 @@ class ClassifierPredictor:
         self.names = list(self.classifier.labels.names)
 
     def __call__(self, batch):
-        from agileclf.prediction import prediction_rows
+        from agileclf.predictions import prediction_rows
 
         texts = [str(text) for text in batch[self.text_field].tolist()]
         proba = self.classifier.predict_proba(texts)

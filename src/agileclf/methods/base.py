@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from agileclf.data.labels import LabelSet
 from agileclf.errors import ConfigError, DataError
@@ -28,8 +30,13 @@ class MethodConfig:
     seed: int = param(0, "random seed for everything this method draws or initialises")
 
 
-class Method:
-    """Base class: subclasses set `name`, `kinds`, `config_class` and implement the `_` hooks."""
+class Method(ClassifierMixin, BaseEstimator):
+    """Base class: subclasses set `name`, `kinds`, `config_class` and implement the `_` hooks.
+
+    A scikit-learn estimator: `get_params` / `set_params` expose `backbone` and every config field, so
+    `sklearn.base.clone`, `GridSearchCV` and `cross_val_score` work (a clone shares the backbone, which no method
+    changes); `classes_` are the label names; `predict` returns a numpy array; `score` is accuracy.
+    """
 
     name: ClassVar[str]
     kinds: ClassVar[tuple[str, ...]] = ("encoder",)
@@ -38,9 +45,15 @@ class Method:
     # True when fit changes the backbone's weights, so the artifact must carry its own copy of them.
     stores_backbone: ClassVar[bool] = False
 
-    def __init__(self, backbone: Any = None, config: MethodConfig | None = None):
+    def __init__(self, backbone: Any = None, config: MethodConfig | None = None, **params: Any):
+        if config is not None and params:
+            raise ConfigError("give a config or parameters, not both")
+        if config is None:
+            from agileclf.methods.registry import build_config
+
+            config = build_config(self.config_class, params)
         self.backbone = backbone
-        self.config = config if config is not None else self.config_class()
+        self.config = config
         self.labels: LabelSet | None = None
         self.train_fingerprint: str | None = None
         self.train_size = 0
@@ -80,10 +93,37 @@ class Method:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         return self._predict_proba(texts)
 
-    def predict(self, texts: Sequence[str]) -> list[str]:
-        """The most probable label of each text."""
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """The most probable label of each text, as a numpy array of label names (like scikit-learn's)."""
         proba = self.predict_proba(texts)
-        return [self.labels.names[i] for i in proba.argmax(axis=1)]
+        return self.classes_[proba.argmax(axis=1)]
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """The label names, in the column order of predict_proba."""
+        self._check_fitted()
+        return np.asarray(self.labels.names)
+
+    # ---- scikit-learn's estimator protocol ----------------------------------------------------------------
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """`backbone` (as loaded, before any tuning) and every config field."""
+        backbone = getattr(self.backbone, "origin", self.backbone)
+        return {"backbone": backbone, **{f.name: getattr(self.config, f.name) for f in dataclasses.fields(self.config)}}
+
+    def set_params(self, **params: Any) -> Method:
+        """Change parameters (validated like make_method's); a fitted model keeps its weights until the next fit."""
+        if "backbone" in params:
+            self.backbone = params.pop("backbone")
+        if params:
+            from agileclf.methods.registry import build_config
+
+            self.config = build_config(self.config_class, {**self.params, **params})
+        return self
+
+    def __sklearn_clone__(self) -> Method:
+        # scikit-learn's default clone deep-copies every parameter; the backbone (a loaded model) is shared instead
+        values = {k: copy.deepcopy(v) for k, v in self.get_params().items() if k != "backbone"}
+        return type(self)(backbone=self.get_params()["backbone"], **values)
 
     def save(self, path: str | Path, extra: dict | None = None) -> Path:
         """Write the classifier directory atomically (see agileclf.artifact)."""

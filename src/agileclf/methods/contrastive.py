@@ -9,7 +9,6 @@ example: the cost is linear in the data.
 
 from __future__ import annotations
 
-import copy
 import math
 import tempfile
 from dataclasses import dataclass
@@ -20,7 +19,14 @@ import torch
 
 from agileclf.artifact import BACKBONE_DIR
 from agileclf.methods.base import Method, MethodConfig, param
-from agileclf.methods.heads import fit_logistic_head, head_proba, head_tensors
+from agileclf.methods.heads import (
+    check_class_weight,
+    class_weight_param,
+    class_weights,
+    fit_logistic_head,
+    head_proba,
+    head_tensors,
+)
 from agileclf.methods.inference import FastInference, check_inference, inference_param
 from agileclf.methods.registry import register
 from agileclf.progress import is_quiet, quiet_loading
@@ -39,6 +45,7 @@ class ContrastiveConfig(MethodConfig):
     warmup_ratio: float = param(0.1, "fraction of updates with a linearly rising learning rate")
     max_length: int = param(128, "tokens per text; longer texts are truncated")
     c: float | None = param(None, "head's inverse regularisation; None picks it by cross-validation")
+    class_weight: str | dict | None = class_weight_param()
     inference: str = inference_param()
 
     def __post_init__(self) -> None:
@@ -47,6 +54,7 @@ class ContrastiveConfig(MethodConfig):
         if self.batch_size < 4 or self.batch_size % 2:
             raise ValueError(f"batch_size must be even and >= 4, got {self.batch_size}")
         check_inference(self.inference)
+        check_class_weight(self.class_weight)
 
 
 def training_steps(n_examples: int, cfg: ContrastiveConfig) -> int:
@@ -104,19 +112,21 @@ class Contrastive(FastInference, Method):
 
     def _fit(self, texts, y, valid) -> None:
         cfg = self.config
-        base = self.backbone
-        model = copy.deepcopy(base.model)  # never change a backbone that other methods may share
-        model.max_seq_length = cfg.max_length
+        base = self.backbone.origin  # a refit starts from the untuned encoder, like a fresh object
+        model = base.trainable_copy(cfg.max_length)
+        base.warn_truncated(texts, cfg.max_length, self.name)
         if len(np.unique(y)) >= 2 and np.sort(np.bincount(y))[-2] >= 2:  # the sampler needs 2 labels with 2+ rows
             self.steps = training_steps(len(texts), cfg)
             _train(model, texts, y, cfg, self.steps)
         else:
             self.steps = 0
         model.eval()
-        self.backbone = copy.copy(base)
-        self.backbone.__dict__["model"] = model  # the tuned copy replaces the cached frozen model
+        self.backbone = base.with_model(model)  # the tuned copy; `base` stays untouched
         features = self.backbone.embed(texts, normalize=True)
-        self.weight, self.bias, self.chosen_c = fit_logistic_head(features, y, len(self.labels), cfg.c, cfg.seed)
+        weights = class_weights(cfg.class_weight, y, self.labels.names)
+        self.weight, self.bias, self.chosen_c = fit_logistic_head(
+            features, y, len(self.labels), cfg.c, cfg.seed, class_weight=weights
+        )
 
     def _predict_proba(self, texts: list[str]) -> np.ndarray:
         return head_proba(self._prediction_features(texts, normalize=True), self.weight, self.bias)
@@ -128,8 +138,7 @@ class Contrastive(FastInference, Method):
         self.weight, self.bias = tensors["head.weight"].numpy(), tensors["head.bias"].numpy()
 
     def _save_files(self, directory: Path) -> None:
-        with quiet_loading():
-            self.backbone.model.save(str(directory / BACKBONE_DIR), create_model_card=False)
+        self.backbone.save(directory / BACKBONE_DIR)
 
 
 def _train(model, texts: list[str], y: np.ndarray, cfg: ContrastiveConfig, steps: int) -> None:

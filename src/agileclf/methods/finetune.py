@@ -13,16 +13,30 @@ from torch import nn
 
 from agileclf.artifact import BACKBONE_DIR
 from agileclf.data.sampling import stratified_holdout
-from agileclf.methods.base import Method, MethodConfig, param
-from agileclf.methods.distributed import make_accelerator, shard
-from agileclf.methods.heads import head_proba, head_tensors
+from agileclf.methods.base import Method, param
+from agileclf.methods.heads import (
+    check_class_weight,
+    class_weight_param,
+    class_weights,
+    head_arrays,
+    head_proba,
+    head_tensors,
+    weighted_cross_entropy,
+)
 from agileclf.methods.inference import FastInference, check_inference, inference_param
 from agileclf.methods.registry import register
-from agileclf.progress import progress, quiet_loading
+from agileclf.methods.training import (
+    AccelerateConfig,
+    Validation,
+    epochs_for,
+    module_device,
+    run_loop,
+    updates_per_epoch,
+)
 
 
 @dataclass
-class FinetuneConfig(MethodConfig):
+class FinetuneConfig(AccelerateConfig):
     epochs: int = param(0, "passes over the data; 0 picks enough epochs for about min_steps updates")
     min_steps: int = param(80, "with epochs=0, the number of optimizer updates to aim for")
     max_epochs: int = param(40, "with epochs=0, the most epochs to run")
@@ -37,10 +51,13 @@ class FinetuneConfig(MethodConfig):
     holdout_min_per_class: int = param(16, "hold back a slice for early stopping when every class has this many")
     holdout_fraction: float = param(0.15, "share of examples held back for early stopping")
     patience: int = param(3, "epochs without validation improvement before stopping")
+    class_weight: str | dict | None = class_weight_param()
     inference: str = inference_param()
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_inference(self.inference)
+        check_class_weight(self.class_weight)
         if self.head_init not in ("label-names", "zeros"):
             raise ValueError(f"head_init must be 'label-names' or 'zeros', not {self.head_init!r}")
 
@@ -61,73 +78,56 @@ class EncoderFinetune(FastInference, Method):
         if valid is None:
             texts, y, valid = stratified_holdout(texts, y, cfg.holdout_fraction, cfg.holdout_min_per_class, rng)
 
-        base = self.backbone
-        model = copy.deepcopy(base.model)  # never change a backbone that other methods may share
-        model.max_seq_length = cfg.max_length
-        head = self._initial_head(base, model.get_embedding_dimension())
-        steps_per_epoch = math.ceil(len(texts) / cfg.batch_size)
-        epochs = cfg.epochs or min(cfg.max_epochs, max(1, math.ceil(cfg.min_steps / steps_per_epoch)))
+        base = self.backbone.origin  # a refit starts from the untuned encoder, like a fresh object
+        model = base.trainable_copy(cfg.max_length)
+        base.warn_truncated(texts, cfg.max_length, self.name)
+        network = SentenceClassifier(model, self._initial_head(base, model.get_embedding_dimension()))
         optimizer = torch.optim.AdamW(
             [
                 {"params": model.parameters(), "lr": cfg.lr},
-                {"params": head.parameters(), "lr": cfg.head_lr},
+                {"params": network.head.parameters(), "lr": cfg.head_lr},
             ],
             weight_decay=cfg.weight_decay,
         )
-        total = epochs * steps_per_epoch
-        from transformers import get_linear_schedule_with_warmup
-
-        schedule = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
-        # Under `accelerate launch` the pair runs as DDP and each process embeds its share of every batch (same
-        # order, same updates as one process); with one process prepare() changes nothing.
-        accelerator = make_accelerator(model.device.type)
-        tuned, optimizer = accelerator.prepare(_EncoderWithHead(model, head), optimizer)
-        best, best_score, stale, seen = None, -math.inf, 0, 0
+        per_epoch = updates_per_epoch(math.ceil(len(texts) / cfg.batch_size), cfg.grad_accumulation)
+        epochs = epochs_for(cfg.epochs, cfg.min_steps, cfg.max_epochs, per_epoch)
         labels = torch.as_tensor(y)
-        bar = progress(total=total, desc=f"finetune {len(texts)} examples")
-        for _ in range(epochs):
-            model.train()
+        weights = class_weights(cfg.class_weight, y, self.labels.names)
+
+        def epoch_batches():
             order = rng.permutation(len(texts))
-            for start in range(0, len(order), cfg.batch_size):
-                part, weight = shard(order[start : start + cfg.batch_size])
-                seen += len(part) if weight else 0
-                logits = tuned(_features(model, [texts[i] for i in part]))
-                loss = nn.functional.cross_entropy(logits, labels[part].to(logits.device)) * weight
-                accelerator.backward(loss)
-                optimizer.step()
-                schedule.step()
-                optimizer.zero_grad()
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss.item():.3f}")
-            if valid is not None:
-                score = _accuracy(model, head, valid)
-                if score > best_score:
-                    best_score, stale = score, 0
-                    best = (copy.deepcopy(model.state_dict()), copy.deepcopy(head.state_dict()))
-                else:
-                    stale += 1
-                    if stale >= cfg.patience:
-                        break
-        bar.close()
-        if best is not None:
-            model.load_state_dict(best[0])
-            head.load_state_dict(best[1])
-        model.eval()
-        accelerator.free_memory()
-        self.examples_seen = seen  # by this process: its shard of every batch
-        self.validation_accuracy = None if valid is None else best_score
-        self.backbone = copy.copy(base)
-        self.backbone.__dict__["model"] = model  # the tuned copy replaces the cached frozen model
-        self.head_weight = head.weight.detach().numpy().copy()
-        self.head_bias = head.bias.detach().numpy().copy()
+            return [order[start : start + cfg.batch_size] for start in range(0, len(order), cfg.batch_size)]
+
+        def loss_of(module, batch) -> torch.Tensor:
+            logits = module([texts[i] for i in batch])
+            return weighted_cross_entropy(logits, labels[batch], weights)
+
+        validation = None
+        if valid is not None:
+            validation = Validation(
+                score=lambda: _accuracy(network, valid),
+                snapshot=lambda: copy.deepcopy(network.state_dict()),
+                restore=network.load_state_dict,
+                patience=cfg.patience,
+            )
+        best_score = run_loop(
+            network, optimizer, epoch_batches, loss_of, epochs=epochs,
+            batches_per_epoch=math.ceil(len(texts) / cfg.batch_size), warmup_ratio=cfg.warmup_ratio,
+            validation=validation, mixed_precision=cfg.mixed_precision, grad_accumulation=cfg.grad_accumulation,
+            desc=f"finetune {len(texts)} examples",
+        )  # fmt: skip
+        self.validation_accuracy = best_score
+        self.backbone = base.with_model(model)  # the tuned copy; `base` stays untouched
+        self.head_weight, self.head_bias = head_arrays(network.head)
 
     def _initial_head(self, backbone, dim: int) -> nn.Linear:
-        head = nn.Linear(dim, len(self.labels))
+        head = nn.Linear(dim, len(self.labels), device=backbone.model.device)
         nn.init.zeros_(head.bias)
         if self.config.head_init == "label-names":
             names = [self.labels.describe(n) for n in self.labels.names]
             with torch.no_grad():
-                head.weight.copy_(torch.from_numpy(backbone.embed(names, normalize=True)) * self.config.head_scale)
+                names_vectors = torch.from_numpy(backbone.embed(names, normalize=True)).to(head.weight.device)
+                head.weight.copy_(names_vectors * self.config.head_scale)
         else:
             nn.init.zeros_(head.weight)
         return head
@@ -142,38 +142,29 @@ class EncoderFinetune(FastInference, Method):
         self.head_weight, self.head_bias = tensors["head.weight"].numpy(), tensors["head.bias"].numpy()
 
     def _save_files(self, directory: Path) -> None:
-        with quiet_loading():
-            self.backbone.model.save(str(directory / BACKBONE_DIR), create_model_card=False)
+        self.backbone.save(directory / BACKBONE_DIR)
 
 
-def _features(model, texts: list[str]) -> dict:
-    """Tokenized texts on the model's device; tokenize pads to the longest text of the batch only."""
-    features = model.preprocess(texts)
-    return {k: v.to(model.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+class SentenceClassifier(nn.Module):
+    """A SentenceTransformer and a linear head: texts in, logits out (tokenized to the batch's longest text)."""
 
-
-def _embed_batch(model, texts: list[str]) -> torch.Tensor:
-    """Sentence embeddings with gradients."""
-    return model(_features(model, texts))["sentence_embedding"]
-
-
-class _EncoderWithHead(nn.Module):
-    """Encoder and head as one module, so DDP synchronises both in one backward pass."""
-
-    def __init__(self, encoder: nn.Module, head: nn.Linear):
+    def __init__(self, model, head: nn.Linear):
         super().__init__()
-        self.encoder, self.head = encoder, head
+        self.model, self.head = model, head
 
-    def forward(self, features: dict) -> torch.Tensor:
-        return self.head(self.encoder(features)["sentence_embedding"])
+    def forward(self, texts: list[str]) -> torch.Tensor:
+        features = self.model.preprocess(texts)
+        device = module_device(self.head)
+        features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+        return self.head(self.model(features)["sentence_embedding"])
 
 
 @torch.no_grad()
-def _accuracy(model, head: nn.Module, valid: tuple[list[str], np.ndarray]) -> float:
-    model.eval()
+def _accuracy(network: SentenceClassifier, valid: tuple[list[str], np.ndarray]) -> float:
+    network.eval()
     texts, y = valid
     correct = 0
     for start in range(0, len(texts), 64):
-        logits = head(_embed_batch(model, texts[start : start + 64]))
-        correct += int((logits.argmax(1).numpy() == y[start : start + 64]).sum())
+        logits = network(texts[start : start + 64])
+        correct += int((logits.argmax(1).cpu().numpy() == y[start : start + 64]).sum())
     return correct / len(texts)

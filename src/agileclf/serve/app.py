@@ -148,6 +148,6 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, api
 
 def format_results(proba: np.ndarray, labels: list[str], top_k: int) -> list[dict]:
     """Per row: the best label, its probability and the top_k labels, most probable first."""
-    from agileclf.workflow import prediction_rows
+    from agileclf.predictions import prediction_rows
 
     return prediction_rows(proba, labels, top_k, probabilities=False)

@@ -38,7 +38,7 @@ Generator = Callable[[Sequence[str], int], list[str]]  # (prompts, seed) -> one 
 
 
 class LabelJudge(Protocol):
-    def predict(self, texts: Sequence[str]) -> list[str]: ...
+    def predict(self, texts: Sequence[str]) -> Sequence[str]: ...  # an agileclf method returns a numpy array
 
 
 def dropped_path(out_path: Path) -> Path:

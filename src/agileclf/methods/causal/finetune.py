@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 from agileclf.artifact import BACKBONE_DIR
 from agileclf.methods.causal.training import TrainConfig, TrainedCausalMethod
 from agileclf.methods.registry import register
-from agileclf.progress import quiet_loading
 
 
 @register
@@ -37,11 +35,7 @@ class CausalFinetune(TrainedCausalMethod):
     def _finish_training(self) -> None:
         self.model.requires_grad_(False)
         self.model.eval()
-        base = self.backbone
-        self.backbone = copy.copy(base)
-        self.backbone.__dict__["model"] = self.model  # the tuned copy replaces the cached frozen model
+        self.backbone = self.backbone.with_model(self.model)  # the tuned copy; the shared backbone is untouched
 
     def _save_files(self, directory: Path) -> None:
-        with quiet_loading():
-            self.backbone.model.save_pretrained(str(directory / BACKBONE_DIR))
-            self.backbone.tokenizer.save_pretrained(str(directory / BACKBONE_DIR))
+        self.backbone.save(directory / BACKBONE_DIR)

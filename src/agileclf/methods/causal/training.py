@@ -1,10 +1,10 @@
 """Training shared by prompt tuning, IPT, LoRA and fine-tuning: LM loss on the label tokens only.
 
-The loop runs through accelerate, so `accelerate launch agileclf train ...` runs the same code on several GPUs or
-CPU processes (data-parallel: each process takes its shard of every epoch, batches of train_batch_size / N so an
-update still sees train_batch_size examples; every process evaluates the small validation set itself, and only
-the main one writes the artifact). The checkpoint with the best
-validation accuracy is kept.
+The loop is the one every method shares (agileclf.methods.training, on accelerate), so `accelerate launch agileclf
+train ...` runs the same code on several GPUs or CPU processes (data-parallel: each process takes its shard of
+every epoch in batches of train_batch_size / N, so an update still sees train_batch_size examples and the
+schedule is the one-process schedule; every process evaluates the small validation set itself). The checkpoint
+with the best validation accuracy is kept.
 """
 
 from __future__ import annotations
@@ -19,15 +19,22 @@ from torch import nn
 
 from agileclf.backbones.scoring import embed_inputs
 from agileclf.data.sampling import stratified_holdout
-from agileclf.methods.base import MethodConfig, param
+from agileclf.methods.base import param
 from agileclf.methods.causal.common import CausalConfig, CausalMethod, Demos
-from agileclf.progress import progress
+from agileclf.methods.training import (
+    AccelerateConfig,
+    Validation,
+    epochs_for,
+    run_loop,
+    updates_per_epoch,
+    world_size,
+)
 
 IGNORE = -100  # label id that cross-entropy skips: every prompt token
 
 
 @dataclass
-class LoopConfig(MethodConfig):
+class LoopConfig(AccelerateConfig):
     """The training loop's parameters, shared by every causal method that learns (and the JSON multitask one)."""
 
     epochs: int = param(0, "passes over the data; 0 picks enough epochs for about min_steps updates")
@@ -44,6 +51,7 @@ class LoopConfig(MethodConfig):
     holdout_fraction: float = param(0.15, "share of examples held back for validation")
 
     def __post_init__(self) -> None:
+        AccelerateConfig.__post_init__(self)
         if self.optimizer not in ("adamw", "adafactor"):
             raise ValueError(f"optimizer must be 'adamw' or 'adafactor', not {self.optimizer!r}")
 
@@ -132,58 +140,32 @@ class TrainedCausalMethod(CausalMethod):
 def run_training(
     method, module: LabelLoss, parameters, examples, score: Callable[[], float] | None = None
 ) -> float | None:
-    """Optimise `parameters` on `examples` ((prompt ids, target ids) pairs) with accelerate; with a `score`
-    (validation, higher is better) keep the best checkpoint. `method` needs `config` (a LoopConfig), `name`,
-    `backbone.tokenizer`, `_snapshot()` and `_load_snapshot()`."""
-    from transformers import get_linear_schedule_with_warmup
-
-    from agileclf.methods.distributed import make_accelerator, per_process_batch
-
+    """Optimise `parameters` on `examples` ((prompt ids, target ids) pairs) with the shared loop
+    (agileclf.methods.training); with a `score` (validation, higher is better) keep the best checkpoint. `method`
+    needs `config` (a LoopConfig), `name`, `backbone.tokenizer`, `_snapshot()` and `_load_snapshot()`."""
     cfg = method.config
-    device = next(module.lm.parameters()).device
-    accelerator = make_accelerator(device.type)
     pad_id = method.backbone.tokenizer.pad_token_id
     loader = torch.utils.data.DataLoader(
         examples,
-        batch_size=per_process_batch(cfg.train_batch_size),
+        batch_size=max(1, cfg.train_batch_size // world_size()),  # accelerate gives each process its shard
         shuffle=True,
         generator=torch.Generator().manual_seed(cfg.seed),
         collate_fn=lambda batch: collate(batch, pad_id),
     )
-    optimizer = make_optimizer(parameters, cfg)
-    prepared, optimizer, loader = accelerator.prepare(module, optimizer, loader)
-    steps_per_epoch = len(loader)  # this process's shard
-    epochs = cfg.epochs or min(cfg.max_epochs, max(1, math.ceil(cfg.min_steps / steps_per_epoch)))
-    total = epochs * steps_per_epoch
-    schedule = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
-    check_every = max(1, math.ceil(total / max(cfg.evaluations, 1)))
-    best_score, best, step, seen = -math.inf, None, 0, 0
-    bar = progress(total=total, desc=f"{method.name} {len(examples)} examples")
-    for _ in range(epochs):
-        for batch in loader:
-            seen += len(batch["input_ids"])
-            prepared.train()
-            loss = prepared(**batch)
-            accelerator.backward(loss)
-            if cfg.max_grad_norm:
-                accelerator.clip_grad_norm_(parameters, cfg.max_grad_norm)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad()
-            step += 1
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-            if score is not None and (step % check_every == 0 or step == total):
-                value = score()
-                if value > best_score:
-                    best_score, best = value, method._snapshot()
-    bar.close()
-    module.eval()
-    if best is not None:
-        method._load_snapshot(best)
-    method.examples_seen = seen  # by this process: its shard of every epoch
-    accelerator.free_memory()
-    return None if score is None else best_score
+    accumulation = cfg.grad_accumulation
+    batches = math.ceil(len(loader) / world_size())  # what one process's shard yields (accelerate evens them out)
+    epochs = epochs_for(cfg.epochs, cfg.min_steps, cfg.max_epochs, updates_per_epoch(batches, accumulation))
+    total = epochs * updates_per_epoch(batches, accumulation)
+    validation = None
+    if score is not None:
+        every = max(1, math.ceil(total / max(cfg.evaluations, 1)))
+        validation = Validation(score, method._snapshot, method._load_snapshot, every=every)
+    return run_loop(
+        module, make_optimizer(parameters, cfg), loader, lambda prepared, batch: prepared(**batch), epochs=epochs,
+        batches_per_epoch=batches, warmup_ratio=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm,
+        validation=validation, mixed_precision=cfg.mixed_precision, grad_accumulation=accumulation,
+        desc=f"{method.name} {len(examples)} examples",
+    )  # fmt: skip
 
 
 def make_optimizer(parameters, cfg: LoopConfig) -> torch.optim.Optimizer:

@@ -75,8 +75,8 @@ class MultitaskCausalLM(Method):
     kinds = ("causal-lm",)
     config_class = MultitaskCausalConfig
 
-    def __init__(self, backbone=None, config=None):
-        super().__init__(backbone, config)
+    def __init__(self, backbone=None, config=None, **params):
+        super().__init__(backbone, config, **params)
         self.slot_names: list[str] = []
         self.parent_set: LabelSet | None = None
         self.model = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import math
@@ -15,10 +14,12 @@ import torch
 from torch import nn
 
 from agileclf.artifact import BACKBONE_DIR
+from agileclf.backbones.encoder import warn_truncated
 from agileclf.data.labels import LabelSet
 from agileclf.data.slots import OUTSIDE, check_word_tags, parent_of, spans_from_tags
 from agileclf.errors import ConfigError, DataError
-from agileclf.methods.base import Method, MethodConfig, param
+from agileclf.methods.base import Method, param
+from agileclf.methods.heads import check_class_weight, class_weight_param, class_weights, weighted_cross_entropy
 from agileclf.methods.multitask.model import (
     IGNORE,
     JointEncoder,
@@ -29,14 +30,14 @@ from agileclf.methods.multitask.model import (
     viterbi_bio,
 )
 from agileclf.methods.registry import register
-from agileclf.progress import progress, quiet_loading
+from agileclf.methods.training import AccelerateConfig, module_device, run_loop
 
 TASKS = ("intent", "slots", "intent+slots", "label+parent")
 LABEL_HEAD, PARENT_HEAD = "label", "parent"
 
 
 @dataclass
-class MultitaskConfig(MethodConfig):
+class MultitaskConfig(AccelerateConfig):
     task: str = param("intent+slots", "intent | slots | intent+slots | label+parent")
     parent_sep: str = param(".", "label+parent: separator between parent and child ('comp.graphics' -> 'comp')")
     epochs: int = param(5, "passes over the training data")
@@ -49,8 +50,11 @@ class MultitaskConfig(MethodConfig):
     max_length: int = param(128, "sub-tokens per text; words past it are tagged O")
     token_weight: float = param(1.0, "weight of the token (slot) loss; 1 weighs both cross-entropies equally")
     decode: str = param("viterbi", "slot tags: 'viterbi' (best valid BIO path) or 'argmax' (per word)")
+    class_weight: str | dict | None = class_weight_param()
 
     def __post_init__(self) -> None:
+        super().__post_init__()
+        check_class_weight(self.class_weight)
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}")
         if self.decode not in ("viterbi", "argmax"):
@@ -79,8 +83,8 @@ class MultitaskEncoder(Method):
     config_class = MultitaskConfig
     stores_backbone = True
 
-    def __init__(self, backbone=None, config=None):
-        super().__init__(backbone, config)
+    def __init__(self, backbone=None, config=None, **params):
+        super().__init__(backbone, config, **params)
         self.tag_set: LabelSet | None = None
         self.parent_set: LabelSet | None = None
         self.network: JointEncoder | None = None
@@ -152,58 +156,59 @@ class MultitaskEncoder(Method):
         if self.has_parent:
             sizes[PARENT_HEAD] = len(self.parent_set)
         token_size = len(self.tag_set) if self.has_slots else 0
-        return JointEncoder(transformer, sizes, token_size, self.config.dropout)
+        network = JointEncoder(transformer, sizes, token_size, self.config.dropout)
+        return network.to(module_device(transformer))  # heads on the encoder's device
 
     def _train(self, words: list[list[str]], targets: dict[str, list]) -> None:
         cfg = self.config
         torch.manual_seed(cfg.seed)
         rng = np.random.Generator(np.random.PCG64(cfg.seed))
-        base = self.backbone
-        sentence_model = copy.deepcopy(base.model)  # never change a backbone that other methods may share
+        base = self.backbone.origin  # a refit starts from the untuned encoder, like a fresh object
+        sentence_model = base.trainable_copy()
         tokenizer = sentence_model.tokenizer
+        warn_truncated(tokenizer, [" ".join(w) for w in words], cfg.max_length, self.name)
         network = self._build_network(sentence_model[0].auto_model)
         heads = [p for n, p in network.named_parameters() if not n.startswith("transformer.")]
         optimizer = torch.optim.AdamW(
             [{"params": network.transformer.parameters(), "lr": cfg.lr}, {"params": heads, "lr": cfg.head_lr}],
             weight_decay=cfg.weight_decay,
         )
-        steps_per_epoch = math.ceil(len(words) / cfg.batch_size)
-        total = cfg.epochs * steps_per_epoch
-        from transformers import get_linear_schedule_with_warmup
+        weights = {}
+        if LABEL_HEAD in targets:
+            weights[LABEL_HEAD] = class_weights(cfg.class_weight, np.asarray(targets[LABEL_HEAD]), self.labels.names)
+        if PARENT_HEAD in targets and cfg.class_weight == "balanced":  # a {label: weight} names children only
+            weights[PARENT_HEAD] = class_weights("balanced", np.asarray(targets[PARENT_HEAD]), self.parent_set.names)
 
-        schedule = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
-        bar = progress(total=total, desc=f"multitask {cfg.task}, {len(words)} examples")
-        network.train()
-        for _ in range(cfg.epochs):
-            for rows in length_bucketed_batches([len(w) for w in words], cfg.batch_size, rng):
-                loss = self._batch_loss(network, tokenizer, [words[i] for i in rows], targets, rows)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
-                optimizer.step()
-                schedule.step()
-                optimizer.zero_grad()
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss.item():.3f}")
-        bar.close()
-        network.eval()
+        def epoch_batches():
+            return length_bucketed_batches([len(w) for w in words], cfg.batch_size, rng)
+
+        def loss_of(module, rows) -> torch.Tensor:
+            return self._batch_loss(module, tokenizer, [words[i] for i in rows], targets, rows, weights)
+
+        run_loop(
+            network, optimizer, epoch_batches, loss_of, epochs=cfg.epochs,
+            batches_per_epoch=math.ceil(len(words) / cfg.batch_size), warmup_ratio=cfg.warmup_ratio, max_grad_norm=1.0,
+            mixed_precision=cfg.mixed_precision, grad_accumulation=cfg.grad_accumulation,
+            desc=f"multitask {cfg.task}, {len(words)} examples",
+        )  # fmt: skip
         self.network = network
-        self.backbone = copy.copy(base)
-        self.backbone.__dict__["model"] = sentence_model  # the tuned copy replaces the cached frozen model
+        self.backbone = base.with_model(sentence_model)  # the tuned copy; `base` stays untouched
 
-    def _batch_loss(self, network, tokenizer, words, targets, rows) -> torch.Tensor:
-        encoded = encode_words(tokenizer, words, self.config.max_length)
+    def _batch_loss(self, network, tokenizer, words, targets, rows, weights=None) -> torch.Tensor:
+        weights = weights or {}
+        encoded = encode_words(tokenizer, words, self.config.max_length).to(module_device(network))
         logits = network(**encoded)
-        loss = torch.zeros(())
+        loss = torch.zeros((), device=encoded["input_ids"].device)
         for head in (LABEL_HEAD, PARENT_HEAD):
             if head in targets:
                 gold = torch.as_tensor([targets[head][i] for i in rows])
-                loss = loss + nn.functional.cross_entropy(logits[head], gold)
+                loss = loss + weighted_cross_entropy(logits[head], gold, weights.get(head))
         if "tokens" in targets:
             gold = torch.as_tensor(
                 [align_word_labels(encoded.word_ids(b), targets["tokens"][i]) for b, i in enumerate(rows)]
             )
             token_loss = nn.functional.cross_entropy(
-                logits["tokens"].flatten(0, 1), gold.flatten(), ignore_index=IGNORE
+                logits["tokens"].flatten(0, 1), gold.flatten().to(logits["tokens"].device), ignore_index=IGNORE
             )
             loss = loss + self.config.token_weight * token_loss
         return loss
@@ -226,13 +231,13 @@ class MultitaskEncoder(Method):
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             encoded = encode_words(tokenizer, [words[i] for i in rows], self.config.max_length)
-            logits = self.network(**encoded)
+            logits = self.network(**encoded.to(module_device(self.network)))
             if proba is not None:
-                proba[rows] = torch.softmax(logits[LABEL_HEAD], -1).numpy()
+                proba[rows] = torch.softmax(logits[LABEL_HEAD], -1).float().cpu().numpy()
             if parent is not None:
-                parent[rows] = torch.softmax(logits[PARENT_HEAD], -1).numpy()
+                parent[rows] = torch.softmax(logits[PARENT_HEAD], -1).float().cpu().numpy()
             if tags is not None:
-                log_probs = torch.log_softmax(logits["tokens"], -1).numpy()
+                log_probs = torch.log_softmax(logits["tokens"], -1).float().cpu().numpy()
                 for b, i in enumerate(rows):
                     tags[i] = self._decode_tags(log_probs[b], encoded.word_ids(b), len(words[i]))
         return FramePrediction(proba, parent, tags)
@@ -279,14 +284,14 @@ class MultitaskEncoder(Method):
         if sets.get("parents"):
             self.parent_set = LabelSet(sets["parents"])
         self.network = self._build_network(self.backbone.model[0].auto_model)
+        self.network.to(module_device(self.network.transformer))  # heads beside the encoder (CPU or GPU)
         missing, unexpected = self.network.load_state_dict(tensors, strict=False)
         if unexpected or any(not k.startswith("transformer.") for k in missing):
             raise ConfigError(f"saved heads do not fit this task: missing {missing}, unexpected {unexpected}")
         self.network.eval()
 
     def _save_files(self, directory: Path) -> None:
-        with quiet_loading():
-            self.backbone.model.save(str(directory / BACKBONE_DIR), create_model_card=False)
+        self.backbone.save(directory / BACKBONE_DIR)
 
 
 def length_bucketed_batches(lengths: list[int], batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:

@@ -95,6 +95,7 @@ def evaluate_task_file(
     max_test: int = 0,
     seed: int = 0,
     backbone=None,
+    device: str | None = None,
 ) -> dict:
     """Metrics of a saved multi-task classifier on a labelled file: accuracy, slot_f1, frame_exact_match..."""
     from agileclf.data.sampling import sample_rows
@@ -104,7 +105,7 @@ def evaluate_task_file(
     data = read_task_data(data_path, task, text_field, label_field, slot_field)
     if max_test:
         data = data.subset(sample_rows(len(data), max_test, seed))
-    classifier = check_task(load_classifier(model_dir, backbone=backbone), task)
+    classifier = check_task(load_classifier(model_dir, backbone=backbone, device=device), task)
     result = evaluate_frames(classifier, data.texts, None if task == "slots" else data.labels, data.tags)
     result = {k: v for k, v in result.items() if not k.startswith("predicted_")}
     return {"model": str(model_dir), "method": classifier.name, "data": str(data_path), **result}

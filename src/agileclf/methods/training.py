@@ -1,0 +1,175 @@
+"""The one training loop under every method that tunes weights (encoder fine-tuning, multi-task, causal LMs).
+
+It runs through accelerate, so device placement, mixed precision, gradient accumulation and multi-process
+training (`accelerate launch agileclf train ...`) come from here: AdamW or Adafactor are built by the caller, the
+linear warm-up schedule, gradient clipping, periodic validation with the best checkpoint kept, and early stopping
+live here. A method supplies the module (whose forward the loss calls), its batches and how to score and
+snapshot itself.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from agileclf.methods.base import MethodConfig, param
+from agileclf.progress import progress
+
+MIXED_PRECISIONS = ("no", "fp16", "bf16")
+
+
+@dataclass
+class AccelerateConfig(MethodConfig):
+    """How the loop runs; every method that trains weights has these parameters."""
+
+    mixed_precision: str = param("no", "'no', 'fp16' or 'bf16' autocast while training (GPU)")
+    grad_accumulation: int = param(1, "batches whose gradients are summed before one optimizer update")
+
+    def __post_init__(self) -> None:
+        if self.mixed_precision not in MIXED_PRECISIONS:
+            raise ValueError(
+                f"mixed_precision must be one of {', '.join(MIXED_PRECISIONS)}, not {self.mixed_precision!r}"
+            )
+        if self.grad_accumulation < 1:
+            raise ValueError(f"grad_accumulation must be at least 1, not {self.grad_accumulation}")
+
+
+@dataclass
+class Validation:
+    """Score the model (higher is better) every `every` updates (0: after every epoch); keep the best snapshot;
+    stop after `patience` checks without improvement (0: never stop early)."""
+
+    score: Callable[[], float]
+    snapshot: Callable[[], Any]
+    restore: Callable[[Any], None]
+    every: int = 0
+    patience: int = 0
+
+
+def is_main_process() -> bool:
+    """False in every process but the first of an `accelerate launch` / torchrun job (which alone writes files)."""
+    return int(os.environ.get("RANK") or os.environ.get("LOCAL_RANK") or 0) == 0
+
+
+def world_size() -> int:
+    """Processes training together (WORLD_SIZE, set by accelerate launch and torchrun; 1 otherwise)."""
+    return int(os.environ.get("WORLD_SIZE") or 1)
+
+
+def module_device(module: nn.Module) -> torch.device:
+    """Where the module's weights are (CPU for a module without any)."""
+    parameter = next(module.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
+
+
+def updates_per_epoch(batches_per_epoch: int, grad_accumulation: int = 1) -> int:
+    return max(1, math.ceil(batches_per_epoch / max(grad_accumulation, 1)))
+
+
+def epochs_for(epochs: int, min_steps: int, max_epochs: int, per_epoch: int) -> int:
+    """`epochs` if set, else enough epochs for about `min_steps` updates, at most `max_epochs`."""
+    return epochs or min(max_epochs, max(1, math.ceil(min_steps / per_epoch)))
+
+
+def _shard(batch, accelerator):
+    """This process's share of a batch of examples (the whole batch when it has fewer rows than processes)."""
+    if len(batch) < accelerator.num_processes:
+        return batch
+    return batch[accelerator.process_index :: accelerator.num_processes]
+
+
+def run_loop(
+    module: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batches: Callable[[], Iterable[Any]] | torch.utils.data.DataLoader,
+    loss_of: Callable[[nn.Module, Any], torch.Tensor],
+    *,
+    epochs: int,
+    batches_per_epoch: int,
+    warmup_ratio: float,
+    max_grad_norm: float = 0.0,
+    validation: Validation | None = None,
+    mixed_precision: str = "no",
+    grad_accumulation: int = 1,
+    desc: str = "training",
+) -> float | None:
+    """Train `module` for `epochs`; returns the best validation score (None without validation).
+
+    `batches` is a DataLoader (accelerate shards it across processes) or a callable giving one epoch's batches;
+    `loss_of(prepared_module, batch)` computes the loss by calling the prepared module (so DDP and autocast
+    wrap it). The learning rate rises linearly over the first `warmup_ratio` of the updates, then falls to 0.
+    """
+    from accelerate import Accelerator, DistributedDataParallelKwargs
+    from transformers import get_linear_schedule_with_warmup
+
+    device = module_device(module)
+    accelerator = Accelerator(
+        cpu=device.type == "cpu",
+        mixed_precision=mixed_precision if device.type != "cpu" else "no",
+        gradient_accumulation_steps=grad_accumulation,
+        # encoders compute outputs no loss reads (BERT's pooler), which plain DDP refuses under several processes
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+    )
+    total = epochs * updates_per_epoch(batches_per_epoch, grad_accumulation)
+    schedule = get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * total), total)
+    if isinstance(batches, torch.utils.data.DataLoader):
+        prepared, optimizer, loader = accelerator.prepare(module, optimizer, batches)
+        epoch_batches: Callable[[], Iterable[Any]] = lambda: loader  # noqa: E731
+    else:
+        prepared, optimizer = accelerator.prepare(module, optimizer)
+        epoch_batches = batches
+        if accelerator.num_processes > 1:  # each process takes its slice of every batch; DDP averages the gradients
+            epoch_batches = lambda: (_shard(b, accelerator) for b in batches())  # noqa: E731
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
+    best_score, best, stale, step = -math.inf, None, 0, 0
+    bar = progress(total=total, desc=desc)
+
+    def check() -> bool:
+        """Validate; True when training should stop."""
+        nonlocal best_score, best, stale
+        value = validation.score()
+        if value > best_score:
+            best_score, best, stale = value, validation.snapshot(), 0
+            return False
+        stale += 1
+        return bool(validation.patience) and stale >= validation.patience
+
+    stop = False
+    for _ in range(epochs):
+        for batch in epoch_batches():
+            prepared.train()
+            with accelerator.accumulate(prepared):
+                loss = loss_of(prepared, batch)
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and max_grad_norm:
+                    accelerator.clip_grad_norm_(parameters, max_grad_norm)
+                optimizer.step()
+                optimizer.zero_grad()
+            if not accelerator.sync_gradients:
+                continue
+            schedule.step()
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+            if validation is not None and validation.every and (step % validation.every == 0 or step == total):
+                stop = check()
+                if stop:
+                    break
+        if stop:
+            break
+        if validation is not None and not validation.every:
+            stop = check()
+            if stop:
+                break
+    bar.close()
+    module.eval()
+    if best is not None:
+        validation.restore(best)
+    accelerator.free_memory()
+    return None if validation is None else best_score
