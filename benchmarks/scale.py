@@ -232,7 +232,7 @@ def train_bench(args) -> None:
     directory = Path(args.dir)
     data = SHARED / args.dataset / "train.jsonl"
     for round_no in range(args.rounds):
-        for processes in (1, 2) if round_no % 2 == 0 else (2, 1):
+        for processes in (1, 2) if (round_no + args.first_round) % 2 == 0 else (2, 1):
             out = directory / f"train_{processes}"
             threads = str(2 // processes)
             train = ["-m", "agileclf.cli", "train", str(data), "-m", "finetune", "--shots", str(args.shots),
@@ -335,6 +335,7 @@ def main() -> None:
     p.add_argument("--shots", type=int, default=32)
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--first-round", type=int, default=0, help="1: start with the 2-process contender")
     p = sub.add_parser("serve")
     p.add_argument("--dir", required=True)
     p.add_argument("--rounds", type=int, default=2)
