@@ -12,16 +12,19 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from agileclf.commands import app as app_commands
 from agileclf.commands import bench as bench_commands
 from agileclf.commands import serve as serve_commands
 from agileclf.commands import synth as synth_commands
 from agileclf.commands.common import (
     DEVICE,
     LABEL_FIELD,
+    LABEL_SEP,
     QUIET,
     SLOT_FIELD,
     TASK,
     TEXT_FIELD,
+    THRESHOLD,
     err,
     err_line,
     note,
@@ -61,25 +64,31 @@ def train(
     augment: Path = typer.Option(None, "--augment", help="synthetic rows (from `synthesize`) added to the real ones"),
     augment_cap: int = typer.Option(0, "--augment-cap", help="synthetic rows per class at most (0: no cap)"),
     augment_ratio: float = typer.Option(0.0, "--augment-ratio", help="synthetic per real row of a class (0: any)"),
+    label_sep: str = LABEL_SEP,
+    allow_empty: bool = typer.Option(False, "--allow-empty", help="multilabel: an empty label list is valid"),
+    thresholds: str = typer.Option("auto", "--thresholds", help="multilabel: auto | cv | dev (--valid) | fixed"),
+    cv_folds: int = typer.Option(3, "--cv-folds", help="multilabel: folds of the threshold cross-validation"),
     quiet: bool = QUIET,
 ) -> None:
-    """Train a classifier on labelled examples and save it as a directory."""
+    """Train a classifier on labelled examples and save it as a directory (label lists: multi-label)."""
     setup(quiet)
     from agileclf.params import parse_params
     from agileclf.workflow import train_from_file
 
     values = {"epochs": epochs} if epochs is not None else {}
-    if task != "label":
+    if task not in ("label", "multilabel"):
         values["parent_sep"] = parent_sep
     values.update(parse_params(params))
     result = train_from_file(
         data, method, out_dir, shots=shots, seed=seed, backbone=backbone, text_field=text_field,
         label_field=label_field, labels_file=labels_file, valid=valid, on_conflict=on_conflict, params=values,
         device=device, task=task, slot_field=slot_field, augment=augment, augment_cap=augment_cap,
-        augment_ratio=augment_ratio, note=note, log=err_line,
+        augment_ratio=augment_ratio, label_sep=label_sep, allow_empty=allow_empty, thresholds=thresholds,
+        cv_folds=cv_folds, note=note, log=err_line,
     )  # fmt: skip
     if result.path is not None:  # None in the other processes of an `accelerate launch` job
-        err.print(f"saved {result.path} ({result.rows_used} examples, fit {result.fit_s:.1f} s)")
+        extra = "".join(f", {n}" for n in result.notes if n.startswith("thresholds:"))
+        err.print(f"saved {result.path} ({result.rows_used} examples, fit {result.fit_s:.1f} s{extra})")
 
 
 @app.command()
@@ -102,9 +111,10 @@ def predict(
     cpus_per_actor: float = typer.Option(1.0, "--cpus-per-actor", help="ray: CPUs each actor reserves (= threads)"),
     gpus_per_actor: float = typer.Option(0.0, "--gpus-per-actor", help="ray: GPUs each actor reserves"),
     ray_address: str = typer.Option(None, "--ray-address", envvar="RAY_ADDRESS", help="ray: cluster (default: local)"),
+    threshold: float = THRESHOLD,
     quiet: bool = QUIET,
 ) -> None:
-    """Label new texts; each output row has the label, its probability and all probabilities (or the slots).
+    """Label new texts; each output row has the label (multi-label: labels), probabilities (or the slots).
 
     Reads and writes in chunks (bounded memory); an existing .jsonl/.csv output is continued after its last
     complete row. `--engine ray --input DIR_OR_GLOB --output DIR` labels sharded files on a Ray cluster."""
@@ -128,7 +138,7 @@ def predict(
     classifier = load_classifier(model_dir, backbone=backbone, device=device)
     result = predict_file(
         classifier, input_path, output_path, text_field=text_field, top_k=top_k, task=task, chunk_rows=chunk_rows,
-        resume=not overwrite, fmt=output_format, inference=inference,
+        resume=not overwrite, fmt=output_format, inference=inference, threshold=threshold,
     )  # fmt: skip
     if output_path != "-":
         if result.truncated_bytes:
@@ -152,19 +162,24 @@ def evaluate(
     device: str = DEVICE,
     task: str = TASK,
     slot_field: str = SLOT_FIELD,
+    label_sep: str = LABEL_SEP,
+    threshold: float = THRESHOLD,
     quiet: bool = QUIET,
 ) -> None:
-    """Measure a classifier on labelled data: accuracy, F1, ROC-AUC, latency (slot F1, frame match by task)."""
+    """Measure a classifier on labelled data: accuracy, F1, ROC-AUC, latency (multi-label: micro/macro/samples
+    F1, subset accuracy, Hamming loss, LRAP; slot F1, frame match by task)."""
     setup(quiet)
     from agileclf.workflow import evaluate_file
 
     result = evaluate_file(
         model_dir, data, text_field=text_field, label_field=label_field, positive_label=positive_label,
         max_test=max_test, seed=seed, backbone=backbone, device=device, report_dir=report_dir, task=task,
-        slot_field=slot_field, note=note,
+        slot_field=slot_field, label_sep=label_sep, threshold=threshold, note=note,
     )  # fmt: skip
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    elif result.get("task") == "multilabel":
+        _print_multilabel_metrics(result)
     elif task != "label":
         _print_table(f"multitask {task} on {data} (n={result['n']})", result, [k for k, v in result.items()
                      if isinstance(v, float)])  # fmt: skip
@@ -182,6 +197,19 @@ def _print_table(title: str, values: dict, keys: list[str]) -> None:
     out.print(table)
 
 
+def _print_multilabel_metrics(result: dict) -> None:
+    keys = ["micro_f1", "macro_f1", "samples_f1", "subset_accuracy", "hamming_loss", "roc_auc", "label_ranking_ap",
+            "labels_per_row", "ms_per_example", "examples_per_s"]  # fmt: skip
+    title = f"{result['method']} (multilabel, thresholds: {result['threshold_source']}) on {result['data']}"
+    _print_table(f"{title} (n={result['n']})", result, keys)
+    per_label = Table(title="per label")
+    for column in ("label", "precision", "recall", "f1", "support"):
+        per_label.add_column(column, justify="right" if column != "label" else "left")
+    for label, row in result["per_label"].items():
+        per_label.add_row(label, *(f"{row[k]:.3f}" for k in ("precision", "recall", "f1")), str(row["support"]))
+    out.print(per_label)
+
+
 def _print_metrics(result: dict) -> None:
     keys = ["accuracy", "macro_f1", "binary_f1", "roc_auc", "no_match_rate", "ms_per_example", "examples_per_s"]
     _print_table(f"{result['method']} on {result['data']} (n={result['n']})", result, keys)
@@ -196,10 +224,14 @@ def _print_metrics(result: dict) -> None:
 @app.command()
 def methods() -> None:
     """List the methods, the backbone kinds each takes, and their parameters."""
-    from agileclf.methods.registry import describe_config, method_classes, method_names
+    from agileclf.methods.registry import describe_config, method_classes, method_names, task_method_names
+    from agileclf.methods.registry import task_method_classes as variants
 
+    multilabel = set(task_method_names("multilabel"))
     for name in method_names():
-        classes = method_classes(name)
+        classes = dict(method_classes(name))
+        if name in multilabel:  # --task multilabel picks these
+            classes |= {f"{kind} multilabel": cls for kind, cls in variants("multilabel", name).items()}
         table = Table(title=f"{name}  ({', '.join(sorted(classes))})", title_justify="left")
         for column in ("kind", "parameter", "default", "help"):
             table.add_column(column)
@@ -225,6 +257,7 @@ def demo(
 app.command()(synth_commands.synthesize)
 app.command()(serve_commands.serve)
 app.command()(serve_commands.loadtest)
+app.command("app")(app_commands.web_app)
 app.command()(bench_commands.bench)
 app.command("bench-cost")(bench_commands.bench_cost)
 app.command("bench-multitask")(bench_commands.bench_multitask)

@@ -176,10 +176,12 @@ def label_stream(
     stdin: IO[bytes] | None = None,
     fmt: str | None = None,
     inference: str | None = None,
+    labeller: Callable[[list[dict]], list[dict]] | None = None,
 ) -> StreamResult:
     """Label `input_path` (JSONL, CSV/TSV, Parquet or text lines; None or '-': stdin) into `output_path` (JSONL,
     CSV/TSV or Parquet by suffix or `fmt`; None or '-': stdout), `chunk_rows` at a time; `inference` switches an
-    encoder classifier's prediction precision (int8, onnx-int8) first.
+    encoder classifier's prediction precision (int8, onnx-int8) first; `labeller` (input records -> output rows)
+    replaces the built-in one (the workflow passes its own, which also knows multi-label classifiers).
 
     With `resume` (the default) an existing JSONL/CSV output is continued after its last complete row; the
     input's row there and the output's labels must match, else an error says to pass `resume=False`.
@@ -199,7 +201,10 @@ def label_stream(
             last_input, rows = skip_rows(rows, point.rows)
             _check_same_row(last_input, point.last, point.rows, text_field, output, input_path)
             skipped, append = point.rows, True
-    label = chunk_labeller(classifier, task, top_k)
+    if labeller is not None:
+        label = lambda rows: labeller([r.record for r in rows])  # noqa: E731
+    else:
+        label = chunk_labeller(classifier, task, top_k)
     written = 0
     bar = progress(desc="predict", unit=" rows", initial=skipped)
     with open_writer(output, fmt, append=append) as writer:

@@ -24,7 +24,7 @@ from agileclf.predictions import (  # noqa: F401 - re-exported: the front ends' 
 )
 
 Note = Callable[[str], None]
-TASKS = ("label", "intent", "slots", "intent+slots", "label+parent")
+TASKS = ("label", "multilabel", "intent", "slots", "intent+slots", "label+parent")
 
 _log = logging.getLogger("agileclf")
 
@@ -90,14 +90,37 @@ def train_from_file(
     augment: str | Path | None = None,
     augment_cap: int = 0,
     augment_ratio: float = 0.0,
+    label_sep: str | None = None,
+    allow_empty: bool = False,
+    thresholds: str = "auto",
+    cv_folds: int = 3,
     note: Note = _log_note,
     log: Note = _log_note,
 ) -> TrainResult:
     """Read and validate `data`, sample `shots` per class, add synthetic rows, build the label set, read the
-    validation file, fit, record where the data came from, and save to `out_dir` (None: do not save)."""
+    validation file, fit, record where the data came from, and save to `out_dir` (None: do not save).
+
+    A file whose label field holds lists (or `task="multilabel"`) trains a multi-label classifier
+    (agileclf.multilabel_workflow: label lists, `label_sep`, `allow_empty`, per-label `thresholds`)."""
     from agileclf.data import LabelSet, read_examples, read_label_descriptions, sample_few_shot
+    from agileclf.multilabel_workflow import resolve_task
 
     params = dict(params or {})
+    task, label_field = resolve_task(data, task, label_field, note)
+    if task == "multilabel":
+        if augment or labels_file:
+            raise ConfigError("--augment and --labels work with single-label tasks only, not multilabel")
+        from agileclf.multilabel_workflow import train_multilabel
+
+        if device:
+            from agileclf.backbones import load_backbone
+
+            backbone = load_backbone(backbone, device=device)
+        path, info = train_multilabel(data, method, out_dir, backbone, text_field, label_field, label_sep,
+                                      allow_empty, shots, seed, params, valid, thresholds, cv_folds, on_conflict,
+                                      log=log)  # fmt: skip
+        return TrainResult(info.pop("classifier"), info["fit_s"], path, info["rows"], notes=[
+            f"thresholds: {info['threshold_source']}"])  # fmt: skip
     if task != "label":
         log(f"training {method} for task {task} on {data}")
         return _train_task(data, method, out_dir, task, shots, seed, backbone, text_field, label_field, slot_field,
@@ -184,13 +207,24 @@ def evaluate_file(
     task: str = "label",
     slot_field: str = "annot_utt",
     record: bool = True,
+    label_sep: str | None = None,
+    threshold: float | None = None,
     note: Note = _log_note,
 ) -> dict:
     """Metrics of a saved classifier on a labelled file; recorded in its agileclf.json (`record`), written with a
     confusion matrix to `report_dir`."""
-    from agileclf.artifact import update_meta, write_json_atomic
+    from agileclf.artifact import read_meta, update_meta, write_json_atomic
 
-    if check_task_name(task) != "label":
+    if read_meta(model_dir, verify=False).get("task") == "multilabel":
+        from agileclf.methods import load_classifier
+        from agileclf.multilabel_workflow import evaluate_multilabel_file
+
+        classifier = load_classifier(model_dir, backbone=backbone, device=device)
+        result = evaluate_multilabel_file(classifier, data, text_field, None if label_field == "label" else label_field,
+                                          label_sep, threshold, max_test, seed, report_dir)  # fmt: skip
+        result = {"model": str(model_dir), **result}
+        summary = {k: v for k, v in result.items() if k != "per_label"}
+    elif check_task_name(task) not in ("label", "multilabel"):
         from agileclf.methods.multitask.workflow import evaluate_task_file
 
         result = evaluate_task_file(model_dir, data, task, text_field, label_field, slot_field, max_test, seed,
@@ -243,10 +277,16 @@ def predict_stream(
     top_k: int = 0,
     task: str = "label",
     batch_size: int = 256,
+    threshold: float | None = None,
 ) -> Iterator[dict]:
     """Each input record extended with `label`, `probability`, `probabilities` (and `top_k`), or for a
-    multi-task model with its frame (slots, parent); records are classified `batch_size` at a time."""
-    if check_task_name(task) != "label":
+    multi-task model with its frame (slots, parent), or for a multi-label model with `labels` (a list) and
+    per-label `probabilities` (`threshold` overrides its saved thresholds); `batch_size` records at a time."""
+    if getattr(classifier, "task", "label") == "multilabel":
+        task = "multilabel"
+    elif threshold is not None:
+        raise ConfigError("--threshold applies to multi-label classifiers; this one predicts one label per text")
+    if check_task_name(task) not in ("label", "multilabel"):
         from agileclf.methods.multitask.workflow import check_task
 
         check_task(classifier, task)
@@ -254,14 +294,18 @@ def predict_stream(
     for record in records:
         batch.append(record)
         if len(batch) == batch_size:
-            yield from _predict_batch(classifier, batch, text_field, top_k, task)
+            yield from _predict_batch(classifier, batch, text_field, top_k, task, threshold)
             batch = []
     if batch:
-        yield from _predict_batch(classifier, batch, text_field, top_k, task)
+        yield from _predict_batch(classifier, batch, text_field, top_k, task, threshold)
 
 
-def _predict_batch(classifier, records: list[dict], text_field: str, top_k: int, task: str) -> list[dict]:
+def _predict_batch(classifier, records, text_field: str, top_k: int, task: str, threshold=None) -> list[dict]:
     texts = [record[text_field] for record in records]
+    if task == "multilabel":
+        from agileclf.multilabel_workflow import predict_multilabel_records
+
+        return predict_multilabel_records(classifier, records, texts, threshold, top_k)
     if task != "label":
         from agileclf.methods.multitask.workflow import predict_records
 
@@ -270,14 +314,20 @@ def _predict_batch(classifier, records: list[dict], text_field: str, top_k: int,
     return [{**record, **row} for record, row in zip(records, rows, strict=True)]
 
 
-def predict_file(classifier, input_path=None, output_path=None, **options):
+def predict_file(
+    classifier, input_path=None, output_path=None, text_field: str = "text", top_k: int = 0, task: str = "label",
+    threshold: float | None = None, **options,
+):  # fmt: skip
     """Label a file (JSONL, CSV/TSV, Parquet, text lines; None or '-': stdin) into a file or stdout in chunks:
     bounded memory, a progress bar, and an existing JSONL/CSV output continued after its last complete row.
-    `options`: those of `agileclf.predictions.label_stream` (text_field, top_k, task, chunk_rows, resume, fmt,
-    inference)."""
+    Each chunk is labelled by `predict_stream`; `options`: those of `agileclf.predictions.label_stream`
+    (chunk_rows, resume, fmt, inference)."""
     from agileclf.predictions import label_stream
 
-    return label_stream(classifier, input_path, output_path, **options)
+    def labeller(records: list[dict]) -> list[dict]:
+        return list(predict_stream(classifier, records, text_field, top_k, task, len(records), threshold))
+
+    return label_stream(classifier, input_path, output_path, text_field, top_k, task, labeller=labeller, **options)
 
 
 # ---- benchmarks -------------------------------------------------------------------------------------------------
@@ -302,15 +352,22 @@ def bench_from_config(
     fields, e.g. {"shots": [8]}) win over the file in every grid; `params` ({name: {key: value}}, name is a
     method, a peer, `name@dataset`, or `synthetic`) are routed to method, peer and synthesis settings."""
     from agileclf.bench import load_grid_file, run_grid
+    from agileclf.bench.multilabel import multilabel_grid, run_multilabel_grid, write_multilabel_report
     from agileclf.bench.plots import write_plots
     from agileclf.bench.report import write_report
 
-    specs = [grid_spec({**grid, **(overrides or {})}, params or {}) for grid in
-             (load_grid_file(config) if config else [{}])]  # fmt: skip
+    grids = [{**grid, **(overrides or {})} for grid in (load_grid_file(config) if config else [{}])]
+    specs = [grid_spec(grid, params or {}) for grid in grids]
+    multilabel = [multilabel_grid(spec, "methods" in grid) for spec, grid in zip(specs, grids, strict=True)]
     out_dir = Path(out_dir)
     rows: list[dict] = []
     for number, spec in enumerate(specs):  # later grids of one file resume into the rows of the earlier ones
+        if multilabel[number]:  # label lists: agileclf's multi-label methods and SetFit one-vs-rest
+            rows = run_multilabel_grid(multilabel[number], out_dir, resume or number > 0, backbone, log)
+            continue
         rows = run_grid(spec, out_dir, resume=resume or number > 0, backbone=backbone, log=log)
+    if any(multilabel):
+        return BenchResult(rows, write_multilabel_report(rows, out_dir), [])
     return BenchResult(rows, write_report(rows, out_dir), write_plots(rows, out_dir))
 
 

@@ -68,6 +68,7 @@ class SetFitPeer(Peer):
     """SetFit 1.2 with its defaults on the same backbone folder, offline (no hub metric, nothing saved)."""
 
     name = "setfit"
+    model_kwargs: dict = {}  # SetFitModel.from_pretrained options (bench.multilabel: multi_target_strategy)
 
     def __init__(self, seed: int = 0, backbone_path=None, **params):
         super().__init__(seed, **params)
@@ -86,7 +87,7 @@ class SetFitPeer(Peer):
 
         with quiet_loading(), warnings.catch_warnings(), _silenced_setfit() if is_quiet() else nullcontext():
             warnings.simplefilter("ignore")
-            self.model = SetFitModel.from_pretrained(self.backbone_path, local_files_only=True)
+            self.model = SetFitModel.from_pretrained(self.backbone_path, local_files_only=True, **self.model_kwargs)
             with tempfile.TemporaryDirectory(prefix="agileclf-setfit-") as tmp:
                 args = TrainingArguments(
                     output_dir=tmp,
@@ -99,11 +100,14 @@ class SetFitPeer(Peer):
                 trainer = Trainer(
                     model=self.model,
                     args=args,
-                    train_dataset=Dataset.from_dict({"text": texts, "label": [int(v) for v in y]}),
+                    train_dataset=Dataset.from_dict({"text": texts, "label": self._label_column(y)}),
                     metric=_accuracy,  # the default "accuracy" string would load `evaluate` from the hub
                 )
                 trainer.train()
         self.classes_ = np.asarray(self.model.model_head.classes_, dtype=np.int64)
+
+    def _label_column(self, y: np.ndarray) -> list:
+        return [int(v) for v in y]
 
     def _predict_proba(self, texts: list[str]) -> np.ndarray:
         proba = self.model.predict_proba(texts, as_numpy=True, show_progress_bar=False)

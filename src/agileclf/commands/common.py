@@ -11,7 +11,11 @@ err = Console(stderr=True, soft_wrap=True)  # never break a file:line message ac
 TEXT_FIELD = typer.Option("text", "--text-field", help="field (JSONL) or column (CSV/TSV) holding the text")
 LABEL_FIELD = typer.Option("label", "--label-field", help="field or column holding the label (MASSIVE: intent)")
 QUIET = typer.Option(False, "--quiet", "-q", help="no progress bars")
-TASK = typer.Option("label", "--task", help="label (one label per text) | intent | slots | intent+slots | label+parent")
+TASK = typer.Option(
+    "label", "--task", help="label (one label per text) | multilabel | intent | slots | intent+slots | label+parent"
+)
+LABEL_SEP = typer.Option(None, "--label-sep", help="multilabel CSV/TSV: separator of the labels in a cell, e.g. '|'")
+THRESHOLD = typer.Option(None, "--threshold", help="multilabel: one decision threshold for every label (override)")
 SLOT_FIELD = typer.Option("annot_utt", "--slot-field", help="field with \\[slot : value] markup (slot tasks)")
 DEVICE = typer.Option(None, "--device", help="cpu, cuda, cuda:1, mps (default: best available)")
 

@@ -84,14 +84,7 @@ def read_examples(
         raise DataError(f"{path}: no such file")
     if on_conflict not in CONFLICT_POLICIES:
         raise DataError(f"on_conflict must be one of {', '.join(CONFLICT_POLICIES)}, not '{on_conflict}'")
-    fmt = fmt or detect_format(path)
-    if fmt not in FORMATS:
-        raise DataError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise DataError(f"{path}: the file is empty")
-    lines = _decoded_lines(path, raw, max_line_bytes)
-    rows = _jsonl_rows(path, lines) if fmt == "jsonl" else _delimited_rows(path, lines, fmt)
+    fmt, rows = read_rows(path, fmt, max_line_bytes)
 
     texts, labels, numbers, records = [], [], [], []
     for line_no, record in rows:
@@ -111,6 +104,18 @@ def read_examples(
                 f"training needs at least {min_classes}. Is --label-field right?"
             )
     return data
+
+
+def read_rows(path: Path, fmt: str | None, max_line_bytes: int = MAX_LINE_BYTES) -> tuple[str, Iterator]:
+    """(format, (line, record) pairs) of an existing file, checked for format, emptiness and UTF-8."""
+    fmt = fmt or detect_format(path)
+    if fmt not in FORMATS:
+        raise DataError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise DataError(f"{path}: the file is empty")
+    lines = _decoded_lines(path, raw, max_line_bytes)
+    return fmt, (_jsonl_rows(path, lines) if fmt == "jsonl" else _delimited_rows(path, lines, fmt))
 
 
 def _decoded_lines(path: Path, raw: bytes, max_line_bytes: int) -> list[str]:
@@ -231,3 +236,64 @@ def parse_text_lines(lines: list[str], source: str = "<stdin>", text_field: str 
     if not texts:
         raise DataError(f"{source}: no input texts")
     return Dataset(texts, [None] * len(texts), numbers, source, records)
+
+
+def read_examples_keep_going(
+    raw: bytes,
+    source: str,
+    fmt: str,
+    text_field: str = "text",
+    label_field: str = "label",
+    max_line_bytes: int = MAX_LINE_BYTES,
+) -> tuple[Dataset, list[str]]:
+    """Validate an upload row by row with the same checks as `read_examples`, keeping the good rows.
+
+    Returns the good rows and one `source:line: reason` message per bad row (the web app shows them).
+    Conflicting labels are not resolved here: the caller decides.
+    """
+    if fmt not in FORMATS:
+        raise DataError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
+    if not raw.strip():
+        raise DataError(f"{source}: the file is empty")
+    path = Path(source)
+    errors: list[str] = []
+    lines: list[str] = []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        try:
+            lines.extend(_decoded_lines(path, line, max_line_bytes))
+        except DataError as error:
+            errors.append(str(error).replace(f"{path}:1:", f"{path}:{number}:", 1))
+            lines.append("")
+    if fmt == "jsonl":
+        rows = []
+        for number, line in enumerate(lines, start=1):
+            try:
+                rows.extend((number, record) for _, record in _jsonl_rows(path, [line]))
+            except DataError as error:
+                errors.append(str(error).replace(f"{path}:1:", f"{path}:{number}:", 1))
+    else:
+        rows, header = [], None
+        reader = csv.reader(io.StringIO("\n".join(lines)), delimiter="\t" if fmt == "tsv" else ",")
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if header is None:
+                header = [cell.strip() for cell in row]
+            elif len(row) != len(header):
+                errors.append(f"{path}:{reader.line_num}: {len(row)} columns where the header has {len(header)}")
+            else:
+                rows.append((reader.line_num, dict(zip(header, row, strict=True))))
+    texts, labels, numbers, records = [], [], [], []
+    for number, record in rows:
+        try:
+            text = _text_value(path, number, record, text_field)
+            label = _label_value(path, number, record, label_field)
+        except DataError as error:
+            errors.append(str(error))
+            continue
+        texts.append(text)
+        labels.append(label)
+        numbers.append(number)
+        records.append(record)
+    errors.sort(key=lambda message: int(message[len(source) + 1 :].split(":", 1)[0] or 0))
+    return Dataset(texts, labels, numbers, source, records), errors

@@ -33,11 +33,22 @@ class CrossValResult:
     def n_splits(self) -> int:
         return int(self.folds.max()) + 1 if len(self.folds) else 0
 
+    @property
+    def multilabel(self) -> bool:
+        return bool(self.y_true) and not isinstance(self.y_true[0], str)
+
     def predicted(self) -> list[str]:
         return [self.labels[i] for i in self.proba.argmax(axis=1)]
 
     def metrics(self, positive_label: str | None = None) -> dict:
-        """The same metrics `evaluate` reports, on the out-of-fold predictions."""
+        """The same metrics `evaluate` reports, on the out-of-fold predictions (multi-label: at 0.5)."""
+        if self.multilabel:
+            from agileclf.evaluate.multilabel import indicator, multilabel_metrics
+
+            truth = indicator(self.y_true, self.labels)
+            result = multilabel_metrics(truth, self.proba >= 0.5, self.proba, self.labels)
+            result["n_splits"] = self.n_splits
+            return result
         result = classification_metrics(self.y_true, self.proba, self.labels, positive_label)
         result["n_splits"] = self.n_splits
         return result
@@ -72,13 +83,16 @@ def cross_val_proba(
     texts, labels = list(texts), list(labels)
     if len(texts) != len(labels):
         raise DataError(f"{len(texts)} texts but {len(labels)} labels")
-    label_set = label_set or LabelSet.from_labels(labels)
-    k = fold_count(labels, n_splits)
-    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    if labels and not isinstance(labels[0], str):  # label lists: a multi-label classifier
+        label_set, splits, k = _multilabel_folds(labels, label_set, n_splits, seed)
+    else:
+        label_set = label_set or LabelSet.from_labels(labels)
+        k = fold_count(labels, n_splits)
+        splits = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels)
     proba = np.zeros((len(texts), len(label_set)), dtype=np.float32)
     folds = np.zeros(len(texts), dtype=np.int64)
     fit_s = 0.0
-    for fold, (train_idx, test_idx) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
+    for fold, (train_idx, test_idx) in enumerate(splits):
         classifier = make_classifier()
         start = time.perf_counter()
         classifier.fit([texts[i] for i in train_idx], [labels[i] for i in train_idx], label_set=label_set)
@@ -88,3 +102,21 @@ def cross_val_proba(
         if on_fold is not None:
             on_fold(fold + 1, k)
     return CrossValResult(proba, list(label_set.names), labels, folds, fit_s)
+
+
+def _multilabel_folds(label_lists: list, label_set: LabelSet | None, n_splits: int, seed: int):
+    """Iterative stratification (Sechidis et al. 2011, via iterative-stratification): each fold gets about its
+    share of every label's rows, where a plain KFold can leave a rare label out of a fold's training part.
+    Folds: at most the rarest label's row count (at least 2)."""
+    from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
+
+    from agileclf.data.multilabel import label_matrix
+
+    label_set = label_set or LabelSet.from_labels(label for row in label_lists for label in row)
+    y = label_matrix(label_set, label_lists)
+    counts = y.sum(axis=0)
+    if len(label_lists) < 2:
+        raise DataError("cross-validation needs at least 2 examples")
+    k = max(2, min(n_splits, int(counts[counts > 0].min()) if counts.any() else 2))
+    splitter = MultilabelStratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    return label_set, splitter.split(np.zeros(len(label_lists)), y), k

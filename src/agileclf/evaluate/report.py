@@ -56,11 +56,18 @@ def confusion_matrix_png(
     for text in ax.texts:
         text.set_fontsize(max(6, fontsize - 1))
     ax.set_title(title or f"confusion matrix (n={int(np.sum(matrix))})")
+    return save_figure(fig, path, dpi=110 if many else 120)
+
+
+def save_figure(fig, path: str | Path, dpi: int = 120) -> Path:
+    """Write a matplotlib figure as a PNG through a temporary file and a rename, then close it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110 if many else 120)
+    fig.savefig(tmp, dpi=dpi)
     plt.close(fig)
     tmp.replace(path)
     return path

@@ -42,6 +42,8 @@ class Method(ClassifierMixin, BaseEstimator):
     kinds: ClassVar[tuple[str, ...]] = ("encoder",)
     config_class: ClassVar[type[MethodConfig]] = MethodConfig
     needs_training_data: ClassVar[bool] = True
+    # "label" (one label per text) or another task's variant of the same name ("multilabel"); see the registry.
+    task: ClassVar[str] = "label"
     # True when fit changes the backbone's weights, so the artifact must carry its own copy of them.
     stores_backbone: ClassVar[bool] = False
 

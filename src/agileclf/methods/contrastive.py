@@ -92,13 +92,23 @@ class BatchCosineSimilarityLoss(torch.nn.Module):
 
     def forward(self, sentence_features, labels: torch.Tensor) -> torch.Tensor:
         embeddings = torch.nn.functional.normalize(self.model(sentence_features[0])["sentence_embedding"], dim=-1)
-        similarity = embeddings @ embeddings.T
-        same = labels[:, None] == labels[None, :]
-        upper = torch.ones_like(same).triu(diagonal=1)
-        positive, negative = same & upper, ~same & upper
-        terms = [((similarity - 1) ** 2)[positive], (similarity**2)[negative]]
-        present = [t.mean() for t in terms if t.numel()]
-        return torch.stack(present).mean()
+        return pair_similarity_loss(embeddings, self.targets(labels))
+
+    @staticmethod
+    def targets(labels: torch.Tensor) -> torch.Tensor:
+        """Target cosine of each pair: 1 for the same label, else 0."""
+        return (labels[:, None] == labels[None, :]).float()
+
+
+def pair_similarity_loss(embeddings: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Squared error between each pair's cosine and its target, over the pairs of a batch; pairs with a target
+    above 0 and pairs at 0 are averaged separately, then weighted equally (SetFit's balanced sampling)."""
+    similarity = embeddings @ embeddings.T
+    upper = torch.ones_like(similarity, dtype=torch.bool).triu(diagonal=1)
+    positive, negative = (target > 0) & upper, (target <= 0) & upper
+    terms = [((similarity - target) ** 2)[positive], (similarity**2)[negative]]
+    present = [t.mean() for t in terms if t.numel()]
+    return torch.stack(present).mean()
 
 
 @register
@@ -115,14 +125,21 @@ class Contrastive(FastInference, Method):
         base = self.backbone.origin  # a refit starts from the untuned encoder, like a fresh object
         model = base.trainable_copy(cfg.max_length)
         base.warn_truncated(texts, cfg.max_length, self.name)
-        if len(np.unique(y)) >= 2 and np.sort(np.bincount(y))[-2] >= 2:  # the sampler needs 2 labels with 2+ rows
-            self.steps = training_steps(len(texts), cfg)
-            _train(model, texts, y, cfg, self.steps)
-        else:
-            self.steps = 0
+        self.steps = self._train_encoder(model, texts, y)
         model.eval()
         self.backbone = base.with_model(model)  # the tuned copy; `base` stays untouched
-        features = self.backbone.embed(texts, normalize=True)
+        self._fit_head(self.backbone.embed(texts, normalize=True), y)
+
+    def _train_encoder(self, model, texts: list[str], y: np.ndarray) -> int:
+        """Tune `model` in place; the number of updates made."""
+        if len(np.unique(y)) < 2 or np.sort(np.bincount(y))[-2] < 2:  # the sampler needs 2 labels with 2+ rows
+            return 0
+        steps = training_steps(len(texts), self.config)
+        _train(model, texts, [int(v) for v in y], self.config, steps, _loss(model, self.config))
+        return steps
+
+    def _fit_head(self, features: np.ndarray, y: np.ndarray) -> None:
+        cfg = self.config
         weights = class_weights(cfg.class_weight, y, self.labels.names)
         self.weight, self.bias, self.chosen_c = fit_logistic_head(
             features, y, len(self.labels), cfg.c, cfg.seed, class_weight=weights
@@ -141,13 +158,16 @@ class Contrastive(FastInference, Method):
         self.backbone.save(directory / BACKBONE_DIR)
 
 
-def _train(model, texts: list[str], y: np.ndarray, cfg: ContrastiveConfig, steps: int) -> None:
-    """sentence-transformers' trainer with a group-by-label batch sampler; nothing is written or logged."""
+def _train(
+    model, texts: list[str], targets: list, cfg: ContrastiveConfig, steps: int, loss, batch_sampler=None
+) -> None:
+    """sentence-transformers' trainer (default: a group-by-label batch sampler); nothing is written or logged.
+    `targets` is the label column the loss receives (a label id, or a multi-hot row)."""
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.training_args import BatchSamplers
 
-    train = Dataset.from_dict({"sentence": list(texts), "label": [int(v) for v in y]})
+    train = Dataset.from_dict({"sentence": list(texts), "label": list(targets)})
     with tempfile.TemporaryDirectory(prefix="agileclf-contrastive-") as tmp, quiet_loading():
         args = SentenceTransformerTrainingArguments(
             output_dir=tmp,
@@ -155,7 +175,7 @@ def _train(model, texts: list[str], y: np.ndarray, cfg: ContrastiveConfig, steps
             per_device_train_batch_size=cfg.batch_size,
             learning_rate=cfg.lr,
             warmup_steps=cfg.warmup_ratio,  # transformers 5 reads a float below 1 as a ratio
-            batch_sampler=BatchSamplers.GROUP_BY_LABEL,
+            batch_sampler=batch_sampler or BatchSamplers.GROUP_BY_LABEL,
             seed=cfg.seed,
             data_seed=cfg.seed,
             save_strategy="no",
@@ -164,7 +184,7 @@ def _train(model, texts: list[str], y: np.ndarray, cfg: ContrastiveConfig, steps
             disable_tqdm=is_quiet(),
             use_cpu=model.device.type == "cpu",
         )
-        trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train, loss=_loss(model, cfg))
+        trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train, loss=loss)
         if is_quiet():
             from transformers.trainer_callback import PrinterCallback
 

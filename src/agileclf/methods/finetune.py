@@ -76,7 +76,7 @@ class EncoderFinetune(FastInference, Method):
         torch.manual_seed(cfg.seed)
         rng = np.random.Generator(np.random.PCG64(cfg.seed))
         if valid is None:
-            texts, y, valid = stratified_holdout(texts, y, cfg.holdout_fraction, cfg.holdout_min_per_class, rng)
+            texts, y, valid = self._holdout(texts, y, rng)
 
         base = self.backbone.origin  # a refit starts from the untuned encoder, like a fresh object
         model = base.trainable_copy(cfg.max_length)
@@ -91,8 +91,8 @@ class EncoderFinetune(FastInference, Method):
         )
         per_epoch = updates_per_epoch(math.ceil(len(texts) / cfg.batch_size), cfg.grad_accumulation)
         epochs = epochs_for(cfg.epochs, cfg.min_steps, cfg.max_epochs, per_epoch)
-        labels = torch.as_tensor(y)
-        weights = class_weights(cfg.class_weight, y, self.labels.names)
+        labels = self._targets(y)
+        batch_loss = self._batch_loss(y)
 
         def epoch_batches():
             order = rng.permutation(len(texts))
@@ -100,12 +100,12 @@ class EncoderFinetune(FastInference, Method):
 
         def loss_of(module, batch) -> torch.Tensor:
             logits = module([texts[i] for i in batch])
-            return weighted_cross_entropy(logits, labels[batch], weights)
+            return batch_loss(logits, labels[batch])
 
         validation = None
         if valid is not None:
             validation = Validation(
-                score=lambda: _accuracy(network, valid),
+                score=lambda: self._validation_score(network, valid),
                 snapshot=lambda: copy.deepcopy(network.state_dict()),
                 restore=network.load_state_dict,
                 patience=cfg.patience,
@@ -119,6 +119,23 @@ class EncoderFinetune(FastInference, Method):
         self.validation_accuracy = best_score
         self.backbone = base.with_model(model)  # the tuned copy; `base` stays untouched
         self.head_weight, self.head_bias = head_arrays(network.head)
+
+    # ---- what differs between one label and several per text (methods.multilabel.finetune) -------------------
+    def _holdout(self, texts: list[str], y: np.ndarray, rng: np.random.Generator):
+        cfg = self.config
+        return stratified_holdout(texts, y, cfg.holdout_fraction, cfg.holdout_min_per_class, rng)
+
+    def _targets(self, y: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(y)
+
+    def _batch_loss(self, y: np.ndarray):
+        """loss(logits, targets) of a batch: cross-entropy, class-weighted as configured."""
+        weights = class_weights(self.config.class_weight, y, self.labels.names)
+        return lambda logits, targets: weighted_cross_entropy(logits, targets, weights)
+
+    def _validation_score(self, network, valid) -> float:
+        """Higher is better; the epoch with the best score is kept (accuracy here)."""
+        return _accuracy(network, valid)
 
     def _initial_head(self, backbone, dim: int) -> nn.Linear:
         head = nn.Linear(dim, len(self.labels), device=backbone.model.device)
@@ -160,11 +177,11 @@ class SentenceClassifier(nn.Module):
 
 
 @torch.no_grad()
-def _accuracy(network: SentenceClassifier, valid: tuple[list[str], np.ndarray]) -> float:
+def validation_logits(network: SentenceClassifier, texts: list[str]) -> torch.Tensor:
     network.eval()
+    return torch.cat([network(texts[start : start + 64]).cpu() for start in range(0, len(texts), 64)])
+
+
+def _accuracy(network: SentenceClassifier, valid: tuple[list[str], np.ndarray]) -> float:
     texts, y = valid
-    correct = 0
-    for start in range(0, len(texts), 64):
-        logits = network(texts[start : start + 64])
-        correct += int((logits.argmax(1).cpu().numpy() == y[start : start + 64]).sum())
-    return correct / len(texts)
+    return float((validation_logits(network, texts).argmax(1).numpy() == y).mean())

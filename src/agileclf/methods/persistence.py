@@ -50,7 +50,7 @@ def load_classifier(path: str | Path, backbone: Any = None, device: str | None =
     else:
         backbone = load_backbone(backbone if backbone is not None else recorded["ref"], device=device)
         _check_same_backbone(path, recorded, backbone)
-    cls = method_class(meta["method"], recorded["kind"])
+    cls = method_class(meta["method"], recorded["kind"], meta.get("task", "label"))
     method = cls(backbone=backbone, config=build_config(cls.config_class, meta["params"]))
     method.labels = LabelSet.from_json(meta["labels"])
     method.train_fingerprint = meta.get("train", {}).get("sha256")

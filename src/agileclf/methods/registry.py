@@ -13,16 +13,19 @@ from agileclf.errors import ConfigError
 from agileclf.methods.base import Method, MethodConfig
 
 _REGISTRY: dict[str, dict[str, type[Method]]] = {}
+# Variants of a method for another task (`multilabel`): same user-facing name, chosen by `--task`.
+_TASK_REGISTRY: dict[str, dict[str, dict[str, type[Method]]]] = {}
 _discovered = False
 
 
 def register(cls: type[Method]) -> type[Method]:
-    """Class decorator: make a method available under `cls.name` for each kind in `cls.kinds`."""
+    """Class decorator: make a method available under `cls.name` for each kind in `cls.kinds` (and its task)."""
+    registry = _REGISTRY if cls.task == "label" else _TASK_REGISTRY.setdefault(cls.task, {})
     for kind in cls.kinds:
-        existing = _REGISTRY.setdefault(cls.name, {}).get(kind)
+        existing = registry.setdefault(cls.name, {}).get(kind)
         if existing is not None and existing is not cls:
             raise RuntimeError(f"method '{cls.name}' for {kind} registered twice ({existing} and {cls})")
-        _REGISTRY[cls.name][kind] = cls
+        registry[cls.name][kind] = cls
     return cls
 
 
@@ -51,9 +54,26 @@ def method_classes(name: str) -> dict[str, type[Method]]:
     return dict(_REGISTRY[name])
 
 
-def method_class(name: str, kind: str) -> type[Method]:
-    """The implementation of `name` for a backbone of `kind`, or an error saying which kinds it takes."""
-    classes = method_classes(name)
+def task_method_names(task: str) -> list[str]:
+    """Methods that have a variant for `task` ('label': all)."""
+    _discover()
+    return method_names() if task == "label" else sorted(_TASK_REGISTRY.get(task, {}))
+
+
+def task_method_classes(task: str, name: str) -> dict[str, type[Method]]:
+    """The implementations of one method for `task` (e.g. 'multilabel'), by backbone kind."""
+    _discover()
+    if task == "label":
+        return method_classes(name)
+    variants = _TASK_REGISTRY.get(task, {})
+    if name not in variants:
+        raise ConfigError(f"method '{name}' has no {task} variant; {task} methods: {', '.join(sorted(variants))}")
+    return dict(variants[name])
+
+
+def method_class(name: str, kind: str, task: str = "label") -> type[Method]:
+    """The implementation of `name` for a backbone of `kind` (and `task`), or an error saying which kinds it takes."""
+    classes = task_method_classes(task, name)
     if kind not in classes:
         raise ConfigError(
             f"method '{name}' does not work with a {kind} backbone; it takes: {', '.join(sorted(classes))}"
@@ -68,6 +88,16 @@ def make_method(name: str, backbone: Any = None, **params: Any) -> Method:
     method_classes(name)  # a clear error for an unknown name before any model loads
     backbone = load_backbone(backbone)
     cls = method_class(name, backbone.kind)
+    return cls(backbone=backbone, config=build_config(cls.config_class, params))
+
+
+def make_task_method(task: str, name: str, backbone: Any = None, **params: Any) -> Method:
+    """make_method for a task's variant: `make_task_method("multilabel", "linear-probe", backbone)`."""
+    from agileclf.backbones import load_backbone
+
+    task_method_classes(task, name)
+    backbone = load_backbone(backbone)
+    cls = method_class(name, backbone.kind, task)
     return cls(backbone=backbone, config=build_config(cls.config_class, params))
 
 

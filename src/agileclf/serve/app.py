@@ -116,6 +116,11 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, api
                 404, f"model: unknown model {body.model!r}; served: {served}", "unknown_model", "model"
             )
         labels = model.labels
+        if body.threshold is not None and model.task != "multilabel":
+            message = (
+                f"threshold: model {body.model!r} is single-label (one label per text); threshold needs multilabel"
+            )
+            return error_response(422, message, "threshold_not_applicable", "threshold")
         if body.top_k > len(labels):
             message = f"top_k: {body.top_k} is more than the {len(labels)} labels of model {body.model!r}"
             return error_response(422, message, "top_k_too_large", "top_k")
@@ -131,7 +136,12 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, api
             return error_response(
                 500, f"model {body.model!r} failed ({type(error).__name__}); see the server log", "internal"
             )
-        return {"model": body.model, "results": format_results(proba, labels, body.top_k)}
+        results = format_results(proba, labels, body.top_k)
+        if model.task == "multilabel":
+            for result, chosen, row in zip(results, model.classifier.decide(proba, body.threshold), proba, strict=True):
+                result["labels"] = chosen
+                result["probabilities"] = {n: round(float(p), 6) for n, p in zip(labels, row, strict=True)}
+        return {"model": body.model, "task": model.task, "results": results}
 
     @app.get("/metrics", tags=["health"], response_class=Response)
     async def prometheus_metrics() -> Response:

@@ -20,6 +20,10 @@ class ServedModel:
     def labels(self) -> list[str]:
         return list(self.classifier.labels.names)
 
+    @property
+    def task(self) -> str:
+        return getattr(self.classifier, "task", "label")
+
     def describe(self) -> dict:
         """What GET /v1/models shows: method, labels, backbone and the metrics recorded at training."""
         meta = getattr(self.classifier, "meta", None) or {}
@@ -27,6 +31,8 @@ class ServedModel:
         return {
             "name": self.name,
             "method": self.classifier.name,
+            "task": self.task,
+            "thresholds": meta.get("multilabel", {}).get("thresholds") if self.task == "multilabel" else None,
             "labels": self.labels,
             "backbone": {"kind": backbone.get("kind"), "ref": backbone.get("ref")},
             "params": meta.get("params", {}),

@@ -22,6 +22,10 @@ def classify_request_model(limits: Limits) -> type[BaseModel]:
             min_length=1, max_length=limits.max_texts, description="texts to classify, strings only"
         )
         top_k: int = Field(1, ge=1, le=limits.max_top_k, strict=True, description="most probable labels to list")
+        threshold: float | None = Field(
+            None, ge=0, le=1, description="multi-label models only: one decision threshold for every label, "
+            "instead of the per-label thresholds saved with the model",
+        )  # fmt: skip
 
     return ClassifyRequest
 
@@ -35,16 +39,25 @@ class TextResult(BaseModel):
     label: str = Field(description="the most probable label")
     probability: float = Field(description="its probability")
     top_k: list[LabelScore] = Field(description="the top_k most probable labels, most probable first")
+    labels: list[str] | None = Field(
+        None, description="multi-label models: the predicted label set (each label at or above its threshold)"
+    )
+    probabilities: dict[str, float] | None = Field(
+        None, description="multi-label models: every label's own probability (independent; they need not sum to 1)"
+    )
 
 
 class ClassifyResponse(BaseModel):
     model: str
+    task: str = Field("label", description="label (one label per text) or multilabel (a set of labels per text)")
     results: list[TextResult] = Field(description="one result per text, in input order")
 
 
 class ModelInfo(BaseModel):
     name: str
     method: str
+    task: str = Field("label", description="label or multilabel")
+    thresholds: dict[str, float] | None = Field(None, description="multi-label models: per-label thresholds")
     labels: list[str]
     backbone: dict[str, Any]
     params: dict[str, Any]

@@ -1,0 +1,240 @@
+"""Multi-label benchmark cells: agileclf's multi-label methods (thresholds by CV on the sample) and SetFit
+one-vs-rest, on the same greedy K-per-label samples; results.jsonl, test predictions for the paired bootstrap,
+and report.md (the best method per seed is chosen by its out-of-fold macro-F1, never by test data)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from agileclf.bench.grid import BenchGrid, DatasetSpec
+from agileclf.bench.peers import SetFitPeer
+from agileclf.bench.runner import RESULTS_FILE, PeakMemory, _append_row, params_for, read_results, row_key
+from agileclf.data.labels import LabelSet
+from agileclf.data.multilabel import MultiLabelDataset, looks_multilabel, read_multilabel_examples, sample_multilabel
+from agileclf.data.sampling import sample_rows
+from agileclf.errors import ConfigError
+from agileclf.evaluate.multilabel import cv_thresholds, evaluate_multilabel, indicator, paired_bootstrap
+
+METRICS = ("macro_f1", "micro_f1", "samples_f1", "subset_accuracy", "hamming_loss", "roc_auc", "label_ranking_ap")
+PREDICTIONS_DIR = "predictions"
+
+
+class SetFitOneVsRestPeer(SetFitPeer):
+    """SetFit 1.2 with multi_target_strategy="one-vs-rest" and its defaults; label sets by its own 0.5 rule."""
+
+    model_kwargs = {"multi_target_strategy": "one-vs-rest"}
+    task = "multilabel"
+    threshold_source = "setfit (0.5)"
+
+    def fit(self, texts, labels, valid=None, label_set: LabelSet | None = None):
+        self.labels = label_set or LabelSet.from_labels(label for row in labels for label in row)
+        self._fit(list(texts), indicator(labels, self.labels.names))
+        return self
+
+    def _label_column(self, y: np.ndarray) -> list:
+        return y.astype(int).tolist()
+
+    def predict_proba(self, texts) -> np.ndarray:
+        return np.asarray(self.model.predict_proba(list(texts), as_numpy=True, show_progress_bar=False), np.float32)
+
+    def decide(self, proba: np.ndarray, threshold: float | None = None, top_k=None) -> list[list[str]]:
+        chosen = proba >= (0.5 if threshold is None else threshold)
+        return [[self.labels.names[j] for j in np.flatnonzero(row)] for row in chosen]
+
+
+def multilabel_spec(spec: DatasetSpec) -> DatasetSpec | None:
+    """The spec when its train.jsonl holds label lists (field 'labels' when the default 'label' is absent)."""
+    if looks_multilabel(spec.path / "train.jsonl", spec.label_field):
+        return spec
+    if spec.label_field == "label" and looks_multilabel(spec.path / "train.jsonl", "labels"):
+        return DatasetSpec(spec.path, spec.name, spec.text_field, "labels")
+    return None
+
+
+def multilabel_grid(grid: BenchGrid, methods_given: bool) -> BenchGrid | None:
+    """The grid with its datasets' label fields resolved, when every dataset is multi-label (None when none is;
+    a mix is an error). Without --methods, every method with a multi-label variant runs."""
+    from agileclf.methods.registry import task_method_classes, task_method_names
+
+    specs = [multilabel_spec(spec) for spec in grid.datasets]
+    if not any(specs):
+        return None
+    if not all(specs):
+        single = [s.name for s, m in zip(grid.datasets, specs, strict=True) if m is None]
+        raise ConfigError(f"a bench grid is single-label or multi-label; {', '.join(single)} hold(s) single labels")
+    methods = grid.methods if methods_given else task_method_names("multilabel")
+    for name in methods:
+        task_method_classes("multilabel", name)
+    return dataclasses.replace(grid, datasets=specs, methods=methods)
+
+
+def _load(spec, max_test: int) -> tuple[MultiLabelDataset, MultiLabelDataset]:
+    train = read_multilabel_examples(spec.path / "train.jsonl", spec.text_field, spec.label_field, min_classes=2)
+    test = read_multilabel_examples(spec.path / "test.jsonl", spec.text_field, spec.label_field, on_conflict="keep-all")
+    if max_test:
+        test = test.subset(sample_rows(len(test), max_test, 0))
+    return train, test
+
+
+def run_multilabel_grid(
+    grid: BenchGrid, out_dir: str | Path, resume: bool = False, backbone=None, log: Callable[[str], None] = print
+) -> list[dict]:
+    """Run every unfinished (dataset, shots, seed, method) cell; one results row each, appended as it ends."""
+    from agileclf.backbones import load_backbone
+    from agileclf.methods.registry import make_task_method
+
+    unknown = set(grid.peers) - {"setfit"}
+    if unknown:
+        raise ConfigError(f"multi-label benchmarks take the peer setfit only, not {', '.join(sorted(unknown))}")
+    out_dir = Path(out_dir)
+    (out_dir / PREDICTIONS_DIR).mkdir(parents=True, exist_ok=True)
+    rows = read_results(out_dir)
+    if rows and not resume:
+        raise ConfigError(f"{out_dir / RESULTS_FILE} already holds {len(rows)} rows; pass --resume, or another --out")
+    done = {row_key(r) for r in rows}
+    backbone = load_backbone(backbone)
+    for spec in grid.datasets:
+        train, test = _load(spec, grid.max_test)
+        label_set = LabelSet.from_labels(train.classes)
+        truth = indicator(test.labels, label_set.names)
+        np.save(out_dir / PREDICTIONS_DIR / f"{spec.name}-truth.npy", truth)
+        for shots in grid.shots:
+            for seed in grid.seeds:
+                drawn = sample_multilabel(train.labels, shots, seed)
+                sample = train.subset(drawn.indices)
+                cells = [(m, False) for m in grid.methods] + [(p, True) for p in grid.peers]
+                for name, peer in cells:
+                    if (spec.name, name, shots, seed) in done:
+                        continue
+                    params = dict(params_for(grid.peer_params if peer else grid.method_params, name, spec.name))
+                    folds = int(params.pop("cv_folds", 3))
+
+                    def make(name=name, params=params, seed=seed):
+                        return make_task_method("multilabel", name, backbone, **{"seed": seed, **params})
+
+                    row = _run_cell(spec.name, name, peer, shots, seed, sample, label_set, test, truth, make,
+                                    folds, params, backbone, out_dir)  # fmt: skip
+                    _append_row(out_dir / RESULTS_FILE, row)
+                    rows.append(row)
+                    cv = f", CV {row['cv_macro_f1']:.4f}" if row["cv_macro_f1"] is not None else ""
+                    log(f"{spec.name} {shots}/label seed {seed} {name}: macro-F1 {row['macro_f1']:.4f}{cv}, "
+                        f"fit {row['fit_s']:.0f} s")  # fmt: skip
+    return rows
+
+
+def _run_cell(dataset, name, peer, shots, seed, sample, label_set, test, truth, make, folds, params, backbone, out):
+    with PeakMemory() as memory, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        if peer:
+            classifier = SetFitOneVsRestPeer(seed=seed, backbone_path=getattr(backbone, "path", None), **params)
+        else:
+            classifier = make()
+        classifier.fit(sample.texts, sample.labels, label_set=label_set)
+        fit_s = time.perf_counter() - start
+        cv: dict = {}
+        if not peer:  # thresholds and the quality estimate come from the sample alone
+            start = time.perf_counter()
+            chosen, cv = cv_thresholds(make, sample.texts, sample.labels, label_set, folds, seed)
+            classifier.set_thresholds(chosen, "cv")
+            cv["seconds"] = time.perf_counter() - start
+        result = evaluate_multilabel(classifier, test.texts, test.labels, keep_predictions=True)
+    predicted = result.pop("predicted")
+    np.save(out / PREDICTIONS_DIR / f"{dataset}-{shots}-{seed}-{name}.npy", predicted)
+    return {
+        "dataset": dataset,
+        "method": name,
+        "peer": peer,
+        "task": "multilabel",
+        "shots": shots,
+        "seed": seed,
+        "n_train": len(sample),
+        "n_labels": len(label_set),
+        "n_test": result["n"],
+        "train_sha256": sample.fingerprint(),
+        **{k: result[k] for k in METRICS if k in result},
+        "cv_macro_f1": cv.get("macro_f1"),
+        "cv_s": round(cv.get("seconds", 0.0), 3),
+        "fit_s": round(fit_s, 3),
+        "predict_ms": round(result["ms_per_example"], 4),
+        "examples_per_s": round(result["examples_per_s"], 2),
+        "peak_mb": round(memory.peak_mb, 1),
+        "params": params,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def write_multilabel_report(rows: list[dict], out_dir: str | Path, n_boot: int = 1000) -> Path:
+    """report.md: mean ± std per method; the best agileclf method per seed by out-of-fold macro-F1 against
+    SetFit with a paired bootstrap interval over test rows (pooled over the seeds both ran)."""
+    from agileclf.artifact import write_text_atomic
+
+    out_dir = Path(out_dir)
+    rows = [r for r in rows if r.get("task") == "multilabel"]
+    lines = ["# Multi-label benchmark", ""]
+    comparisons = []
+    for (dataset, shots), group in _groups(rows).items():
+        lines += [f"## {dataset}, {shots} examples per label", "",
+                  "| method | seeds | macro-F1 | micro-F1 | samples-F1 | CV macro-F1 | fit s | CV s | examples/s |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+        by_method: dict[str, list[dict]] = {}
+        for row in group:
+            by_method.setdefault(row["method"] + (" (peer)" if row["peer"] else ""), []).append(row)
+        for method, items in by_method.items():
+            cv = [r["cv_macro_f1"] for r in items if r.get("cv_macro_f1") is not None]
+            lines.append(
+                f"| {method} | {len(items)} | {_ms(items, 'macro_f1')} | {_ms(items, 'micro_f1')} | "
+                f"{_ms(items, 'samples_f1')} | {f'{np.mean(cv):.3f}' if cv else '-'} | "
+                f"{np.mean([r['fit_s'] for r in items]):.0f} | {np.mean([r['cv_s'] for r in items]):.0f} | "
+                f"{np.mean([r['examples_per_s'] for r in items]):.0f} |"
+            )
+        text, comparison = _versus_setfit(group, out_dir, dataset, shots, n_boot)
+        lines += ["", *text, ""]
+        comparisons += [comparison] if comparison else []
+    path = out_dir / "report.md"
+    write_text_atomic(path, "\n".join(lines) + "\n")
+    json_path = out_dir / "report.json"
+    write_text_atomic(json_path, json.dumps({"versus_setfit": comparisons}, indent=1) + "\n")
+    return path
+
+
+def _groups(rows: list[dict]) -> dict[tuple, list[dict]]:
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["dataset"], row["shots"]), []).append(row)
+    return groups
+
+
+def _ms(items: list[dict], key: str) -> str:
+    values = [r[key] for r in items if key in r]
+    return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if values else "-"
+
+
+def _versus_setfit(group: list[dict], out_dir: Path, dataset: str, shots: int, n_boot: int) -> tuple[list, dict]:
+    """The CV-chosen agileclf method of each seed against SetFit on that seed, paired over test rows."""
+    seeds = sorted({r["seed"] for r in group if r["peer"]} & {r["seed"] for r in group if not r["peer"]})
+    if not seeds:
+        return [], {}
+    truth = np.load(out_dir / PREDICTIONS_DIR / f"{dataset}-truth.npy")
+    ours, theirs, picked = [], [], []
+    for seed in seeds:
+        candidates = [r for r in group if not r["peer"] and r["seed"] == seed and r.get("cv_macro_f1") is not None]
+        best = max(candidates, key=lambda r: r["cv_macro_f1"])
+        picked.append(best["method"])
+        ours.append(np.load(out_dir / PREDICTIONS_DIR / f"{dataset}-{shots}-{seed}-{best['method']}.npy"))
+        theirs.append(np.load(out_dir / PREDICTIONS_DIR / f"{dataset}-{shots}-{seed}-setfit.npy"))
+    boot = paired_bootstrap(truth, ours, theirs, n_boot=n_boot, seed=0)
+    comparison = {"dataset": dataset, "shots": shots, "seeds": seeds, "picked": picked, **boot}
+    return [
+        f"Best agileclf method per seed, chosen by out-of-fold macro-F1 on the sample: {', '.join(picked)} "
+        f"(seeds {', '.join(map(str, seeds))}). Macro-F1 minus SetFit one-vs-rest: **{100 * boot['delta']:+.1f} "
+        f"points**, paired bootstrap 95% interval [{100 * boot['ci_low']:+.1f}, {100 * boot['ci_high']:+.1f}] "
+        f"({boot['n_boot']} resamples of the {len(truth)} test rows, the same rows for every seed)."
+    ], comparison

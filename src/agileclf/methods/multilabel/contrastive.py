@@ -1,0 +1,94 @@
+"""Multi-label contrastive tuning: pair targets are the Jaccard similarity of the two label sets.
+
+SetFit's multi-label mode (issue #500) counts a pair as positive only when the label sets are equal, so
+`{joy, love}` and `{joy}` are pushed apart. Here the cosine of a pair is regressed to |A n B| / |A u B|. Batches
+group rows by their rarest label (every batch holds rows that share a label); one-vs-rest heads follow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from agileclf.methods.contrastive import (
+    BatchCosineSimilarityLoss,
+    Contrastive,
+    ContrastiveConfig,
+    _train,
+    training_steps,
+)
+from agileclf.methods.multilabel.base import MultiLabelFields, MultiLabelMethod, sigmoid
+from agileclf.methods.multilabel.heads import fit_binary_heads
+from agileclf.methods.registry import register
+
+
+@dataclass
+class MultiLabelContrastiveConfig(ContrastiveConfig, MultiLabelFields):
+    loss: str = "batch-cosine"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.loss != "batch-cosine":
+            raise ValueError("multi-label contrastive uses loss=batch-cosine (Jaccard pair targets)")
+
+
+class JaccardCosineSimilarityLoss(BatchCosineSimilarityLoss):
+    """BatchCosineSimilarityLoss with a graded target: the Jaccard similarity of two multi-hot rows."""
+
+    @staticmethod
+    def targets(labels: torch.Tensor) -> torch.Tensor:
+        return jaccard(labels.float())
+
+
+def jaccard(y: torch.Tensor) -> torch.Tensor:
+    """(b, b) Jaccard similarity of multi-hot rows; two empty sets count as equal (1)."""
+    inter = y @ y.T
+    union = y.sum(1)[:, None] + y.sum(1)[None, :] - inter
+    return torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(inter))
+
+
+def rarest_label(y: np.ndarray) -> list[int]:
+    """Each row's rarest label (by training count), the key that groups rows into batches; -1 for no label."""
+    counts = y.sum(axis=0)
+    rank = np.where(y > 0, counts[None, :], np.iinfo(np.int64).max)
+    return [int(j) if y[i, j] else -1 for i, j in enumerate(rank.argmin(axis=1))]
+
+
+def grouped_sampler(groups: list[int]):
+    """A batch-sampler factory for sentence-transformers' trainer: its group-by-label sampler over `groups`
+    (the trainer's own label column holds the multi-hot rows the loss needs)."""
+    from datasets import Dataset
+    from sentence_transformers.base.sampler import GroupByLabelBatchSampler
+
+    keys = Dataset.from_dict({"label": groups})
+
+    def make(dataset, **kwargs):
+        kwargs["valid_label_columns"] = ["label"]
+        return GroupByLabelBatchSampler(keys, **kwargs)
+
+    return make
+
+
+@register
+class MultiLabelContrastive(MultiLabelMethod, Contrastive):
+    """Metric learning on in-batch pairs with Jaccard targets (linear cost), then one-vs-rest logistic heads."""
+
+    config_class = MultiLabelContrastiveConfig
+
+    def _train_encoder(self, model, texts: list[str], y: np.ndarray) -> int:
+        groups = rarest_label(y)
+        sizes = np.bincount(np.asarray(groups) + 1)
+        if (sizes >= 2).sum() < 2:  # the group sampler needs 2 groups with 2+ rows
+            return 0
+        steps = training_steps(len(texts), self.config)
+        targets = y.astype(np.float32).tolist()
+        _train(model, texts, targets, self.config, steps, JaccardCosineSimilarityLoss(model), grouped_sampler(groups))
+        return steps
+
+    def _fit_head(self, features: np.ndarray, y: np.ndarray) -> None:
+        self.weight, self.bias, self.chosen_c = fit_binary_heads(features, y, self.config.c, self.config.seed)
+
+    def _predict_proba(self, texts: list[str]) -> np.ndarray:
+        return sigmoid(self._prediction_features(texts, normalize=True) @ self.weight.T + self.bias)

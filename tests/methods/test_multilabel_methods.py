@@ -1,0 +1,104 @@
+"""Multi-label variants: the task picks them by the same names; label sets out, thresholds saved and reloaded."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from agileclf import load_classifier
+from agileclf.errors import ConfigError, DataError
+from agileclf.evaluate.multilabel import best_thresholds
+from agileclf.methods import make_method
+from agileclf.methods.multilabel.contrastive import jaccard, rarest_label
+from agileclf.methods.registry import make_task_method, method_class
+
+REVIEWS_FILE = Path(__file__).resolve().parents[1] / "multilabel_reviews.jsonl"  # 12 restaurant reviews, 5 labels
+TRAIN = [(r["text"], r["labels"]) for r in map(json.loads, REVIEWS_FILE.read_text().splitlines())]
+TEXTS, LABELS = [t for t, _ in TRAIN], [labels for _, labels in TRAIN]
+NAMES = ["food", "negative", "positive", "price", "service"]
+PARAMS = {
+    "zero-shot": {},
+    "linear-probe": {},
+    "contrastive": {"min_steps": 6, "batch_size": 4},
+    "finetune": {"min_steps": 12},
+}
+
+
+@pytest.fixture(scope="module")
+def fitted(minilm):
+    return {name: make_task_method("multilabel", name, minilm, **p).fit(TEXTS, LABELS) for name, p in PARAMS.items()}
+
+
+def test_the_task_selects_the_multilabel_variant_by_the_same_name():
+    single, multi = method_class("linear-probe", "encoder"), method_class("linear-probe", "encoder", "multilabel")
+    assert multi is not single and issubclass(multi, single) and multi.task == "multilabel"
+    with pytest.raises(ConfigError, match="no multilabel variant"):
+        method_class("icl", "causal-lm", "multilabel")
+
+
+@pytest.mark.parametrize("name", list(PARAMS))
+def test_independent_probabilities_and_label_sets(fitted, name):
+    clf = fitted[name]
+    proba = clf.predict_proba(["the food was cheap and tasty", "rude staff"])
+    assert proba.shape == (2, 5) and clf.labels.names == NAMES and ((proba >= 0) & (proba <= 1)).all()
+    sets = clf.predict(["the food was cheap and tasty", "rude staff"])
+    assert all(isinstance(s, list) and s for s in sets)  # allow_empty=False keeps at least the top label
+    assert getattr(clf, "steps", 12) == 12  # contrastive really tuned its encoder (4 passes x 12 rows / 4)
+    assert clf.predict(["rude staff"], top_k=2)[0] == sorted(np.array(NAMES)[np.argsort(-proba[1])[:2]].tolist())
+    assert clf.predict(["rude staff"], threshold=0.0)[0] == NAMES
+
+
+@pytest.mark.parametrize("name", ["linear-probe", "finetune"])
+def test_learned_methods_fit_their_training_labels(fitted, name):
+    predicted = fitted[name].predict(TEXTS)
+    hits = np.mean([set(p) == set(t) for p, t in zip(predicted, LABELS, strict=True)])
+    assert hits >= 0.5, predicted
+    assert not np.allclose(fitted[name].predict_proba(TEXTS).sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("name", list(PARAMS))
+def test_thresholds_are_saved_and_reloaded(fitted, name, tmp_path, minilm):
+    clf = fitted[name]
+    clf.set_thresholds(np.linspace(0.2, 0.6, 5), "cv")
+    clf.save(tmp_path / name)
+    loaded = load_classifier(tmp_path / name, backbone=None if clf.stores_backbone else minilm)
+    assert type(loaded) is type(clf) and loaded.threshold_source == "cv"
+    np.testing.assert_allclose(loaded.thresholds, np.linspace(0.2, 0.6, 5), atol=1e-6)
+    assert loaded.meta["multilabel"]["thresholds"]["food"] == pytest.approx(0.2)
+    np.testing.assert_allclose(loaded.predict_proba(TEXTS[:3]), clf.predict_proba(TEXTS[:3]), atol=1e-5)
+    assert loaded.predict(TEXTS) == clf.predict(TEXTS)
+
+
+def test_bad_label_lists_are_clear_errors(minilm):
+    clf = make_task_method("multilabel", "linear-probe", minilm)
+    with pytest.raises(DataError, match="got the string 'food'"):
+        clf.fit(TEXTS[:2], ["food", ["price"]])
+    with pytest.raises(DataError, match="empty label list"):
+        clf.fit(TEXTS[:2], [[], ["price"]])
+    with pytest.raises(ConfigError, match="need 5 thresholds"):
+        make_task_method("multilabel", "linear-probe", minilm).fit(TEXTS, LABELS).set_thresholds([0.5], "user")
+    assert make_method("linear-probe", backbone=minilm).task == "label"
+
+
+def test_jaccard_targets_and_grouping_keys_by_hand():
+    y = torch.tensor([[1, 1, 0], [1, 0, 0], [0, 0, 1], [0, 0, 0]], dtype=torch.float32)
+    expected = [[1, 0.5, 0, 0], [0.5, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]
+    np.testing.assert_allclose(jaccard(y).numpy(), expected)
+    assert rarest_label(np.array([[1, 1, 0], [1, 0, 0], [1, 0, 1], [0, 0, 0]])) == [1, 0, 2, -1]
+
+
+def test_best_thresholds_by_hand():
+    truth = np.array([[1, 0], [1, 0], [0, 1], [0, 0]])
+    proba = np.array([[0.9, 0.1], [0.4, 0.2], [0.3, 0.8], [0.1, 0.05]])
+    chosen = best_thresholds(truth, proba)
+    # label 0: F1 = 1 for thresholds in (0.3, 0.4]; label 1: F1 = 1 for (0.2, 0.8]; the middle of each run
+    assert 0.3 < chosen[0] <= 0.4 and 0.2 < chosen[1] <= 0.8
+    assert best_thresholds(np.zeros((2, 1)), np.ones((2, 1)))[0] == 0.5
+
+
+def test_a_dev_split_chooses_the_thresholds(minilm):
+    clf = make_task_method("multilabel", "linear-probe", minilm, c=10.0)
+    clf.fit(TEXTS[:8], LABELS[:8], valid=(TEXTS[8:], LABELS[8:]))
+    assert clf.threshold_source == "dev" and not np.allclose(clf.thresholds, 0.5)
