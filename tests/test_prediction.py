@@ -1,6 +1,8 @@
 """`agileclf predict` streams: labels for a slow producer's first rows come back before it closes stdin, and an
 interrupted run is continued, through the real console script."""
 
+import csv
+import io
 import json
 import os
 import selectors
@@ -47,12 +49,12 @@ def test_a_slow_producer_sees_labels_before_it_closes_stdin(probe):
                 received += os.read(proc.stdout.fileno(), 65536)  # unbuffered: select sees every byte
         lines = received.splitlines()
         assert proc.poll() is None  # still running: stdin is open
-        assert [json.loads(line)["label"] for line in lines] == ["billing", "shipping"]
+        assert [json.loads(line)["label"] for line in lines] == ["double_charge", "delivery_late"]
         proc.stdin.write(b"please reset my password\n")
         proc.stdin.close()
         rest = proc.stdout.read().decode().splitlines()
         assert proc.wait(timeout=60) == 0
-        assert [json.loads(line)["label"] for line in rest] == ["account_access"]
+        assert [json.loads(line)["label"] for line in rest] == ["login_problem"]
     finally:
         proc.kill()
 
@@ -66,5 +68,10 @@ def test_predict_continues_an_interrupted_output(probe, tmp_path):
     full = out.read_bytes()
     out.write_bytes(full[: len(full) // 2])  # as if killed halfway through a write
     result = subprocess.run(args, check=True, env=env, capture_output=True, text=True)
-    assert out.read_bytes() == full
     assert "torn last row" in result.stderr and "after the" in result.stderr
+    # the same rows; the last digit of a probability may differ (a resumed run batches the texts differently)
+    before, after = (list(csv.DictReader(io.StringIO(raw))) for raw in (full.decode(), out.read_text()))
+    assert [r["text"] for r in after] == [r["text"] for r in before] and len(after) == 80
+    assert [r["label"] for r in after] == [r["label"] for r in before]
+    gaps = [abs(float(a[k]) - float(b[k])) for a, b in zip(after, before, strict=True) for k in a if k.startswith("p(")]
+    assert max(gaps) < 1e-4

@@ -47,7 +47,7 @@ def train(
     data: Path = typer.Argument(..., help="labelled examples: .jsonl, .csv or .tsv"),
     method: str = typer.Option(..., "--method", "-m", help="a method name from `agileclf methods`"),
     out_dir: Path = typer.Option(..., "--out", "-o", help="classifier directory to write"),
-    shots: int = typer.Option(0, "--shots", "-k", help="sample K examples per class (0: use all)"),
+    shots: int = typer.Option(None, "--shots", "-k", help="sample K examples per class (default: every row)"),
     seed: int = typer.Option(0, "--seed", help="seed of the sample and of the method"),
     backbone: str = typer.Option(None, "--backbone", "-b", help="local model folder (default: bundled MiniLM)"),
     text_field: str = TEXT_FIELD,
@@ -211,7 +211,8 @@ def _print_multilabel_metrics(result: dict) -> None:
 
 
 def _print_metrics(result: dict) -> None:
-    keys = ["accuracy", "macro_f1", "binary_f1", "roc_auc", "no_match_rate", "ms_per_example", "examples_per_s"]
+    keys = ["accuracy", "macro_f1", "binary_f1", "roc_auc", "log_loss", "brier", "ece", "no_match_rate", "load_s"]
+    keys += ["ms_per_example", "examples_per_s"]
     _print_table(f"{result['method']} on {result['data']} (n={result['n']})", result, keys)
     per_class = Table(title="per class")
     for column in ("label", "precision", "recall", "f1", "support"):
@@ -247,7 +248,7 @@ def demo(
     out_dir: Path = typer.Option(Path("agileclf-demo"), "--out", "-o", help="folder for artifacts and reports"),
     quiet: bool = QUIET,
 ) -> None:
-    """Train zero-shot, linear-probe and finetune on the bundled support-ticket data and compare them."""
+    """Train four methods on the bundled support-ticket data, compare them, and ship what auto chose by CV."""
     setup(quiet)
     from agileclf.demo import run_demo
 

@@ -72,6 +72,7 @@ class MultitaskCausalLM(Method):
     learned weights (the LoRA adapter, or the full state) and checks the base model's fingerprint on load."""
 
     name = "multitask"
+    fits_from_labels_alone = False  # its default task needs slot tags
     kinds = ("causal-lm",)
     config_class = MultitaskCausalConfig
 
