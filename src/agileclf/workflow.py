@@ -330,6 +330,22 @@ def _predict_batch(classifier, records, text_field: str, top_k: int, task: str, 
     return [{**record, **row} for record, row in zip(records, rows, strict=True)]
 
 
+def predict_file(
+    classifier, input_path=None, output_path=None, text_field: str = "text", top_k: int = 0, task: str = "label",
+    threshold: float | None = None, **options,
+):  # fmt: skip
+    """Label a file (JSONL, CSV/TSV, Parquet, text lines; None or '-': stdin) into a file or stdout in chunks:
+    bounded memory, a progress bar, and an existing JSONL/CSV output continued after its last complete row.
+    Each chunk is labelled by `predict_stream`; `options`: those of `agileclf.predictions.label_stream`
+    (chunk_rows, resume, fmt, inference)."""
+    from agileclf.predictions import label_stream
+
+    def labeller(records: list[dict]) -> list[dict]:
+        return list(predict_stream(classifier, records, text_field, top_k, task, len(records), threshold))
+
+    return label_stream(classifier, input_path, output_path, text_field, top_k, task, labeller=labeller, **options)
+
+
 # ---- benchmarks -------------------------------------------------------------------------------------------------
 @dataclass
 class BenchResult:
