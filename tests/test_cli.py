@@ -31,7 +31,7 @@ def trained(tmp_path_factory):
 def test_train_writes_an_artifact_with_data_provenance(trained):
     meta = json.loads((trained / "agileclf.json").read_text())
     assert meta["method"] == "linear-probe"
-    assert meta["data"]["shots"] == 6 and meta["data"]["rows_used"] == 24
+    assert meta["data"]["shots"] == 6 and meta["data"]["rows_used"] == 48
     assert meta["params"]["seed"] == 1
 
 
@@ -39,7 +39,7 @@ def test_evaluate_json_and_report_dir(trained, tmp_path):
     result = run("evaluate", trained, DEMO / "support_test.jsonl", "--json", "--report-dir", tmp_path / "rep")
     metrics = json.loads(result.stdout)
     assert {"accuracy", "macro_f1", "n", "ms_per_example", "roc_auc"} <= set(metrics)
-    assert metrics["n"] == 48 and metrics["accuracy"] > 0.85
+    assert metrics["n"] == 80 and metrics["accuracy"] > 0.85
     assert (tmp_path / "rep" / "confusion_matrix.png").is_file()
     assert json.loads((tmp_path / "rep" / "metrics.json").read_text())["accuracy"] == metrics["accuracy"]
     assert json.loads((trained / "agileclf.json").read_text())["metrics"]["accuracy"] == metrics["accuracy"]
@@ -49,14 +49,14 @@ def test_predict_from_stdin_and_file(trained, tmp_path):
     stdin = '{"text": "I was charged twice", "id": 9}\nmy parcel is lost\n'
     result = run("predict", trained, "--top-k", "2", stdin=stdin)
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["label"] for r in rows] == ["billing", "shipping"]
+    assert [r["label"] for r in rows] == ["double_charge", "delivery_late"]
     assert rows[0]["id"] == 9 and len(rows[0]["top_k"]) == 2
     assert abs(sum(rows[0]["probabilities"].values()) - 1) < 1e-4
     table = tmp_path / "pred.csv"  # CSV chosen by the suffix; JSONL to stdout above
     run("predict", trained, "--input", DEMO / "support_test.jsonl", "--output", table, "--top-k", "1")
     with table.open(newline="") as handle:
         csv_rows = list(csv.DictReader(handle))
-    assert len(csv_rows) == 48 and {"text", "label", "probability", "p(billing)", "top_k"} <= set(csv_rows[0])
+    assert len(csv_rows) == 80 and {"text", "label", "probability", "p(double_charge)", "top_k"} <= set(csv_rows[0])
     assert abs(sum(float(v) for k, v in csv_rows[0].items() if k.startswith("p(")) - 1) < 1e-4
 
 
@@ -97,6 +97,7 @@ def test_unknown_method_backbone_and_model_dir_exit_2(tmp_path):
         (("train", data, "-m", "magic", "-o", tmp_path / "o"), "unknown method 'magic'"),
         (("train", data, "-m", "linear-probe", "-b", tmp_path / "nope", "-o", tmp_path / "o"), "no such folder"),
         (("train", data, "-m", "linear-probe", "-p", "c", "-o", tmp_path / "o"), "--param expects key=value"),
+        (("train", data, "-m", "linear-probe", "-k", "0", "-o", tmp_path / "o"), "--shots 0: sampling 0 examples"),
         (("evaluate", tmp_path, data), "no agileclf.json"),
     ]:
         result = run(*args, check=False)

@@ -47,7 +47,7 @@ def train(
     data: Path = typer.Argument(..., help="labelled examples: .jsonl, .csv or .tsv"),
     method: str = typer.Option(..., "--method", "-m", help="a method name from `agileclf methods`"),
     out_dir: Path = typer.Option(..., "--out", "-o", help="classifier directory to write"),
-    shots: int = typer.Option(0, "--shots", "-k", help="sample K examples per class (0: use all)"),
+    shots: int = typer.Option(None, "--shots", "-k", help="sample K examples per class (default: every row)"),
     seed: int = typer.Option(0, "--seed", help="seed of the sample and of the method"),
     backbone: str = typer.Option(None, "--backbone", "-b", help="local model folder (default: bundled MiniLM)"),
     text_field: str = TEXT_FIELD,
@@ -94,28 +94,57 @@ def train(
 @app.command()
 def predict(
     model_dir: Path = typer.Argument(..., help="classifier directory"),
-    input_path: str = typer.Option("-", "--input", "-i", help="JSONL, CSV/TSV or text lines; - for stdin"),
-    output_path: str = typer.Option("-", "--output", "-o", help="output file (.jsonl, .csv, .tsv); - for stdout"),
-    output_format: str = typer.Option(None, "--format", help="jsonl or csv (default: from --output, else jsonl)"),
+    input_path: str = typer.Option("-", "--input", "-i", help="JSONL, CSV/TSV, Parquet or text lines; - for stdin"),
+    output_path: str = typer.Option("-", "--output", "-o", help=".jsonl, .csv, .tsv or .parquet out; - for stdout"),
+    output_format: str = typer.Option(None, "--format", help="jsonl, csv or parquet (default: from --output)"),
     text_field: str = TEXT_FIELD,
     top_k: int = typer.Option(0, "--top-k", help="also list the k most probable labels"),
     backbone: str = typer.Option(None, "--backbone", "-b", help="override the recorded backbone path"),
     device: str = DEVICE,
     task: str = TASK,
+    chunk_rows: int = typer.Option(1024, "--chunk-rows", help="rows read, labelled and written at a time"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="start the output again instead of continuing it"),
+    inference: str = typer.Option(None, "--inference", help="prediction precision: fp32, int8, onnx, onnx-int8"),
+    engine: str = typer.Option("local", "--engine", help="local (this process) | ray (Ray Data over sharded files)"),
+    actors: int = typer.Option(1, "--actors", help="ray: labelling actors"),
+    batch_size: int = typer.Option(256, "--batch-size", help="ray: rows per batch an actor labels"),
+    cpus_per_actor: float = typer.Option(1.0, "--cpus-per-actor", help="ray: CPUs each actor reserves (= threads)"),
+    gpus_per_actor: float = typer.Option(0.0, "--gpus-per-actor", help="ray: GPUs each actor reserves"),
+    ray_address: str = typer.Option(None, "--ray-address", envvar="RAY_ADDRESS", help="ray: cluster (default: local)"),
     threshold: float = THRESHOLD,
     quiet: bool = QUIET,
 ) -> None:
-    """Label new texts; each output row has the label (multi-label: labels), probabilities (or the slots)."""
-    setup(quiet)
-    from agileclf.methods import load_classifier
-    from agileclf.workflow import predict_stream, read_inputs, write_predictions
+    """Label new texts; each output row has the label (multi-label: labels), probabilities (or the slots).
 
-    dataset = read_inputs(input_path, text_field)
+    Reads and writes in chunks (bounded memory); an existing .jsonl/.csv output is continued after its last
+    complete row. `--engine ray --input DIR_OR_GLOB --output DIR` labels sharded files on a Ray cluster."""
+    setup(quiet)
+    if engine == "ray":
+        from agileclf.integrations.ray import predict_files
+
+        if input_path == "-" or output_path == "-":
+            raise AgileclfError("--engine ray reads --input DIR_OR_GLOB and writes --output DIR (no stdin/stdout)")
+        run = predict_files(
+            input_path, output_path, model_dir, actors, batch_size, cpus_per_actor, gpus_per_actor, text_field,
+            top_k, backbone, inference, output_format or "jsonl", ray_address,
+        )  # fmt: skip
+        err.print(f"labelled {run.rows:,} rows into {run.output} in {run.wall_s:.1f} s ({run.rows_per_s:,.0f} rows/s)")
+        return
+    if engine != "local":
+        raise AgileclfError(f"--engine must be local or ray, not {engine!r}")
+    from agileclf.methods import load_classifier
+    from agileclf.workflow import predict_file
+
     classifier = load_classifier(model_dir, backbone=backbone, device=device)
-    rows = predict_stream(classifier, dataset.records, text_field, top_k, task, threshold=threshold)
-    count = write_predictions(rows, output_path, output_format)
+    result = predict_file(
+        classifier, input_path, output_path, text_field=text_field, top_k=top_k, task=task, chunk_rows=chunk_rows,
+        resume=not overwrite, fmt=output_format, inference=inference, threshold=threshold,
+    )  # fmt: skip
     if output_path != "-":
-        err.print(f"wrote {count} predictions to {output_path}")
+        if result.truncated_bytes:
+            err.print(f"cut a torn last row ({result.truncated_bytes} bytes) off {output_path}")
+        resumed = f" after the {result.skipped:,} already there" if result.skipped else ""
+        err.print(f"wrote {result.written:,} predictions to {output_path}{resumed}")
 
 
 @app.command()
@@ -182,7 +211,8 @@ def _print_multilabel_metrics(result: dict) -> None:
 
 
 def _print_metrics(result: dict) -> None:
-    keys = ["accuracy", "macro_f1", "binary_f1", "roc_auc", "no_match_rate", "ms_per_example", "examples_per_s"]
+    keys = ["accuracy", "macro_f1", "binary_f1", "roc_auc", "log_loss", "brier", "ece", "no_match_rate", "load_s"]
+    keys += ["ms_per_example", "examples_per_s"]
     _print_table(f"{result['method']} on {result['data']} (n={result['n']})", result, keys)
     per_class = Table(title="per class")
     for column in ("label", "precision", "recall", "f1", "support"):
@@ -218,7 +248,7 @@ def demo(
     out_dir: Path = typer.Option(Path("agileclf-demo"), "--out", "-o", help="folder for artifacts and reports"),
     quiet: bool = QUIET,
 ) -> None:
-    """Train zero-shot, linear-probe and finetune on the bundled support-ticket data and compare them."""
+    """Train four methods on the bundled support-ticket data, compare them, and ship what auto chose by CV."""
     setup(quiet)
     from agileclf.demo import run_demo
 

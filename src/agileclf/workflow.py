@@ -75,7 +75,7 @@ def train_from_file(
     method: str,
     out_dir: str | Path | None,
     *,
-    shots: int = 0,
+    shots: int | None = None,
     seed: int = 0,
     backbone: Any = None,
     text_field: str = "text",
@@ -106,6 +106,7 @@ def train_from_file(
     from agileclf.multilabel_workflow import resolve_task
 
     params = dict(params or {})
+    check_shots(shots)
     task, label_field = resolve_task(data, task, label_field, note)
     if task == "multilabel":
         if augment or labels_file:
@@ -157,6 +158,10 @@ def train_from_file(
         validation = (held.texts, held.labels)
     log(f"training {method} on {len(texts)} examples, {len(label_set)} labels")
     result = fit_classifier(texts, labels, method, backbone, params, label_set, validation, seed, device)
+    if getattr(result.classifier, "choice", None):  # `auto`: what it chose, and the CV estimate
+        from agileclf.methods.auto import describe_choice
+
+        tell(describe_choice(result.classifier.choice))
     result.rows_used, result.notes = len(dataset), notes
     from agileclf.methods.training import is_main_process
 
@@ -167,6 +172,16 @@ def train_from_file(
             info["synthetic"] = synthetic
         result.path = result.classifier.save(out_dir, extra={"data": info, "fit_s": round(result.fit_s, 3)})
     return result
+
+
+def check_shots(shots: int | None) -> None:
+    """`shots` is None (every row) or a count >= 1; 0 is refused, since a user may have meant zero-shot."""
+    if shots is not None and shots < 1:
+        raise ConfigError(
+            f"--shots {shots}: sampling {shots} examples per class leaves nothing to learn from. Leave --shots out "
+            "to train on every row; for a classifier without training examples use --method zero-shot "
+            "(label names, or --labels descriptions)"
+        )
 
 
 def _train_task(data, method, out_dir, task, shots, seed, backbone, text_field, label_field, slot_field, params,
@@ -231,20 +246,21 @@ def evaluate_file(
                                     backbone, device)  # fmt: skip
         summary = result
     else:
-        from agileclf.data import read_examples, sample_rows
+        from agileclf.bench.runner import capped_rows
+        from agileclf.data import read_examples
         from agileclf.evaluate import evaluate_classifier
         from agileclf.methods import load_classifier
 
         dataset = read_examples(data, text_field, label_field)
-        if max_test:
-            dataset = dataset.subset(sample_rows(len(dataset), max_test, seed))
+        if max_test:  # stratified: every class keeps a row
+            dataset = dataset.subset(capped_rows(dataset.labels, max_test, seed))
         classifier = load_classifier(model_dir, backbone=backbone, device=device)
         result = evaluate_classifier(classifier, dataset.texts, dataset.labels, positive_label, report_dir)
         result = {"model": str(model_dir), "method": classifier.name, "data": str(data), **result}
         if result["n_unknown_label"]:
             note(
                 f"{result['n_unknown_label']} row(s) have labels this classifier does not know "
-                f"({', '.join(result['unknown_labels'][:5])}); they are left out of the metrics"
+                f"({', '.join(result['unknown_labels'][:5])}); they count as errors in every metric"
             )
         summary = {"data": str(data), **{k: v for k, v in result.items() if k != "per_class"}}
     if record:
@@ -314,6 +330,22 @@ def _predict_batch(classifier, records, text_field: str, top_k: int, task: str, 
     return [{**record, **row} for record, row in zip(records, rows, strict=True)]
 
 
+def predict_file(
+    classifier, input_path=None, output_path=None, text_field: str = "text", top_k: int = 0, task: str = "label",
+    threshold: float | None = None, **options,
+):  # fmt: skip
+    """Label a file (JSONL, CSV/TSV, Parquet, text lines; None or '-': stdin) into a file or stdout in chunks:
+    bounded memory, a progress bar, and an existing JSONL/CSV output continued after its last complete row.
+    Each chunk is labelled by `predict_stream`; `options`: those of `agileclf.predictions.label_stream`
+    (chunk_rows, resume, fmt, inference)."""
+    from agileclf.predictions import label_stream
+
+    def labeller(records: list[dict]) -> list[dict]:
+        return list(predict_stream(classifier, records, text_field, top_k, task, len(records), threshold))
+
+    return label_stream(classifier, input_path, output_path, text_field, top_k, task, labeller=labeller, **options)
+
+
 # ---- benchmarks -------------------------------------------------------------------------------------------------
 @dataclass
 class BenchResult:
@@ -359,16 +391,15 @@ def grid_spec(grid: dict[str, Any], params: dict[str, dict[str, Any]]):
     """One BenchGrid from its keyword values, checked (unknown methods and peers fail before any cell runs)."""
     from agileclf.bench import BenchGrid
     from agileclf.bench.peers import PEER_NAMES
-    from agileclf.methods.registry import method_classes, method_names
+    from agileclf.methods.registry import method_classes
     from agileclf.params import literal
 
     grid = dict(grid)
-    grid.setdefault("methods", [n for n in method_names() if "encoder" in method_classes(n)])
-    grid.setdefault("datasets", [])
+    grid.setdefault("datasets", [])  # no methods given: run_grid runs those that apply to the backbone
     unknown = set(grid.get("peers", [])) - set(PEER_NAMES)
     if unknown:
         raise ConfigError(f"unknown peer(s) {', '.join(sorted(unknown))}; available: {', '.join(PEER_NAMES)}")
-    for name in [*grid["methods"], *grid.get("augmented", [])]:
+    for name in [*(grid.get("methods") or []), *grid.get("augmented", [])]:
         method_classes(name)  # an unknown method fails now, not after an hour of other cells
     for name, values in params.items():
         if name == "synthetic":

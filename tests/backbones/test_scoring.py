@@ -157,13 +157,11 @@ def test_first_token_scoring_is_one_pass_and_needs_distinct_first_tokens(random_
         score_continuations(random_llama, PROMPTS, LABELS, pad_id=0, strategy="fast")
 
 
-def test_length_normalisation_and_calibration():
+def test_length_normalisation():
     scores = np.log(np.array([[0.5, 0.5 * 0.5]]))  # one token at 0.5; two tokens at 0.5 each
     assert label_probabilities(scores, [1, 2])[0].argmax() == 0
     normalised = label_probabilities(scores, [1, 2], length_norm=True)[0]
     assert normalised[0] == pytest.approx(normalised[1], abs=1e-6)
-    calibrated = label_probabilities(np.log([[0.8, 0.2]]), [1, 1], content_free=np.array([[0.8, 0.2]]))
-    assert calibrated[0] == pytest.approx([0.5, 0.5])
 
 
 def test_match_label_reads_the_first_line():

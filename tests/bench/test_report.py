@@ -39,7 +39,7 @@ def test_summary_has_means_and_sample_std():
 def test_best_method_of_a_row_is_bold_and_peers_are_marked():
     report = markdown_report(ROWS)
     assert "| contrastive | setfit (peer) |" in report
-    assert "| sst2 | 8 | **75.0 ± 7.1 (2)** | 62.0 ± 2.8 (2) |" in report
+    assert "| sst2 | 8 | – | **75.0 ± 7.1 (2)** | 62.0 ± 2.8 (2) |" in report
     assert "num_iterations=20" in report
 
 
@@ -58,18 +58,37 @@ def test_real_vs_synthetic_table_orders_models_by_examples_per_class():
     assert "Real vs synthetic" not in markdown_report(ROWS)  # no synthetic rows, no such table
 
 
-def test_best_method_against_each_peer_on_common_seeds():
+def test_every_method_against_each_peer_on_common_seeds_with_paired_intervals():
+    import numpy as np
+
     rows = [
         *ROWS,
         row("finetune", 0, 0.78),  # seed 2 has no setfit row: the pairing leaves it out
         {**row("finetune", 1, 0.74), "fit_s": 0.5},
         row("finetune", 2, 0.10),
-        row("tfidf", 0, 0.50, peer=True),
     ]
-    table = markdown_report(rows).split("Best agileclf method against each peer")[1].splitlines()
-    body = [line for line in table if line.startswith("| sst2")]
-    assert body == [
-        "| sst2 | 8 | setfit (peer) | 62.0 ± 2.8 | finetune | 76.0 ± 2.8 | +14.0 | 2 | 1.6x | 1.00x |",
-        "| sst2 | 8 | tfidf (peer) | 50.0 ± 0.0 | contrastive | 80.0 ± 0.0 | +30.0 | 1 | 1.0x | 1.00x |",
-    ]
+    rng = np.random.default_rng(0)
+    predictions = {}
+    for r in rows:
+        n_right = int(round(r["accuracy"] * 200))
+        correct = np.zeros(200, dtype=bool)
+        correct[rng.choice(200, n_right, replace=False)] = True
+        predictions[(r["dataset"], r["method"], r["shots"], r["seed"])] = {"correct": correct, "test_sha256": "t"}
+    report = markdown_report(rows, predictions=predictions)
+    table = report.split("Every agileclf method against each peer")[1].splitlines()
+    body = [line for line in table if line.startswith("| sst2 | 8 | ")]
+    assert body[0].startswith("| sst2 | 8 | contrastive | 75.0 ± 7.1 | setfit (peer) | 62.0 ± 2.8 | +13.0 | [")
+    assert body[1].startswith("| sst2 | 8 | finetune | 76.0 ± 2.8 | setfit (peer) | 62.0 ± 2.8 | +14.0 | [")
+    assert "| win | 2 | 1.6x; – | 1.00x |" in body[1]
+    assert "Per cell (one seed)" in report and "| sst2 | 8 | 1 | finetune | setfit | +10.0 | [" in report
+    without = markdown_report(rows)  # no predictions stored: the differences, no intervals
+    assert "– (no predictions stored)" in without
     assert "against each peer" not in markdown_report([row("contrastive", 0, 0.8)])
+
+
+def test_failed_cells_are_listed_with_their_errors_and_left_out_of_the_means():
+    failed = {**{k: v for k, v in row("multitask", 0, 0.0).items() if k != "accuracy"}, "error": "DataError: no slots"}
+    report = markdown_report([*ROWS, failed])
+    assert "5 cells (1 failed)" in report
+    assert "## Failed cells (1;" in report and "| sst2 | 8 | 0 | multitask | DataError: no slots |" in report
+    assert "multitask |" not in report.split("## Failed cells")[0]

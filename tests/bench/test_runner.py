@@ -106,3 +106,75 @@ def test_a_dataset_folder_needs_train_and_test(tmp_path):
     with pytest.raises(ConfigError, match="test.jsonl"):
         (tmp_path / "train.jsonl").write_text('{"text": "a", "label": "x"}\n')
         DatasetSpec(tmp_path)
+
+
+def test_a_failing_cell_is_recorded_and_the_grid_goes_on(tiny_sets, tmp_path, minilm):
+    out = tmp_path / "out"
+    grid = BenchGrid(
+        datasets=[DatasetSpec(tiny_sets[1])], methods=["multitask", "zero-shot"], shots=[2], seeds=[0], max_test=3
+    )
+    rows = run_grid(grid, out, backbone=minilm, log=lambda _: None)
+    failed, ok = rows
+    assert failed["method"] == "multitask" and "slot" in failed["error"] and "accuracy" not in failed
+    assert ok["method"] == "zero-shot" and "accuracy" in ok and "error" not in ok
+    assert read_results(out) == rows
+    report = write_report(rows, out).read_text()
+    assert "## Failed cells (1;" in report and "multitask" in report.split("## Failed cells")[1]
+    # --resume runs the failed cell again and keeps the finished one
+    ran = []
+    resumed = run_grid(grid, out, resume=True, backbone=minilm, log=ran.append)
+    assert "resuming: 1 failed cell(s) run again" in ran
+    assert [r["method"] for r in resumed] == ["zero-shot", "multitask"]
+
+
+def test_default_methods_are_those_that_apply_to_the_data(tiny_sets, minilm):
+    from agileclf.bench.grid import applicable_methods
+
+    names = applicable_methods("encoder")
+    assert {"zero-shot", "linear-probe", "contrastive", "finetune"} <= set(names)
+    assert "multitask" not in names  # it needs slot tags, which a bench dataset does not give
+    assert "icl" not in names  # a causal-LM method
+
+
+def test_an_unreadable_line_that_is_not_the_last_is_an_error_naming_it(tmp_path):
+    (tmp_path / "results.jsonl").write_text('{"a": 1}\nnot json\n{"a": 2}\n{"a": 3, "torn')
+    with pytest.raises(ConfigError, match=r"results.jsonl:2: not a JSON row"):
+        read_results(tmp_path)
+    (tmp_path / "results.jsonl").write_text('{"a": 1}\n{"a": 3, "torn')
+    assert read_results(tmp_path) == [{"a": 1}]
+
+
+def test_a_capped_test_set_keeps_every_class_and_the_dev_split_can_be_scored(tiny_sets, tmp_path, minilm):
+    labels = ["big"] * 95 + ["rare1", "rare2", "rare3", "rare4", "rare5"]
+    rows = runner_module.capped_rows(labels, 10, seed=0)
+    assert len(rows) == 10 and {labels[i] for i in rows} == set(labels) and rows == sorted(rows)
+    assert rows == runner_module.capped_rows(labels, 10, seed=0)
+    with pytest.raises(ConfigError, match="below the test set's 6 classes"):
+        runner_module.capped_rows(labels, 5)
+
+    topic = tiny_sets[1]
+    with pytest.raises(ConfigError, match="no dev.jsonl"):
+        BenchGrid(datasets=[DatasetSpec(topic)], methods=["zero-shot"], eval_split="dev")
+    (topic / "dev.jsonl").write_text((topic / "train.jsonl").read_text())
+    grid = BenchGrid(datasets=[DatasetSpec(topic)], methods=["zero-shot"], shots=[1], seeds=[0], eval_split="dev")
+    (row,) = run_grid(grid, tmp_path / "out", backbone=minilm, log=lambda _: None)
+    assert row["split"] == "dev" and row["n_test"] == 6 and row["n_test_classes"] == 3
+
+
+def test_auto_in_a_grid_records_its_choice_and_the_paired_interval_against_a_peer(tiny_sets, tmp_path, minilm):
+    out = tmp_path / "out"
+    grid = BenchGrid(
+        datasets=[DatasetSpec(tiny_sets[0])],
+        methods=["auto"],
+        peers=["tfidf"],
+        shots=[3],
+        seeds=[0],
+        method_params={"auto": {"candidates": "zero-shot,linear-probe"}},
+    )
+    auto, peer = run_grid(grid, out, backbone=minilm, log=lambda _: None)
+    assert auto["auto_choice"].split(",")[0] in ("zero-shot", "linear-probe") and auto["auto_cv_accuracy"] is not None
+    assert {"fit_cpu_s", "log_loss", "ece", "load_s"} <= set(auto)
+    report = write_report([auto, peer], out).read_text()
+    assert "What `auto` chose" in report and "| sentiment | 3 | auto |" in report
+    (comparison,) = json.loads((out / "comparisons.json").read_text())
+    assert comparison["method"] == "auto" and comparison["peer"] == "tfidf" and "low" in comparison

@@ -98,3 +98,11 @@ def test_batch_cosine_tuning_pulls_classes_apart(minilm):
     clf = make_method("contrastive", backbone=minilm, loss="batch-cosine", min_steps=8, batch_size=8, lr=1e-4)
     clf.fit(TEXTS, LABELS)
     assert class_margin(clf.backbone) > class_margin(minilm) + 0.2
+
+
+def test_contrastive_without_same_label_pairs_says_so_instead_of_being_a_linear_probe(minilm):
+    from agileclf.errors import DataError
+
+    clf = make_method("contrastive", backbone=minilm, min_steps=2)
+    with pytest.raises(DataError, match=r"two labels with two or more examples.*a \(2\), b \(1\), c \(1\)"):
+        clf.fit(["x one", "x two", "y one", "z one"], ["a", "a", "b", "c"])

@@ -13,7 +13,7 @@ def test_encoder_methods_are_registered():
 def test_unknown_method_and_parameter_are_clear_errors(minilm):
     with pytest.raises(ConfigError, match="unknown method 'nope'; available: .*linear-probe"):
         make_method("nope", backbone=minilm)
-    with pytest.raises(ConfigError, match="unknown parameter\\(s\\) colour; this method takes: seed, c,"):
+    with pytest.raises(ConfigError, match="unknown parameter\\(s\\) colour; this method takes: seed, calibration, c,"):
         make_method("linear-probe", backbone=minilm, colour="red")
 
 

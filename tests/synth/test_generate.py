@@ -5,7 +5,8 @@ from __future__ import annotations
 from agileclf.backbones import load_backbone
 from agileclf.data import read_examples
 from agileclf.synth import FilterSettings, GenerationSettings, synthesize
-from agileclf.synth.generate import LMGenerator, first_text, generation_prompt
+from agileclf.synth.filters import is_malformed
+from agileclf.synth.generate import CHAT_REQUEST, LMGenerator, first_text, generation_prompt
 
 
 def test_first_text_takes_the_first_line_without_its_lead():
@@ -39,3 +40,29 @@ def test_loop_with_the_lm_stops_at_n(tiny_writer, few_shot_file, tmp_path):
     result = synthesize(read_examples(few_shot_file), tmp_path / "s.jsonl", 3, generator, None, filters=settings)
     assert result.complete and all(c["kept"] == 3 for c in result.counts.values())
     assert len(read_examples(tmp_path / "s.jsonl")) == 12
+
+
+def test_chat_prompts_prefill_the_assistant_turn_with_the_open_slot(tiny_writer):
+    lm = load_backbone(str(tiny_writer))
+    lm.tokenizer.chat_template = (
+        "{% for m in messages %}<user>{{ m['content'] }}</user>\n{% endfor %}{% if add_generation_prompt %}"
+        "<assistant>{% endif %}"
+    )
+    generator = LMGenerator(lm, GenerationSettings())
+    ids = generator.prompt_ids(generation_prompt("blue", ["zorp blik quan"], generator.settings))
+    text = lm.tokenizer.decode(ids)
+    assert text.endswith(f"{CHAT_REQUEST}</user>\n<assistant>Example:")  # the model continues the example itself
+    assert "Example: zorp blik quan\n" in text
+
+
+def test_meta_text_about_the_task_is_malformed():
+    meta = [  # kept by the label filter on SmolLM2 before this filter existed (they carry the sentiment)
+        "You've managed to create 4 examples with the given sentiment positive examples. Let's continue the "
+        "conversation.",
+        "Just try again. Example of movie reviews with a positive sentiment towards a particular franchise.",
+        "Here are more reviews:",
+        "Sure! A heartfelt film.",
+    ]
+    assert all(is_malformed(t) for t in meta)
+    real = ["a gorgeous , witty , seductive movie .", "the plot is nothing but boilerplate clichés ."]
+    assert not any(is_malformed(t) for t in real)

@@ -101,8 +101,38 @@ class CausalLMBackbone(LocalBackbone):
         return self.tokenizer(text, add_special_tokens=not self.uses_chat_template(chat))["input_ids"]
 
     def encode_continuation(self, text: str) -> list[int]:
-        """Token ids of a continuation (a label's words), with no special tokens."""
+        """Token ids of a text on its own, with no special tokens (for cutting texts; not for answers)."""
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def clip(self, text: str, max_tokens: int) -> str:
+        """`text` cut to `max_tokens` tokens (short texts are returned as they are)."""
+        if len(text) <= max_tokens:  # a token holds at least one character
+            return text
+        ids = self.encode_continuation(text)
+        return text if len(ids) <= max_tokens else self.tokenizer.decode(ids[:max_tokens])
+
+    def encode_answer(self, rendered_prompt: str, answer: str, chat: bool = True) -> list[int]:
+        """Token ids of `answer` as the tokenizer splits it right after `rendered_prompt`.
+
+        SentencePiece tokenizers (Llama-2, Mistral, Gemma) split " positive" alone into a lone space piece plus a
+        word, but after "Label:" into one piece; BPE tokenizers may merge across the boundary. So prompt and answer
+        are tokenized together and the answer is the suffix after the prompt's tokens (after their longest common
+        prefix when the boundary merged).
+        """
+        head = self.encode(rendered_prompt, chat)
+        full = self.encode(rendered_prompt + answer, chat)
+        eos = self.tokenizer.eos_token_id
+        if head and full and head[-1] == full[-1] == eos:  # tokenizers that append EOS to every encoding
+            head, full = head[:-1], full[:-1]
+        common = 0
+        for a, b in zip(head, full, strict=False):
+            if a != b:
+                break
+            common += 1
+        answer_ids = full[common:]
+        if not answer_ids:
+            raise BackboneError(f"backbone {self.path}: the answer {answer!r} adds no tokens after the prompt")
+        return answer_ids
 
     @property
     def max_positions(self) -> int:

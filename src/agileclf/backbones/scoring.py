@@ -186,23 +186,21 @@ def naive_log_likelihood(
     return total
 
 
-def label_probabilities(
-    scores: np.ndarray, lengths: Sequence[int], length_norm: bool = False, content_free: np.ndarray | None = None
-) -> np.ndarray:
-    """Normalised label probabilities from summed log-probs: optional per-token mean and calibration.
-
-    Contextual calibration divides each row by the label distribution `content_free` that the same prompt
-    gives a content-free input (e.g. "N/A"), then renormalises.
-    """
+def label_probabilities(scores: np.ndarray, lengths: Sequence[int], length_norm: bool = False) -> np.ndarray:
+    """Normalised label probabilities from summed log-probs, optionally averaged per token first."""
     if length_norm:
         scores = scores / np.asarray(lengths, dtype=np.float64)
     scores = scores - scores.max(axis=1, keepdims=True)
     proba = np.exp(scores)
     proba /= proba.sum(axis=1, keepdims=True)
-    if content_free is not None:
-        proba = proba / np.clip(content_free, 1e-12, None)
-        proba /= proba.sum(axis=1, keepdims=True)
     return proba.astype(np.float32)
+
+
+def contextual_calibration(proba: np.ndarray, content_free: np.ndarray) -> np.ndarray:
+    """Zhao et al. (2021): divide each row by the label distribution the same prompt gives a content-free input
+    (e.g. "N/A"), then renormalise, so a prompt's bias towards one label no longer decides."""
+    proba = proba / np.clip(content_free, 1e-12, None)
+    return (proba / proba.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 @torch.no_grad()

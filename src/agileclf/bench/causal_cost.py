@@ -107,7 +107,8 @@ def label_scoring_ratio(
             for k, words in drawn.items():
                 demos = [(rng.choice(by_label.get(w) or texts), w) for w in words] if prompt_kind == "icl" else []
                 prompts = [backbone.encode(backbone.render(template.render(t, words, demos))) for t in timed]
-                label_ids = [backbone.encode_continuation(template.answer(w, chat)) for w in words]
+                reference = backbone.render(template.render("-", words))  # label tokens as split after the prompt
+                label_ids = [backbone.encode_answer(reference, template.answer(w, chat)) for w in words]
                 times = _interleaved_timings(
                     {
                         "forward": lambda p=prompts: _forward(model, p, pad, batch_size),

@@ -8,10 +8,12 @@ from pathlib import Path
 
 from agileclf.errors import ConfigError
 
+SPLITS = ("test", "dev")
+
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A folder with train.jsonl and test.jsonl; `name` defaults to the folder's name."""
+    """A folder with train.jsonl and test.jsonl (and dev.jsonl, optional); `name` defaults to the folder's name."""
 
     path: Path
     name: str = ""
@@ -25,6 +27,16 @@ class DatasetSpec:
         for split in ("train", "test"):
             if not (self.path / f"{split}.jsonl").is_file():
                 raise ConfigError(f"dataset {self.path}: no {split}.jsonl there (a bench dataset is a folder)")
+
+    @property
+    def has_dev(self) -> bool:
+        return (self.path / "dev.jsonl").is_file()
+
+    def split_path(self, split: str) -> Path:
+        """The file of `split` ("test" or "dev"); a dataset without dev.jsonl is named in the error."""
+        if split == "dev" and not self.has_dev:
+            raise ConfigError(f"dataset {self.path}: no dev.jsonl there, so it cannot be evaluated on a dev split")
+        return self.path / f"{split}.jsonl"
 
 
 @dataclass(frozen=True)
@@ -50,10 +62,14 @@ class Cell:
 
 @dataclass
 class BenchGrid:
-    """The grid; method_params / peer_params give per-name parameters (e.g. {"setfit": {"num_iterations": 20}})."""
+    """The grid; method_params / peer_params give per-name parameters (e.g. {"setfit": {"num_iterations": 20}}).
+
+    `methods=None` runs every method that applies (see applicable_methods); `eval_split="dev"` scores every cell
+    on the datasets' dev.jsonl instead of test.jsonl, for choosing defaults without reading a test split.
+    """
 
     datasets: list[DatasetSpec]
-    methods: list[str]
+    methods: list[str] | None = None
     peers: list[str] = field(default_factory=list)
     shots: list[int] = field(default_factory=lambda: [8])
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
@@ -68,12 +84,22 @@ class BenchGrid:
     writer: str | None = None
     # shots at which the augmented variants run (empty: all), so "4 real + 21 synthetic" sits beside "25 real"
     augmented_shots: list[int] = field(default_factory=list)
+    eval_split: str = "test"
+    # this grid's backbone (a folder or a bundled name such as smollm2-135m); --backbone on the command line wins
+    backbone: str | None = None
 
     def __post_init__(self) -> None:
         if not self.datasets:
             raise ConfigError("bench needs at least one dataset (--data DIR)")
-        if not self.methods and not self.peers and not self.augmented:
+        if self.methods is not None and not self.methods and not self.peers and not self.augmented:
             raise ConfigError("bench needs at least one method or peer")
+        if self.max_test < 0:
+            raise ConfigError(f"max_test must be >= 0 (0: the whole test set), got {self.max_test}")
+        if self.eval_split not in SPLITS:
+            raise ConfigError(f"eval_split must be one of {', '.join(SPLITS)}, not {self.eval_split!r}")
+        if self.eval_split == "dev":
+            for spec in self.datasets:
+                spec.split_path("dev")
         if any(s < 1 for s in self.shots):
             raise ConfigError(f"shots must be >= 1, got {self.shots}")
         missing = sorted(set(self.augmented_shots) - set(self.shots))
@@ -88,7 +114,7 @@ class BenchGrid:
         for spec in self.datasets:
             for shots in self.shots:
                 for seed in self.seeds:
-                    for method in self.methods:
+                    for method in self.methods or []:
                         yield Cell(spec.name, method, False, shots, seed)
                     for method in self.augmented if shots in (self.augmented_shots or [shots]) else []:
                         yield Cell(spec.name, method, False, shots, seed, augmented=True)
@@ -97,7 +123,20 @@ class BenchGrid:
 
 
 GRID_KEYS = {"data", "methods", "peers", "shots", "seeds", "max_test", "method_params", "peer_params"}
-GRID_KEYS |= {"augmented", "augmented_shots", "synthetic_per_class", "synthetic_params", "writer"}
+GRID_KEYS |= {"augmented", "augmented_shots", "synthetic_per_class", "synthetic_params", "writer", "eval_split"}
+GRID_KEYS |= {"backbone"}
+
+
+def applicable_methods(kind: str) -> list[str]:
+    """The methods a bench runs by default on a backbone of `kind`: those registered for that kind that learn
+    from texts and labels alone (not `multitask`, which needs slot tags or a label hierarchy)."""
+    from agileclf.methods.registry import method_classes, method_names
+
+    return [
+        name
+        for name in method_names()
+        if kind in method_classes(name) and method_classes(name)[kind].fits_from_labels_alone
+    ]
 
 
 def load_grid_file(path: str | Path) -> list[dict]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import tempfile
-import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext, redirect_stdout
 
@@ -85,8 +84,7 @@ class SetFitPeer(Peer):
             raise ConfigError(f"the setfit peer needs the `peers` extra: {hint} ({err})") from None
         from agileclf.progress import is_quiet, quiet_loading
 
-        with quiet_loading(), warnings.catch_warnings(), _silenced_setfit() if is_quiet() else nullcontext():
-            warnings.simplefilter("ignore")
+        with quiet_loading(), _silenced_setfit() if is_quiet() else nullcontext():  # warnings go to the bench row
             self.model = SetFitModel.from_pretrained(self.backbone_path, local_files_only=True, **self.model_kwargs)
             with tempfile.TemporaryDirectory(prefix="agileclf-setfit-") as tmp:
                 args = TrainingArguments(

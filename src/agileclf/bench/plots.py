@@ -89,4 +89,7 @@ def seed_spread_png(rows: list[dict], path: str | Path) -> Path:
 def write_plots(rows: list[dict], out_dir: str | Path) -> list[Path]:
     """Both PNGs into out_dir."""
     out_dir = Path(out_dir)
+    rows = [r for r in rows if "error" not in r]  # failed cells have no metrics to plot
+    if not rows:
+        return []
     return [learning_curves_png(rows, out_dir / LEARNING_CURVES), seed_spread_png(rows, out_dir / SEED_SPREAD)]

@@ -16,11 +16,11 @@ from agileclf.errors import ConfigError
 def bench(
     data: list[Path] = typer.Option([], "--data", "-d", help="dataset folder with train.jsonl, test.jsonl (repeat)"),
     config: Path = typer.Option(None, "--config", help="TOML grid file; flags given here override it"),
-    methods_: str = typer.Option(None, "--methods", help="comma-separated methods (default: every encoder method)"),
+    methods_: str = typer.Option(None, "--methods", help="comma-separated methods (default: all that apply)"),
     peers: str = typer.Option(None, "--peers", help="comma-separated peers: setfit,tfidf (default: none)"),
     shots: str = typer.Option(None, "--shots", help="examples per class, e.g. 8,64 (default: 8)"),
     seeds: str = typer.Option(None, "--seeds", help="sample/method seeds, e.g. 0,1,2 (default: 0,1,2,3,4)"),
-    max_test: int = typer.Option(None, "--max-test", help="cap each test set at N reproducibly sampled rows"),
+    max_test: int = typer.Option(None, "--max-test", help="cap each test set at N rows, stratified (default: all)"),
     out_dir: Path = typer.Option(..., "--out", "-o", help="folder for results.jsonl, report.md and plots"),
     resume: bool = typer.Option(False, "--resume", help="keep finished cells of --out and run the rest"),
     text_field: str = TEXT_FIELD,

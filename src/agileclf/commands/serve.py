@@ -28,6 +28,8 @@ def serve(
     request_timeout_s: float = typer.Option(30.0, "--request-timeout", help="seconds before a request gets 503"),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1, mps (default: best available)"),
     access_log: bool = typer.Option(False, "--access-log", help="log every request"),
+    workers: int = typer.Option(1, "--workers", help="server processes, each with its own batcher (one per core)"),
+    threads: int = typer.Option(None, "--threads", help="torch threads per worker (default: cores / workers)"),
 ) -> None:
     """Serve saved classifiers over HTTP: POST /v1/classify, GET /v1/models, /healthz, /readyz, /metrics, /docs."""
     setup(True)
@@ -43,7 +45,9 @@ def serve(
         max_queued_texts=max_queued_texts,
         request_timeout_s=request_timeout_s,
     )
-    run_server(model_dirs, host, port, limits, api_key, device, access_log, echo=err.print)
+    run_server(
+        model_dirs, host, port, limits, api_key, device, access_log, echo=err.print, workers=workers, threads=threads
+    )
 
 
 def loadtest(

@@ -14,7 +14,7 @@ def synthesize(
     backbone: str = typer.Option(..., "--backbone", "-b", help="local causal LM folder that writes and judges"),
     per_class: int = typer.Option(..., "--per-class", "-n", help="synthetic examples to keep per class"),
     out_path: Path = typer.Option(..., "--out", "-o", help="JSONL of kept rows (dropped rows: .dropped.jsonl)"),
-    shots: int = typer.Option(0, "--shots", "-k", help="sample K real examples per class first (0: use all)"),
+    shots: int = typer.Option(None, "--shots", "-k", help="sample K real examples per class first (default: all)"),
     seed: int = typer.Option(0, "--seed", help="seed of the sample, prompt shuffles, sampling and the judge"),
     temperature: float = typer.Option(1.0, "--temperature", help="sampling temperature"),
     top_p: float = typer.Option(0.95, "--top-p", help="nucleus sampling mass"),
@@ -49,7 +49,9 @@ def synthesize(
     from agileclf.synth import FilterSettings, GenerationSettings
     from agileclf.synth.report import filter_table, write_reports
     from agileclf.synth.run import synthesize_with_lm
+    from agileclf.workflow import check_shots
 
+    check_shots(shots)
     dataset = read_examples(data, text_field, label_field, min_classes=2)
     if shots:
         dataset = dataset.subset(sample_few_shot(dataset.labels, shots, seed).indices)

@@ -71,3 +71,33 @@ def save_figure(fig, path: str | Path, dpi: int = 120) -> Path:
     plt.close(fig)
     tmp.replace(path)
     return path
+
+
+def reliability_png(bins: list[dict], path: str | Path, title: str = "") -> Path:
+    """A reliability diagram from metrics.reliability_bins: accuracy per confidence bin against the diagonal."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfectly calibrated")
+    if bins:
+        centres = [(b["low"] + b["high"]) / 2 for b in bins]
+        widths = [b["high"] - b["low"] for b in bins]
+        ax.bar(centres, [b["accuracy"] for b in bins], width=widths, edgecolor="black", alpha=0.7, label="accuracy")
+        ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o", color="black", markersize=3)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence of the predicted label")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title or f"reliability (n={sum(b['count'] for b in bins)})")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(path)
+    return path

@@ -28,6 +28,11 @@ class MethodConfig:
     """Parameters every method has; each method's config subclasses this one."""
 
     seed: int = param(0, "random seed for everything this method draws or initialises")
+    calibration: str = param(
+        "auto",
+        "temperature scaling fitted by cross-validation on the training examples: auto (kept where it lowers CV "
+        "log-loss; skipped by methods whose CV would refit the encoder), temperature (always), none",
+    )
 
 
 class Method(ClassifierMixin, BaseEstimator):
@@ -42,6 +47,13 @@ class Method(ClassifierMixin, BaseEstimator):
     kinds: ClassVar[tuple[str, ...]] = ("encoder",)
     config_class: ClassVar[type[MethodConfig]] = MethodConfig
     needs_training_data: ClassVar[bool] = True
+    # False for methods that need more than (text, label) pairs (slot tags, a hierarchy): the bench's default
+    # method list leaves them out, since its datasets give texts and labels only.
+    fits_from_labels_alone: ClassVar[bool] = True
+    # True when a few refits cost seconds (frozen encoder): `calibration=auto` cross-validates only these
+    cheap_cv: ClassVar[bool] = False
+    CALIBRATION_FOLDS: ClassVar[int] = 3
+    CALIBRATION_MAX_ROWS: ClassVar[int] = 2000  # a seeded subset beyond this: one parameter needs no more
     # "label" (one label per text) or another task's variant of the same name ("multilabel"); see the registry.
     task: ClassVar[str] = "label"
     # True when fit changes the backbone's weights, so the artifact must carry its own copy of them.
@@ -84,8 +96,55 @@ class Method(ClassifierMixin, BaseEstimator):
         self.train_size = len(texts)
         if valid is not None:
             valid = (list(valid[0]), self.labels.encode(list(valid[1])))
+        backbone = self.backbone  # before _fit: a method that tunes the encoder replaces it
+        self.calibration = {}
         self._fit(texts, y, valid)
+        self.calibration = self._calibrate(texts, labels, backbone)
         return self
+
+    def _calibrate(self, texts: list[str], labels: list[str], backbone: Any) -> dict:
+        """Temperature scaling from out-of-fold probabilities of fresh copies of this method (methods.calibration)."""
+        from agileclf.methods.calibration import CALIBRATIONS, choose_temperature
+
+        mode = getattr(self.config, "calibration", "none")
+        if mode not in CALIBRATIONS:
+            raise ConfigError(f"calibration must be one of {', '.join(CALIBRATIONS)}, not {mode!r}")
+        if mode == "none":
+            return {"mode": "none", "temperature": 1.0}
+        if mode == "auto" and not self.cheap_cv:
+            return {"mode": "auto", "temperature": 1.0, "skipped": "its cross-validation would refit the encoder"}
+        from agileclf.evaluate.crossval import cross_val_proba, fold_count
+
+        try:
+            fold_count(labels, self.CALIBRATION_FOLDS)
+        except DataError as err:
+            if mode == "temperature":
+                raise DataError(f"calibration=temperature: {err}") from None
+            return {"mode": "auto", "temperature": 1.0, "skipped": str(err)}
+        config = dataclasses.replace(self.config, calibration="none")
+        if len(texts) > self.CALIBRATION_MAX_ROWS:
+            keep = np.random.Generator(np.random.PCG64(self.config.seed)).permutation(len(texts))
+            keep = sorted(keep[: self.CALIBRATION_MAX_ROWS].tolist())
+            texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
+            try:
+                fold_count(labels, self.CALIBRATION_FOLDS)
+            except DataError as err:
+                return {"mode": mode, "temperature": 1.0, "skipped": f"in a {len(keep)}-row subset: {err}"}
+        oof = cross_val_proba(
+            lambda: type(self)(backbone=backbone, config=config),
+            texts,
+            labels,
+            self.labels,
+            n_splits=self.CALIBRATION_FOLDS,
+            seed=self.config.seed,
+        )
+        return choose_temperature(mode, oof.proba, self.labels.encode(labels), oof.folds)
+
+    @property
+    def temperature(self) -> float:
+        """The calibration temperature predict_proba applies (1: none); a loaded classifier reads agileclf.json."""
+        record = self.__dict__.get("calibration") or (getattr(self, "meta", None) or {}).get("calibration") or {}
+        return float(record.get("temperature", 1.0))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(n, n_labels) probabilities, rows summing to 1, columns in `self.labels` order."""
@@ -93,7 +152,12 @@ class Method(ClassifierMixin, BaseEstimator):
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        return self._predict_proba(texts)
+        proba = self._predict_proba(texts)
+        if self.temperature != 1.0:
+            from agileclf.methods.calibration import apply_temperature
+
+            proba = apply_temperature(proba, self.temperature)
+        return proba
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         """The most probable label of each text, as a numpy array of label names (like scikit-learn's)."""
@@ -132,7 +196,10 @@ class Method(ClassifierMixin, BaseEstimator):
         from agileclf.methods.persistence import save_classifier
 
         self._check_fitted()
-        return save_classifier(self, path, extra=extra)
+        calibration = self.__dict__.get("calibration")
+        return save_classifier(
+            self, path, extra={**({"calibration": calibration} if calibration else {}), **(extra or {})}
+        )
 
     @classmethod
     def load(cls, path: str | Path, backbone: Any = None) -> Method:

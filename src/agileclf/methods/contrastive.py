@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from agileclf.artifact import BACKBONE_DIR
+from agileclf.errors import DataError
 from agileclf.methods.base import Method, MethodConfig, param
 from agileclf.methods.heads import (
     check_class_weight,
@@ -60,6 +61,18 @@ class ContrastiveConfig(MethodConfig):
 def training_steps(n_examples: int, cfg: ContrastiveConfig) -> int:
     """Updates for n examples: `passes` epochs' worth, at least `min_steps` (linear in n, never n^2)."""
     return max(cfg.min_steps, math.ceil(cfg.passes * n_examples / cfg.batch_size))
+
+
+def check_tunable(y: np.ndarray, names: list[str]) -> None:
+    """Contrastive tuning needs pairs of a label: two labels with two or more examples each. Without them it
+    would be a linear probe under another name, so it is an error that says what to use instead."""
+    counts = np.bincount(y, minlength=len(names))
+    if (counts >= 2).sum() < 2:
+        shown = ", ".join(f"{name} ({count})" for name, count in zip(names, counts, strict=True))
+        raise DataError(
+            "contrastive tuning needs at least two labels with two or more examples each (same-label pairs); "
+            f"the examples per label are: {shown}. Add examples, or use linear-probe or zero-shot"
+        )
 
 
 def _loss(model, cfg: ContrastiveConfig):
@@ -132,8 +145,7 @@ class Contrastive(FastInference, Method):
 
     def _train_encoder(self, model, texts: list[str], y: np.ndarray) -> int:
         """Tune `model` in place; the number of updates made."""
-        if len(np.unique(y)) < 2 or np.sort(np.bincount(y))[-2] < 2:  # the sampler needs 2 labels with 2+ rows
-            return 0
+        check_tunable(y, self.labels.names)  # the sampler needs 2 labels with 2+ rows; never a silent probe
         steps = training_steps(len(texts), self.config)
         _train(model, texts, [int(v) for v in y], self.config, steps, _loss(model, self.config))
         return steps

@@ -39,6 +39,7 @@ class LinearProbe(FastInference, Method):
     name = "linear-probe"
     kinds = ("encoder",)
     config_class = LinearProbeConfig
+    cheap_cv = True  # refits take a frozen-encoder embedding and a logistic head: seconds
 
     def _features(self, texts: list[str]) -> np.ndarray:
         return self.backbone.embed(texts, batch_size=self.config.batch_size, normalize=self.config.normalize)

@@ -10,7 +10,13 @@ from agileclf.errors import BackboneError
 
 
 def save_classifier(method, path: str | Path, extra: dict | None = None) -> Path:
-    """Save a fitted method: its tensors, any extra files, and agileclf.json listing every file's sha256."""
+    """Save a fitted method: its tensors, any extra files, and agileclf.json listing every file's sha256.
+
+    Under a multi-process launch only the main process writes (the others trained the same weights)."""
+    from agileclf.methods.training import is_main_process
+
+    if not is_main_process():
+        return Path(path)
     backbone = method.backbone
     meta = {
         "method": method.name,

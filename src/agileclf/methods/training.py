@@ -57,6 +57,11 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK") or os.environ.get("LOCAL_RANK") or 0) == 0
 
 
+def world_size() -> int:
+    """Processes training together (WORLD_SIZE, set by accelerate launch and torchrun; 1 otherwise)."""
+    return int(os.environ.get("WORLD_SIZE") or 1)
+
+
 def module_device(module: nn.Module) -> torch.device:
     """Where the module's weights are (CPU for a module without any)."""
     parameter = next(module.parameters(), None)

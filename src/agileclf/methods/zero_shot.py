@@ -30,6 +30,7 @@ class EncoderZeroShot(Method):
     name = "zero-shot"
     kinds = ("encoder",)
     config_class = ZeroShotConfig
+    cheap_cv = True  # nothing to train: out-of-fold probabilities cost one embedding pass
     needs_training_data = False
 
     def _fit(self, texts, y, valid) -> None:

@@ -17,6 +17,14 @@ PASS, FAIL, OFF, NOT_RUN = "pass", "fail", "off", "not-run"
 
 _NON_WORD = re.compile(r"[^\w]+")
 _PROMPT_ECHO = re.compile(r"few examples of|generate more examples", re.IGNORECASE)
+# Text about the task rather than an example of it, as a chat model writes it ("You've managed to create 4
+# examples ...", "Here are more reviews:", "Let's continue the conversation.").
+_META = re.compile(
+    r"\bsure[,!.]|\b(?:examples?|here (?:is|are)|here's|certainly|of course|i hope|let me|let's|you've|you have"
+    r"|i have (?:written|created|generated)|generat(?:e|ed|ing)|conversation|as an ai|ai assistant|try again"
+    r"|i'm sorry|i cannot|i can't|feel free|hope (?:this|these) helps?)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -51,8 +59,9 @@ def words(text: str) -> list[str]:
 
 
 def is_malformed(text: str) -> bool:
-    """Empty, without a single word character, or an echo of the generation instruction."""
-    return not normalise(text) or bool(_PROMPT_ECHO.search(text))
+    """Empty, without a single word character, an echo of the generation instruction, or meta-text: words an
+    assistant uses about the task ("here are", "examples", "let's", "generate", ...) rather than an example."""
+    return not normalise(text) or bool(_PROMPT_ECHO.search(text)) or bool(_META.search(text))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ INSTRUCTION = (
 )
 EXAMPLE = "Example: {text}"
 OPEN = "Example:"
+# With a chat template the request ends the user turn and the assistant's answer is prefilled with OPEN, so the
+# model writes the example itself, not text about the task ("Here are 4 more examples ...", measured on SmolLM2).
+CHAT_REQUEST = "Write one new example like these, on one line."
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,14 @@ class LMGenerator:
     def prompt_ids(self, prompt: str) -> list[int]:
         """Token ids of the rendered prompt; examples are dropped from the front when it would not fit."""
         backbone, room = self.backbone, self.backbone.max_positions - self.settings.max_new_tokens
+        chat = backbone.uses_chat_template(self.settings.chat_template)
         head, *lines = prompt.split("\n")
         while True:
-            ids = backbone.encode(backbone.render("\n".join([head, *lines]), chat=self.settings.chat_template))
+            if chat and lines and lines[-1] == OPEN:  # prefill the assistant turn with the open slot
+                user = "\n".join([head, *lines[:-1], CHAT_REQUEST])
+                ids = backbone.encode(backbone.render(user) + OPEN)
+            else:
+                ids = backbone.encode(backbone.render("\n".join([head, *lines]), chat=self.settings.chat_template))
             if len(ids) <= room or len(lines) <= 1:
                 break
             lines = lines[1:]
@@ -98,7 +106,7 @@ class LMGenerator:
                 top_k=0,
                 max_new_tokens=cfg.max_new_tokens,
                 pad_token_id=tokenizer.pad_token_id,
-                stop_strings=["\n"] if not backbone.uses_chat_template(cfg.chat_template) else None,
+                stop_strings=["\n"],  # one example is one line (the chat turn's end is EOS)
                 tokenizer=tokenizer,
             )
             new = output[:, ids.shape[1] :]

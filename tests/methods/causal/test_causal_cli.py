@@ -17,7 +17,9 @@ def test_train_and_evaluate_with_a_causal_backbone(tiny_lm, task, tmp_path):
     runner = CliRunner()
     model = tmp_path / "clf"
     args = ["train", str(tmp_path / "train.jsonl"), "-m", "lora", "-o", str(model), "-b", str(tiny_lm), "-q"]
-    result = runner.invoke(app, [*args, "-p", "min_steps=80", "-p", "lr=1e-2", "-p", "target_modules=all-linear"])
+    tiny = ["-p", "prompt_search=off"]  # the tiny model knows one prompt layout
+    lora = ["-p", "min_steps=80", "-p", "lr=1e-2", "-p", "target_modules=all-linear"]
+    result = runner.invoke(app, [*args, *tiny, *lora])
     assert result.exit_code == 0, result.output
     meta = json.loads((model / "agileclf.json").read_text())
     assert meta["backbone"]["kind"] == "causal-lm" and meta["backbone"]["ref"] == str(tiny_lm.resolve())
@@ -29,6 +31,6 @@ def test_train_and_evaluate_with_a_causal_backbone(tiny_lm, task, tmp_path):
 
     generated = tmp_path / "gen"
     args = ["train", str(tmp_path / "train.jsonl"), "-m", "zero-shot", "-o", str(generated), "-b", str(tiny_lm)]
-    assert runner.invoke(app, [*args, "-q", "-p", "decode=generate"]).exit_code == 0
+    assert runner.invoke(app, [*args, "-q", *tiny, "-p", "decode=generate"]).exit_code == 0
     result = runner.invoke(app, ["evaluate", str(generated), str(tmp_path / "test.jsonl"), "--json", "-q"])
     assert 0.0 <= json.loads(result.stdout.strip().splitlines()[-1])["no_match_rate"] <= 1.0

@@ -19,12 +19,14 @@ from agileclf.errors import BackboneError
 from agileclf.methods import make_method
 from agileclf.methods.persistence import load_classifier
 
+# The tiny model knows one prompt layout (classify, no chat): the prompt search is off here (it is tested on the
+# real model and in test_tokenization.py). LoRA stays unmerged so its base weights can be compared.
 SETTINGS = {
-    "zero-shot": {},
-    "prompt-tuning": {"num_virtual_tokens": 8, "prompt_init": "text", "min_steps": 300},
-    "ipt": {"num_virtual_tokens": 20, "prompt_init": "random", "min_steps": 300},
-    "lora": {"min_steps": 80, "lr": 1e-2, "target_modules": ["all-linear"]},
-    "finetune": {"min_steps": 80, "lr": 1e-3},
+    "zero-shot": {"prompt_search": "off"},
+    "prompt-tuning": {"num_virtual_tokens": 8, "prompt_init": "text", "min_steps": 300, "prompt_search": "off"},
+    "ipt": {"num_virtual_tokens": 20, "prompt_init": "random", "min_steps": 300, "prompt_search": "off"},
+    "lora": {"min_steps": 80, "lr": 1e-2, "target_modules": ["all-linear"], "merge": False, "prompt_search": "off"},
+    "finetune": {"min_steps": 80, "lr": 1e-3, "prompt_search": "off"},
 }
 SOFT_PROMPT_SEEDS = (0, 1, 2)
 

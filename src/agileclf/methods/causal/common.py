@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from agileclf.backbones.prompts import PromptTemplate, load_template, verbalizer
 from agileclf.backbones.scoring import (
+    contextual_calibration,
     greedy_generate,
     label_probabilities,
     match_label,
     score_continuations,
 )
 from agileclf.methods.base import Method, MethodConfig, param
+from agileclf.methods.causal import prompt_search
 
 STATE_KEY = "causal_state"  # agileclf.json field with the prompt template and label words used at training
 
@@ -30,6 +31,13 @@ class CausalConfig(MethodConfig):
     length_norm: bool = param(False, "average each label's log-probability over its tokens instead of summing")
     calibrate: bool = param(False, "contextual calibration: divide by the label distribution of a content-free input")
     content_free: str = param("N/A", "the content-free input that calibrate scores")
+    prompt_search: str = param(
+        "auto", "'auto': choose template, chat template and calibration on the training examples; 'off': as given"
+    )
+    label_forms: str = param(
+        "case",
+        "'case': a label's words as written, lower-case and Capitalised, probabilities summed; 'exact': as written",
+    )
     max_text_tokens: int = param(256, "tokens kept of each input text (and demonstration)")
     max_new_tokens: int = param(8, "tokens generated per answer with decode=generate")
     batch_size: int = param(8, "prompts per forward pass at inference")
@@ -39,6 +47,10 @@ class CausalConfig(MethodConfig):
             raise ValueError(f"decode must be 'score' or 'generate', not {self.decode!r}")
         if self.scoring not in ("exact", "first-token"):
             raise ValueError(f"scoring must be 'exact' or 'first-token', not {self.scoring!r}")
+        if self.prompt_search not in ("auto", "off"):
+            raise ValueError(f"prompt_search must be 'auto' or 'off', not {self.prompt_search!r}")
+        if self.label_forms not in ("case", "exact"):
+            raise ValueError(f"label_forms must be 'case' or 'exact', not {self.label_forms!r}")
         if self.max_text_tokens < 1 or self.batch_size < 1:
             raise ValueError("max_text_tokens and batch_size must be >= 1")
 
@@ -77,6 +89,28 @@ class CausalMethod(Method):
         return None
 
     # ---- prompts ----------------------------------------------------------------------------------------
+    search_folds = 1  # out-of-fold prompt search for methods whose prompts hold training examples
+    search_calibration = True  # whether the search may switch contextual calibration on
+
+    def _search_clone(self, overrides: dict):
+        """An unfitted copy of this method with prompt settings `overrides`, for the prompt search."""
+        return type(self)(backbone=self.backbone, config=prompt_search.apply(self.config, overrides))
+
+    def _choose_prompt(self, texts: list[str], y: np.ndarray) -> None:
+        """With prompt_search=auto and enough examples, set template, chat and calibration by training accuracy."""
+        need = 2 if self.search_folds > 1 else 1
+        if (
+            self.config.prompt_search != "auto"
+            or not len(texts)
+            or np.bincount(y, minlength=len(self.names)).min() < need
+        ):
+            return
+        best, self.prompt_search_table = prompt_search.search_prompt(
+            self._search_clone, texts, np.asarray(y), self.labels, self.search_folds, self.config.seed,
+            self.backbone.has_chat_template, (False, True) if self.search_calibration else (self.config.calibrate,),
+        )  # fmt: skip
+        self.config = prompt_search.apply(self.config, best)
+
     def _setup_prompting(self) -> None:
         self.template = load_template(self.config.template)
         self.words = verbalizer(self.labels, self.config.verbalizer)
@@ -85,10 +119,35 @@ class CausalMethod(Method):
     def chat(self) -> bool:
         return self.backbone.uses_chat_template(self.config.chat_template)
 
-    @cached_property
+    @property
     def label_ids(self) -> list[list[int]]:
-        """Token ids of each label's continuation, in label order."""
-        return [self.backbone.encode_continuation(self.template.answer(self.words[n], self.chat)) for n in self.names]
+        """Token ids of each label's words as written (the training target), as split after the prompt."""
+        return [forms[0] for forms in self.label_forms]
+
+    @property
+    def label_forms(self) -> list[list[list[int]]]:
+        """Per label, the token ids of each surface form scored for it (the words as written first).
+
+        Instruct models often answer "Positive" where the label says "positive"; with label_forms=case the
+        label's probability is the sum over its forms. Ids are as the tokenizer splits the answer after the prompt
+        (see CausalLMBackbone.encode_answer), recomputed whenever template, words or chat switch change.
+        """
+        words = [self.words[n] for n in self.names]
+        key = (self.template, tuple(words), self.chat, self.config.label_forms)
+        if getattr(self, "_label_forms_key", None) != key:
+            reference = self.backbone.render(self.template.render("-", words), self.config.chat_template)
+            forms = []
+            for w in words:
+                variants = [w] if self.config.label_forms == "exact" else [w, w.lower(), w[:1].upper() + w[1:]]
+                ids = [
+                    self.backbone.encode_answer(
+                        reference, self.template.answer(v, self.chat), self.config.chat_template
+                    )
+                    for v in dict.fromkeys(variants)
+                ]
+                forms.append([list(x) for x in dict.fromkeys(tuple(i) for i in ids)])
+            self._label_forms, self._label_forms_key = forms, key
+        return self._label_forms
 
     @property
     def names(self) -> list[str]:
@@ -96,11 +155,7 @@ class CausalMethod(Method):
 
     def clip(self, text: str) -> str:
         """The text cut to max_text_tokens tokens (short texts are returned as they are)."""
-        limit = self.config.max_text_tokens
-        if len(text) <= limit:  # a token holds at least one character
-            return text
-        ids = self.backbone.encode_continuation(text)
-        return text if len(ids) <= limit else self.backbone.tokenizer.decode(ids[:limit])
+        return self.backbone.clip(text, self.config.max_text_tokens)
 
     def prompt_ids(self, text: str, demos: Demos = ()) -> list[int]:
         """Token ids of the prompt for `text`; demonstrations are dropped (last first) to fit the budget."""
@@ -131,23 +186,36 @@ class CausalMethod(Method):
             return self._generate_proba(prompts)
         proba = self._score(prompts)
         if self.config.calibrate:
-            proba = proba / np.clip(self._content_free_proba(demos), 1e-12, None)
-            proba = (proba / proba.sum(axis=1, keepdims=True)).astype(np.float32)
+            proba = contextual_calibration(proba, self._content_free_proba(demos))
         return proba
 
     def _score(self, prompts: list[list[int]]) -> np.ndarray:
         self.lm.eval()
+        first_token = self.config.scoring == "first-token"
+        forms = self.label_forms
+        if first_token:  # one form per distinct first token
+            forms = [[list(x) for x in dict.fromkeys((f[0],) for f in label)] for label in forms]
+        flat = [ids for label in forms for ids in label]
         scores = score_continuations(
             self.lm,
             prompts,
-            self.label_ids,
+            flat,
             pad_id=self.backbone.tokenizer.pad_token_id,
             soft_prompt=self.soft_prompt(),
             batch_size=self.config.batch_size,
-            first_token_only=self.config.scoring == "first-token",
+            first_token_only=first_token,
         )
-        lengths = [1 if self.config.scoring == "first-token" else len(ids) for ids in self.label_ids]
-        return label_probabilities(scores, lengths, self.config.length_norm)
+        if self.config.length_norm:
+            scores = scores / np.asarray([1 if first_token else len(ids) for ids in flat], dtype=np.float64)
+        ends = np.cumsum([len(label) for label in forms])
+        per_label = np.stack(
+            [
+                np.logaddexp.reduce(scores[:, end - len(label) : end], axis=1)
+                for label, end in zip(forms, ends, strict=True)
+            ],
+            axis=1,
+        )
+        return label_probabilities(per_label, [1] * len(forms))
 
     def _content_free_proba(self, demos: list[Demos]) -> np.ndarray:
         """Each row's label distribution for the content-free input under the same demonstrations."""

@@ -36,7 +36,10 @@ class CausalICL(CausalMethod):
     name = "icl"
     config_class = ICLConfig
 
+    search_folds = 2
+
     def _fit(self, texts, y, valid) -> None:
+        self._choose_prompt(list(texts), np.asarray(y))
         self._setup_prompting()
         self.pool_texts, self.pool_y = list(texts), np.asarray(y)
         self._index_pool()

@@ -17,8 +17,9 @@ class LoraConfig(TrainConfig):
     alpha: float = param(16.0, "LoRA alpha (the update is scaled by alpha / rank)")
     dropout: float = param(0.05, "dropout on the LoRA input")
     target_modules: list[str] = param([], "layer names to adapt, e.g. q_proj,v_proj or all-linear (PEFT's default)")
-    merge: bool = param(False, "merge the update into the weights for inference (faster; same predictions)")
-    lr: float = param(1e-3, "AdamW learning rate of the LoRA weights")
+    merge: bool = param(True, "merge the update into the weights for inference (faster; same predictions)")
+    lr: float = param(2e-3, "AdamW learning rate of the LoRA weights")
+    min_steps: int = param(30, "with epochs=0, the number of optimizer updates to aim for (16 examples: 15 epochs)")
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -20,7 +20,7 @@ class PromptTuningConfig(TrainConfig):
     num_virtual_tokens: int = param(20, "learned embeddings put in front of every prompt")
     prompt_init: str = param("text", "start from the instruction's token embeddings ('text'), 'vocab' or 'random'")
     init_text: str = param("", "text whose embeddings start the prompt with prompt_init=text (default: instruction)")
-    min_steps: int = param(150, "with epochs=0, the number of optimizer updates to aim for")
+    min_steps: int = param(50, "with epochs=0, the number of optimizer updates to aim for")
     optimizer: str = param("adafactor", "Adafactor scales steps to the embeddings' size, as in Lester et al.")
     lr: float = param(0.3, "learning rate of the soft prompt (0.3 with Adafactor, as in Lester et al.)")
 

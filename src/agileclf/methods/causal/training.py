@@ -1,12 +1,15 @@
 """Training shared by prompt tuning, IPT, LoRA and fine-tuning: LM loss on the label tokens only.
 
 The loop is the one every method shares (agileclf.methods.training, on accelerate), so `accelerate launch agileclf
-train ...` runs the same code on several GPUs (data-parallel; every process evaluates the small validation set
-itself). The checkpoint with the best validation accuracy is kept.
+train ...` runs the same code on several GPUs or CPU processes (data-parallel: each process takes its shard of
+every epoch in batches of train_batch_size / N, so an update still sees train_batch_size examples and the
+schedule is the one-process schedule; every process evaluates the small validation set itself). The checkpoint
+with the best validation accuracy is kept.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +22,14 @@ from agileclf.backbones.scoring import embed_inputs
 from agileclf.data.sampling import stratified_holdout
 from agileclf.methods.base import param
 from agileclf.methods.causal.common import CausalConfig, CausalMethod, Demos
-from agileclf.methods.training import AccelerateConfig, Validation, epochs_for, run_loop, updates_per_epoch
+from agileclf.methods.training import (
+    AccelerateConfig,
+    Validation,
+    epochs_for,
+    run_loop,
+    updates_per_epoch,
+    world_size,
+)
 
 IGNORE = -100  # label id that cross-entropy skips: every prompt token
 
@@ -105,6 +115,18 @@ class TrainedCausalMethod(CausalMethod):
     def _finish_training(self) -> None:
         return None
 
+    search_calibration = False  # trained weights change the label bias; calibration stays as configured
+
+    def _search_clone(self, overrides: dict):
+        """The prompt is chosen as the frozen model reads it best (zero-shot on the training examples)."""
+        from agileclf.methods.causal.zero_shot import CausalZeroShot
+
+        names = {f.name for f in dataclasses.fields(CausalConfig)}
+        config = CausalConfig(**{k: v for k, v in dataclasses.asdict(self.config).items() if k in names})
+        return CausalZeroShot(
+            backbone=self.backbone, config=dataclasses.replace(config, **overrides, prompt_search="off")
+        )
+
     def train_demos(self, texts: list[str], y: np.ndarray) -> list[Demos]:
         """Demonstrations in each training prompt (none unless a method puts some there)."""
         return [[] for _ in texts]
@@ -113,6 +135,7 @@ class TrainedCausalMethod(CausalMethod):
         cfg = self.config
         torch.manual_seed(cfg.seed)
         rng = np.random.Generator(np.random.PCG64(cfg.seed))
+        self._choose_prompt(texts, y)
         self._setup_prompting()
         if valid is None:
             texts, y, valid = stratified_holdout(texts, y, cfg.holdout_fraction, cfg.holdout_min_per_class, rng)
@@ -138,21 +161,22 @@ def run_training(
     pad_id = method.backbone.tokenizer.pad_token_id
     loader = torch.utils.data.DataLoader(
         examples,
-        batch_size=cfg.train_batch_size,
+        batch_size=max(1, cfg.train_batch_size // world_size()),  # accelerate gives each process its shard
         shuffle=True,
         generator=torch.Generator().manual_seed(cfg.seed),
         collate_fn=lambda batch: collate(batch, pad_id),
     )
     accumulation = cfg.grad_accumulation
-    epochs = epochs_for(cfg.epochs, cfg.min_steps, cfg.max_epochs, updates_per_epoch(len(loader), accumulation))
-    total = epochs * updates_per_epoch(len(loader), accumulation)
+    batches = math.ceil(len(loader) / world_size())  # what one process's shard yields (accelerate evens them out)
+    epochs = epochs_for(cfg.epochs, cfg.min_steps, cfg.max_epochs, updates_per_epoch(batches, accumulation))
+    total = epochs * updates_per_epoch(batches, accumulation)
     validation = None
     if score is not None:
         every = max(1, math.ceil(total / max(cfg.evaluations, 1)))
         validation = Validation(score, method._snapshot, method._load_snapshot, every=every)
     return run_loop(
         module, make_optimizer(parameters, cfg), loader, lambda prepared, batch: prepared(**batch), epochs=epochs,
-        batches_per_epoch=len(loader), warmup_ratio=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm,
+        batches_per_epoch=batches, warmup_ratio=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm,
         validation=validation, mixed_precision=cfg.mixed_precision, grad_accumulation=accumulation,
         desc=f"{method.name} {len(examples)} examples",
     )  # fmt: skip

@@ -15,4 +15,5 @@ class CausalZeroShot(CausalMethod):
     needs_training_data = False
 
     def _fit(self, texts, y, valid) -> None:
+        self._choose_prompt(texts, y)  # the examples, when given, only choose the prompt
         self._setup_prompting()

@@ -72,6 +72,7 @@ class MultitaskCausalLM(Method):
     learned weights (the LoRA adapter, or the full state) and checks the base model's fingerprint on load."""
 
     name = "multitask"
+    fits_from_labels_alone = False  # its default task needs slot tags
     kinds = ("causal-lm",)
     config_class = MultitaskCausalConfig
 
@@ -205,17 +206,17 @@ class MultitaskCausalLM(Method):
     def chat(self) -> bool:
         return self.backbone.uses_chat_template(self.config.chat_template)
 
-    def _clip(self, text: str) -> str:
-        limit = self.config.max_text_tokens
-        if len(text) <= limit:  # a token holds at least one character
-            return text
-        ids = self.backbone.encode_continuation(text)
-        return text if len(ids) <= limit else self.backbone.tokenizer.decode(ids[:limit])
-
     def _prompt_ids(self, text: str) -> list[int]:
         slots = self.slot_names if self.has_slots else None
-        prompt = frame_prompt(self._clip(text), self.labels.names, slots)
+        prompt = frame_prompt(self.backbone.clip(text, self.config.max_text_tokens), self.labels.names, slots)
         return self.backbone.encode(self.backbone.render(prompt, self.config.chat_template), self.config.chat_template)
+
+    def _answer_ids(self, answer: str) -> list[int]:
+        """`answer`'s tokens as the tokenizer splits them after the prompt (SentencePiece splits a leading space
+        alone differently), via CausalLMBackbone.encode_answer on a reference prompt."""
+        slots = self.slot_names if self.has_slots else None
+        reference = self.backbone.render(frame_prompt("-", self.labels.names, slots), self.config.chat_template)
+        return self.backbone.encode_answer(reference, answer, self.config.chat_template)
 
     @property
     def _answer_prefix(self) -> str:
@@ -223,19 +224,26 @@ class MultitaskCausalLM(Method):
         return "" if self.chat else " "
 
     def _target_ids(self, target: str) -> list[int]:
-        return self.backbone.encode_continuation(self._answer_prefix + target) + [self.backbone.tokenizer.eos_token_id]
+        return self._answer_ids(self._answer_prefix + target) + [self.backbone.tokenizer.eos_token_id]
 
-    @cached_property
+    @property
     def intent_ids(self) -> list[list[int]]:
         """Each intent's continuation as the frame opens: the tokens of `{"intent": "<label>"` as they appear
-        in the trained target, up to and including the token that holds the closing quote."""
+        in the trained target, up to and including the token that holds the closing quote (recomputed when the
+        labels or the chat switch change, e.g. on a refit)."""
+        key = (tuple(self.labels.names), self.has_slots, self.chat)
+        if getattr(self, "_intent_key", None) != key:
+            self._intent_ids, self._intent_key = self._intent_continuations(), key
+        return self._intent_ids
+
+    def _intent_continuations(self) -> list[list[int]]:
         tokenizer = self.backbone.tokenizer
         continuations = []
         for label in self.labels.names:
             text = self._answer_prefix + frame_target(label, [] if self.has_slots else None)
             quoted = json.dumps(label, ensure_ascii=False)
             end = text.index(quoted) + len(quoted)
-            ids = self.backbone.encode_continuation(text)
+            ids = self._answer_ids(text)
             # The shortest token prefix whose text covers the closing quote (what follows it is the same
             # fixed JSON in every target, so these tokens are the target's own).
             k = next(k for k in range(1, len(ids) + 1) if len(tokenizer.decode(ids[:k])) >= end)

@@ -79,6 +79,7 @@ class MultitaskEncoder(Method):
     (parent); heads are trained together with equally weighted cross-entropy."""
 
     name = "multitask"
+    fits_from_labels_alone = False  # its default task needs slot tags
     kinds = ("encoder",)
     config_class = MultitaskConfig
     stores_backbone = True

@@ -1,0 +1,127 @@
+"""auto (chosen by CV, never reads test data), prior-probe (label names as data) and temperature scaling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agileclf import load_classifier
+from agileclf.methods import make_method
+from agileclf.methods.base import Method
+from agileclf.methods.calibration import apply_temperature, choose_temperature, fit_temperature
+
+TRAIN = {
+    "weather": ["will it rain tomorrow", "how hot is it outside", "is snow expected tonight", "forecast for the week"],
+    "music": ["play some jazz", "skip this song", "turn the volume of the song up", "put on my running playlist"],
+    "alarm": ["wake me at six", "set an alarm for 7 am", "cancel my morning alarm", "snooze the alarm please"],
+}
+TEST = {
+    "weather": ["do I need an umbrella today", "what's the temperature in paris"],
+    "music": ["play the latest album by adele", "next track"],
+    "alarm": ["set a wake up alarm for tomorrow", "remove all alarms"],
+}
+FAST = ["zero-shot", "prior-probe", "linear-probe"]
+
+
+def flatten(data):
+    return [t for ts in data.values() for t in ts], [label for label, ts in data.items() for _ in ts]
+
+
+def test_temperature_scaling_recovers_an_overconfident_model():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 600)
+    logits = rng.normal(size=(600, 3))
+    logits[np.arange(600), y] += 1.0
+    true = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    sampled = np.array([rng.choice(3, p=p) for p in true])  # labels drawn from the true probabilities
+    overconfident = apply_temperature(true, 1 / 3)  # 3x sharper than the truth
+    assert fit_temperature(overconfident, sampled) == pytest.approx(3.0, rel=0.25)
+    folds = np.arange(600) % 3
+    record = choose_temperature("auto", overconfident, sampled, folds)
+    assert record["temperature"] > 2 and record["cv_calibrated_log_loss"] < record["cv_log_loss"]
+    # already calibrated: the cross-fitted check does not gain, so auto leaves T at 1 or very close to it
+    calm = choose_temperature("auto", true, sampled, folds)
+    assert abs(calm["temperature"] - 1.0) < 0.2
+    assert (apply_temperature(overconfident, 3.0).argmax(1) == overconfident.argmax(1)).all()
+
+
+def test_calibration_is_fitted_by_cv_and_saved(minilm, tmp_path):
+    texts, labels = flatten(TRAIN)
+    labels = [{"weather": "sky", "music": "sound", "alarm": "time"}[x] for x in labels]  # zero-shot errs on some
+    clf = make_method("zero-shot", backbone=minilm, calibration="temperature").fit(texts, labels)
+    assert clf.calibration["mode"] == "temperature" and clf.temperature != 1.0
+    raw = make_method("zero-shot", backbone=minilm, calibration="none").fit(texts, labels)
+    test = flatten(TEST)[0]
+    assert (clf.predict_proba(test).argmax(1) == raw.predict_proba(test).argmax(1)).all()
+    assert not np.allclose(clf.predict_proba(test), raw.predict_proba(test))
+    clf.save(tmp_path / "zs")
+    loaded = load_classifier(tmp_path / "zs")
+    assert loaded.temperature == pytest.approx(clf.temperature)
+    np.testing.assert_allclose(loaded.predict_proba(test), clf.predict_proba(test), atol=1e-5)
+    skipped = make_method("contrastive", backbone=minilm)  # auto: its CV would refit the encoder
+    assert skipped.config.calibration == "auto" and not type(skipped).cheap_cv
+
+
+def test_prior_probe_uses_label_names_and_picks_its_weight_by_cv(minilm, tmp_path):
+    texts, labels = flatten(TRAIN)
+    clf = make_method("prior-probe", backbone=minilm).fit(texts, labels)
+    assert clf.prior_weight > 0 and set(clf.weight_cv) == {"0.0", "0.25", "0.5", "1.0", "2.0", "4.0", "8.0"}
+    test_texts, test_labels = flatten(TEST)
+    assert np.mean(np.array(clf.predict(test_texts)) == np.array(test_labels)) >= 5 / 6
+    # names that say nothing: the weight goes to the head
+    coded = {"weather": "l0", "music": "l1", "alarm": "l2"}
+    blind = make_method("prior-probe", backbone=minilm).fit(texts, [coded[x] for x in labels])
+    assert blind.prior_weight <= clf.prior_weight
+    clf.save(tmp_path / "pp")
+    reloaded = load_classifier(tmp_path / "pp").predict_proba(test_texts)
+    np.testing.assert_allclose(reloaded, clf.predict_proba(test_texts), atol=1e-5)
+
+
+def test_auto_chooses_by_cv_reports_it_and_saves_as_its_winner(minilm, tmp_path):
+    texts, labels = flatten(TRAIN)
+    clf = make_method("auto", backbone=minilm, candidates=FAST).fit(texts, labels)
+    choice = clf.choice
+    assert choice["chosen"] in FAST and choice["folds"] == 3
+    assert all("cv_accuracy" in choice["candidates"][n] for n in FAST)
+    best = choice["candidates"][choice["chosen"]]["cv_accuracy"]
+    assert best == max(c["cv_accuracy"] for c in choice["candidates"].values())
+    assert clf.bench_info["auto_choice"].startswith(choice["chosen"])
+    from agileclf.methods.auto import describe_choice
+
+    line = describe_choice(choice)
+    assert line.startswith(f"auto chose {choice['chosen']}") and "out-of-fold accuracy: zero-shot " in line
+    test_texts, _ = flatten(TEST)
+    proba = clf.predict_proba(test_texts)
+    clf.save(tmp_path / "auto")
+    loaded = load_classifier(tmp_path / "auto")
+    assert loaded.name == choice["chosen"] and loaded.meta["auto"]["chosen"] == choice["chosen"]
+    np.testing.assert_allclose(loaded.predict_proba(test_texts), proba, atol=1e-5)
+
+
+def test_auto_never_reads_test_data(minilm, monkeypatch):
+    texts, labels = flatten(TRAIN)
+    test_texts, _ = flatten(TEST)
+    seen: list[str] = []
+    real_fit, real_predict = Method.fit, Method.predict_proba
+
+    def spy_fit(self, xs, *args, **kwargs):
+        seen.extend(xs)
+        return real_fit(self, xs, *args, **kwargs)
+
+    def spy_predict(self, xs):
+        seen.extend(xs)
+        return real_predict(self, xs)
+
+    monkeypatch.setattr(Method, "fit", spy_fit)
+    monkeypatch.setattr(Method, "predict_proba", spy_predict)
+    clf = make_method("auto", backbone=minilm, candidates=FAST)
+    clf.fit(texts, labels)
+    assert seen and set(seen) <= set(texts)  # every text any candidate fitted on or predicted was a training one
+    assert not set(seen) & set(test_texts)
+
+
+def test_auto_skips_a_candidate_that_cannot_run_on_the_folds_and_says_why(minilm):
+    texts, labels = flatten({k: v[:2] for k, v in TRAIN.items()})  # 2 per label: 2 folds of 1 per label
+    clf = make_method("auto", backbone=minilm, candidates=["zero-shot", "contrastive"]).fit(texts, labels)
+    assert clf.choice["chosen"] == "zero-shot" and clf.choice["folds"] == 2
+    assert "two labels with two or more examples" in clf.choice["candidates"]["contrastive"]["skipped"]
