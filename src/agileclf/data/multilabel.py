@@ -20,9 +20,9 @@ from agileclf.data.readers import (
     MAX_LINE_BYTES,
     Dataset,
     _resolve_conflicts,
-    _text_value,
     detect_format,
     read_rows,
+    text_value,
 )
 from agileclf.errors import DataError
 
@@ -106,7 +106,7 @@ def read_multilabel_examples(
             )
     texts, labels, numbers, records = [], [], [], []
     for line_no, record in rows:
-        texts.append(_text_value(path, line_no, record, text_field))
+        texts.append(text_value(path, line_no, record, text_field))
         labels.append(_label_list(path, line_no, record, label_field, label_sep, allow_empty, fmt))
         numbers.append(line_no)
         records.append(record)

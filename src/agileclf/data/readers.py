@@ -88,7 +88,7 @@ def read_examples(
 
     texts, labels, numbers, records = [], [], [], []
     for line_no, record in rows:
-        texts.append(_text_value(path, line_no, record, text_field))
+        texts.append(text_value(path, line_no, record, text_field))
         labels.append(_label_value(path, line_no, record, label_field) if label_field else None)
         numbers.append(line_no)
         records.append(record)
@@ -160,9 +160,10 @@ def _delimited_rows(path: Path, lines: list[str], fmt: str) -> Iterator[tuple[in
         yield reader.line_num, dict(zip(header, row, strict=True))
 
 
-def _text_value(path: Path, line: int, record: dict, name: str) -> str:
+def text_value(path: str | Path, line: int, record: dict, name: str) -> str:
+    """The non-empty string in `record[name]`, or a DataError naming file, line and field."""
     if name not in record:
-        raise DataError(f"{path}:{line}: field '{name}' is missing (fields here: {', '.join(record)})")
+        raise DataError(f"{path}:{line}: field '{name}' is missing (fields here: {', '.join(map(str, record))})")
     value = record[name]
     if not isinstance(value, str):
         raise DataError(f"{path}:{line}: field '{name}' must be a string, got {type(value).__name__}")
@@ -227,7 +228,7 @@ def parse_text_lines(lines: list[str], source: str = "<stdin>", text_field: str 
                 record = json.loads(line)
             except json.JSONDecodeError as err:
                 raise DataError(f"{source}:{number}: malformed JSON ({err.msg} at column {err.colno})") from None
-            texts.append(_text_value(Path(source), number, record, text_field))
+            texts.append(text_value(Path(source), number, record, text_field))
         else:
             record = {text_field: line.rstrip("\r\n")}
             texts.append(record[text_field])
@@ -286,7 +287,7 @@ def read_examples_keep_going(
     texts, labels, numbers, records = [], [], [], []
     for number, record in rows:
         try:
-            text = _text_value(path, number, record, text_field)
+            text = text_value(path, number, record, text_field)
             label = _label_value(path, number, record, label_field)
         except DataError as error:
             errors.append(str(error))

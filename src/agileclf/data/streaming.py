@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from agileclf.data.readers import MAX_LINE_BYTES
+from agileclf.data.readers import MAX_LINE_BYTES, text_value
 from agileclf.errors import DataError
 
 STREAM_FORMATS = ("jsonl", "csv", "tsv", "parquet", "lines")
@@ -159,18 +159,6 @@ def _parquet_rows(path: Path, text_field: str, batch_rows: int = 4096) -> Iterat
         for record in batch.to_pylist():
             number += 1
             yield Row(number, record, text_value(str(path), number, record, text_field))
-
-
-def text_value(name: str, line: int, record: dict, field: str) -> str:
-    """The non-empty string in `record[field]`, or a DataError naming file, line and field."""
-    if field not in record:
-        raise DataError(f"{name}:{line}: field '{field}' is missing (fields here: {', '.join(map(str, record))})")
-    value = record[field]
-    if not isinstance(value, str):
-        raise DataError(f"{name}:{line}: field '{field}' must be a string, got {type(value).__name__}")
-    if not value.strip():
-        raise DataError(f"{name}:{line}: field '{field}' is empty")
-    return value
 
 
 _END = object()
