@@ -156,7 +156,10 @@ def test_cancel_while_running_saves_nothing(make_client, monkeypatch):
 
     original = crossval.cross_val_proba
 
-    def cancel_after_first_fold(*args, on_fold, **kwargs):
+    def cancel_after_first_fold(*args, on_fold=None, **kwargs):
+        if on_fold is None:  # a method's own CV inside fit (calibration, auto), not the app's folds
+            return original(*args, **kwargs)
+
         def hook(done, total):
             client.post(f"/api/jobs/{job['id']}/cancel")
             on_fold(done, total)
@@ -201,7 +204,9 @@ from agileclf.evaluate import crossval
 
 context = build_context(AppSettings(data_dir=sys.argv[1]))
 original = crossval.cross_val_proba
-def killed(*args, on_fold, **kwargs):
+def killed(*args, on_fold=None, **kwargs):
+    if on_fold is None:  # a method's own CV inside fit, not the app's folds
+        return original(*args, **kwargs)
     def hook(done, total):
         if done == 2:
             os.kill(os.getpid(), signal.SIGKILL)  # the process dies mid-training, as under `kill -9`

@@ -59,8 +59,8 @@ def test_bench_cost_command_reports_every_cell(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     cells = {(r["labels"], r["prompt"], r["K"]): r for r in report["label_scoring"]}
-    # the bundled support tickets have 4 labels: only K = 2 of them; the synthetic set has every K
-    assert set(cells) == {("data labels", p, 2) for p in ("zero-shot", "icl")} | {
+    # the bundled support tickets have 8 labels: K = 2 and 5 of them; the synthetic set has every K
+    assert set(cells) == {("data labels", p, k) for p in ("zero-shot", "icl") for k in (2, 5)} | {
         ("synthetic", p, k) for p in ("zero-shot", "icl") for k in (2, 5, 10, 20)
     }
     synthetic = cells[("synthetic", "zero-shot", 20)]
