@@ -11,7 +11,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from causal_synthetic import task_split  # noqa: E402
 from launch_fit import launch  # noqa: E402
 
-PARAMS = json.dumps({"min_steps": 80, "lr": 1e-2, "target_modules": ["all-linear"], "seed": 0})
+# the tiny model knows one prompt layout (classify, no chat), so the prompt search is off as in test_learning.py
+PARAMS = json.dumps({"min_steps": 80, "lr": 1e-2, "target_modules": ["all-linear"], "seed": 0, "prompt_search": "off"})
 
 
 def write_split(path: Path, split) -> Path:
