@@ -133,17 +133,21 @@ def _decoded_lines(path: Path, raw: bytes, max_line_bytes: int) -> list[str]:
     return lines
 
 
+def json_record(path: str | Path, number: int, line: str) -> dict:
+    """One JSONL line as a dict, or a DataError naming file and line."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}:{number}: malformed JSON ({err.msg} at column {err.colno})") from None
+    if not isinstance(record, dict):
+        raise DataError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
+    return record
+
+
 def _jsonl_rows(path: Path, lines: list[str]) -> Iterator[tuple[int, dict]]:
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(f"{path}:{number}: malformed JSON ({err.msg} at column {err.colno})") from None
-        if not isinstance(record, dict):
-            raise DataError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
-        yield number, record
+        if line.strip():
+            yield number, json_record(path, number, line)
 
 
 def _delimited_rows(path: Path, lines: list[str], fmt: str) -> Iterator[tuple[int, dict]]:

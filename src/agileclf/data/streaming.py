@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from agileclf.data.readers import MAX_LINE_BYTES, text_value
+from agileclf.data.readers import MAX_LINE_BYTES, json_record, text_value
 from agileclf.errors import DataError
 
 STREAM_FORMATS = ("jsonl", "csv", "tsv", "parquet", "lines")
@@ -111,12 +111,7 @@ def _json_rows(lines: Iterable[tuple[int, str]], name: str, text_field: str, all
             text = line.rstrip("\r\n")
             yield Row(number, {text_field: text}, text)
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(f"{name}:{number}: malformed JSON ({err.msg} at column {err.colno})") from None
-        if not isinstance(record, dict):
-            raise DataError(f"{name}:{number}: expected a JSON object, got {type(record).__name__}")
+        record = json_record(name, number, line)
         yield Row(number, record, text_value(name, number, record, text_field))
 
 
