@@ -102,3 +102,13 @@ def test_a_dev_split_chooses_the_thresholds(minilm):
     clf = make_task_method("multilabel", "linear-probe", minilm, c=10.0)
     clf.fit(TEXTS[:8], LABELS[:8], valid=(TEXTS[8:], LABELS[8:]))
     assert clf.threshold_source == "dev" and not np.allclose(clf.thresholds, 0.5)
+
+
+def test_finetune_stops_early_on_the_dev_split_it_is_given(minilm):
+    plain = make_task_method("multilabel", "finetune", minilm, min_steps=4)
+    plain.fit(TEXTS[:8], LABELS[:8])
+    assert plain.validation_accuracy is None  # 8 rows: nothing is held back
+    clf = make_task_method("multilabel", "finetune", minilm, min_steps=4)
+    clf.fit(TEXTS[:8], LABELS[:8], valid=(TEXTS[8:], LABELS[8:]))
+    assert clf.validation_accuracy is not None and clf.validation_accuracy < 0  # minus the dev BCE
+    assert clf.threshold_source == "dev"

@@ -44,7 +44,8 @@ class MultiLabelMethod(Method):
         valid: tuple[Sequence[str], Sequence[Sequence[str]]] | None = None,
         label_set: LabelSet | None = None,
     ) -> MultiLabelMethod:
-        """Learn from texts and label lists; with `valid`, per-label thresholds are chosen on it."""
+        """Learn from texts and label lists; with `valid`, per-label thresholds are chosen on it (and `finetune`
+        stops early on its loss)."""
         from agileclf.data.readers import Dataset
 
         texts = list(texts)
@@ -63,11 +64,11 @@ class MultiLabelMethod(Method):
         self.train_size = len(texts)
         self.thresholds = np.full(len(self.labels), self.config.threshold, dtype=np.float32)
         self.threshold_source = "default"
-        self._fit(texts, y, None)
+        truth = None if valid is None else label_matrix(self.labels, check_label_lists(valid[1], allow_empty=True))
+        self._fit(texts, y, None if valid is None else (list(valid[0]), truth))  # finetune: early stopping on it
         if valid is not None:
             from agileclf.evaluate.multilabel import best_thresholds
 
-            truth = label_matrix(self.labels, check_label_lists(valid[1], allow_empty=True))
             self.set_thresholds(best_thresholds(truth, self.predict_proba(list(valid[0]))), "dev")
         return self
 
