@@ -6,8 +6,13 @@ The language: texts are 3-4 made-up words of one of four topics. Classification 
 may carry labelled demonstrations. Dialect 0 is the common one (half of all documents): with uniform dialects
 the label would be a parity-like function of topic and dialect, with no first-order signal, and a tiny model
 sits on the ln 4 loss plateau for thousands of steps (measured: 600 steps, loss 1.38, accuracy 25%). The common
-dialect gives topic features a gradient first; the marker's shift is learned on top (100% by ~400 steps;
-800 steps make it sharp enough for prompt tuning to find).
+dialect gives topic features a gradient first; the marker's shift is learned on top. With torch 2.13 and
+transformers 5.24 (requirements.lock) 800 steps teach only `mode0` (100%): behind `mode1`, `mode2`, `mode3` it
+answers 49, 12.5 and 47.5% of 80 texts right, so the frozen model holds no cue for dialect 2 and soft prompts stay
+near 45%. At 1200 and 1600 steps every marker is 100%, yet test_learning's text-initialised soft prompt often stays
+in the common dialect's basin (0 / 0 / 0% and 55 / 100 / 100% over its three seeds); at 2400 steps prompt tuning and
+IPT reach 100% on every seed, for pretraining seeds 0 and 1 alike. (As first written, before the lock: markers
+learned by ~400 steps, and 800 steps enough for prompt tuning.)
 The task the tests learn is dialect 2 with no marker in the prompt: zero-shot answers in the common dialect and
 scores near 0, and a method learns the task by finding the cue (a soft prompt that acts like the marker,
 demonstrations, or weights).
@@ -144,7 +149,7 @@ def pretrain(model, tokenizer, corpus: list[str], steps: int, batch_size: int = 
     return float(loss.detach())
 
 
-def build_pretrained(directory: Path, steps: int = 800, seed: int = 0) -> Path:
+def build_pretrained(directory: Path, steps: int = 2400, seed: int = 0) -> Path:
     """Tokenizer + tiny Llama, pretrained on the synthetic corpus, saved with save_pretrained."""
     rng = random.Random(seed)
     corpus = [pretraining_document(rng) for _ in range(6000)]

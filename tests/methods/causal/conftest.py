@@ -15,7 +15,7 @@ def _one_thread():
 @pytest.fixture(scope="package")
 def tiny_lm(tmp_path_factory, _one_thread):
     """Folder of the pretrained tiny causal LM (save_pretrained layout)."""
-    return build_pretrained(tmp_path_factory.mktemp("tiny-llama"), steps=800)
+    return build_pretrained(tmp_path_factory.mktemp("tiny-llama"), steps=2400)
 
 
 @pytest.fixture(scope="session")

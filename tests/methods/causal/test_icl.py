@@ -30,9 +30,11 @@ def test_similar_selection_picks_the_nearest_demonstrations(backbone, task, mini
 
 def test_context_budget_drops_demonstrations_not_the_input(backbone, task):
     (train_x, train_y), _, (test_x, _) = task
-    full = make_method("icl", backbone=backbone, demos_per_class=4, seed=3).fit(train_x, train_y)
+    # the tiny model knows one prompt layout (classify): the search is off, so the prompt is the one checked below
+    settings = {"demos_per_class": 4, "seed": 3, "prompt_search": "off"}
+    full = make_method("icl", backbone=backbone, **settings).fit(train_x, train_y)
     budget = 80
-    tight = make_method("icl", backbone=backbone, demos_per_class=4, seed=3, max_context_tokens=budget)
+    tight = make_method("icl", backbone=backbone, max_context_tokens=budget, **settings)
     tight.fit(train_x, train_y)
     text = test_x[0]
     long_ids = full.prompt_ids(text, full.demos_for([text])[0])

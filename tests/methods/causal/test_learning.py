@@ -1,17 +1,17 @@
 """The causal-LM methods learn a new task on a tiny pretrained Llama (CPU, seconds each).
 
-Measured when written (4 labels, chance 25%; 8 train examples per class, 4 validation, 80 test texts; the tiny
-2-layer Llama pretrained 800 steps on one thread, see causal_synthetic.py): zero-shot 0% (it answers in the
-common dialect), lora 100%, finetune 100%, prompt-tuning 100 / 100 / 97.5% and ipt 96 / 100 / 100% on seeds
-0, 1, 2. Prompt tuning is seed- and model-sensitive, as Lester et al. report for small models: on other
-pretraining seeds of this tiny model single runs ranged from 0% to 100%, so the test asserts on the mean over
-three seeds, and IPT starts from random embeddings (text init: 100 / 97.5 / 0% here).
+4 labels, chance 25%; 8 train examples per class, 4 validation, 80 test texts; the tiny 2-layer Llama is
+pretrained 2400 steps on one thread (see causal_synthetic.py). Prompt tuning is seed- and model-sensitive, as
+Lester et al. report for small models, so the soft-prompt assertion is on the mean over three seeds; IPT starts
+from random embeddings.
 
-Remeasured on 2026-12-01 with the locked versions (transformers 5.24, peft 0.21.2; requirements.lock): the same
-code (also at 47b5af3, before that day's changes) gives zero-shot 12.5%, lora and finetune 97.5%, prompt-tuning
-45% and ipt 39% (means over the three seeds): the tiny pretrained model comes out differently, and soft prompts
-on it learn much less (a search over init, lr, optimizer and prompt length on a fresh split reached 0.43-0.55).
-The soft-prompt assertion is therefore "clearly above zero-shot", which a prompt that does not learn fails.
+Measured on 2026-12-01 with the locked versions (transformers 5.24, peft 0.21.2, torch 2.13; requirements.lock),
+tiny-model figures: zero-shot 0% (it answers in the common dialect), lora 100%, finetune 100%, prompt-tuning
+100 / 100 / 100% and ipt 100 / 100 / 100% on seeds 0, 1, 2 (both also 100 / 100 / 100% on a model pretrained
+with seed 1).
+With the earlier 800 pretraining steps these versions gave zero-shot 12.5%, lora and finetune 97.5%,
+prompt-tuning 45% and ipt 39%: that model had learned only the `mode0` marker, so the frozen model held no cue
+for the task's dialect for a soft prompt to find (training and scoring agree: test_soft_prompt_agreement.py).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def test_methods_learn_the_task(fitted, task, backbone):
     assert scores["lora"] >= 0.9
     assert scores["finetune"] >= 0.9
     for name in ("prompt-tuning", "ipt"):
-        assert scores[name] >= scores["zero-shot"] + 0.2, (name, scores[name])
+        assert scores[name] >= 0.9, (name, scores[name])
 
 
 def test_prompt_tuning_and_lora_leave_base_weights_bit_identical(fitted, backbone):
