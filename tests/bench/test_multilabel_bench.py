@@ -27,13 +27,16 @@ def test_bench_runs_methods_and_setfit_one_vs_rest_on_the_same_sample(tmp_path, 
     result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
-    assert {r["method"] for r in rows} == {"linear-probe", "zero-shot", "setfit"}
+    assert {r["method"] for r in rows} == {"linear-probe", "zero-shot", "setfit", "setfit-top1"}
     assert len({r["train_sha256"] for r in rows}) == 1  # the very same sample for everyone
     assert all(r["task"] == "multilabel" and 0 <= r["macro_f1"] <= 1 and r["n_test"] == 4 for r in rows)
     assert all(r["cv_macro_f1"] is not None for r in rows if not r["peer"])
     predicted = np.load(tmp_path / "out" / "predictions" / "reviews-3-0-setfit.npy")
-    assert predicted.shape == (4, 5)
+    top1 = np.load(tmp_path / "out" / "predictions" / "reviews-3-0-setfit-top1.npy")
+    assert predicted.shape == top1.shape == (4, 5)
+    assert (top1.sum(axis=1) >= 1).all() and (top1 >= predicted).all()  # the same fit, each row's top label added
     report = (tmp_path / "out" / "report.md").read_text()
     assert "SetFit one-vs-rest" in report and "paired bootstrap 95% interval" in report
+    assert "`setfit`" in report and "`setfit-top1`" in report
     again = CliRunner().invoke(app, [*args, "--resume"], catch_exceptions=False)
-    assert again.exit_code == 0 and len((tmp_path / "out" / "results.jsonl").read_text().splitlines()) == 3
+    assert again.exit_code == 0 and len((tmp_path / "out" / "results.jsonl").read_text().splitlines()) == 4
