@@ -1,7 +1,7 @@
 """Measurements of the Scale section: streaming predict vs the in-memory path, Ray 1 vs 2 actors, 2-process vs
 1-process training, serve 1 vs 2 workers. Contenders are interleaved within one run; wall and CPU seconds both.
 
-    python benchmarks/scale.py prepare --dir /tmp/scale --ray-rows 96000   # classifier + generated texts (never committed)
+    python benchmarks/scale.py prepare --dir /tmp/scale --ray-rows 96000   # classifier + texts (never committed)
     python benchmarks/scale.py predict --dir /tmp/scale --sizes 20000,200000
     python benchmarks/scale.py ray --dir /tmp/scale --rounds 2
     python benchmarks/scale.py train --dir /tmp/scale
