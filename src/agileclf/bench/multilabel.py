@@ -20,7 +20,14 @@ from agileclf.data.labels import LabelSet
 from agileclf.data.multilabel import MultiLabelDataset, looks_multilabel, read_multilabel_examples, sample_multilabel
 from agileclf.data.sampling import sample_rows
 from agileclf.errors import ConfigError
-from agileclf.evaluate.multilabel import cv_thresholds, evaluate_multilabel, indicator, paired_bootstrap
+from agileclf.evaluate.multilabel import (
+    cv_thresholds,
+    evaluate_multilabel,
+    indicator,
+    multilabel_metrics,
+    paired_bootstrap,
+    with_top_label,
+)
 
 METRICS = ("macro_f1", "micro_f1", "samples_f1", "subset_accuracy", "hamming_loss", "roc_auc", "label_ranking_ap")
 PREDICTIONS_DIR = "predictions"
@@ -32,6 +39,7 @@ class SetFitOneVsRestPeer(SetFitPeer):
     model_kwargs = {"multi_target_strategy": "one-vs-rest"}
     task = "multilabel"
     threshold_source = "setfit (0.5)"
+    keep_top_label = False  # True: each row also keeps its most probable label (agileclf's rule)
 
     def fit(self, texts, labels, valid=None, label_set: LabelSet | None = None):
         self.labels = label_set or LabelSet.from_labels(label for row in labels for label in row)
@@ -46,11 +54,9 @@ class SetFitOneVsRestPeer(SetFitPeer):
 
     def decide(self, proba: np.ndarray, threshold: float | None = None, top_k=None) -> list[list[str]]:
         chosen = proba >= (0.5 if threshold is None else threshold)
-        if self.keep_top_label and len(proba):
-            chosen[np.arange(len(proba)), proba.argmax(axis=1)] = True
+        if self.keep_top_label:
+            chosen = with_top_label(chosen, proba)
         return [[self.labels.names[j] for j in np.flatnonzero(row)] for row in chosen]
-
-    keep_top_label = False
 
 
 # SetFit's own rule (0.5 per label) can answer "no label" for every row when 8 examples per label make every
@@ -156,18 +162,22 @@ def _run_cell(dataset, name, peer, shots, seed, sample, label_set, test, truth, 
             chosen, cv = cv_thresholds(make, sample.texts, sample.labels, label_set, folds, seed)
             classifier.set_thresholds(chosen, "cv")
             cv["seconds"] = time.perf_counter() - start
-        rules = SETFIT_RULES if peer else {name: None}  # a peer: one fit, SetFit's rule and the top-label rule
-        results = {}
-        for rule, keep_top in rules.items():
-            if peer:
+        result = evaluate_multilabel(classifier, test.texts, test.labels, keep_predictions=True)
+        results = {name: result}
+        if peer:  # one fit and one prediction pass, scored by SetFit's rule and by the top-label rule
+            results = {}
+            for rule, keep_top in SETFIT_RULES.items():
                 classifier.keep_top_label = keep_top
-            results[rule] = evaluate_multilabel(classifier, test.texts, test.labels, keep_predictions=True)
+                predicted = indicator(classifier.decide(result["proba"]), label_set.names)
+                metrics = multilabel_metrics(truth, predicted, result["proba"], label_set.names)
+                results[rule] = {**result, **metrics, "predicted": predicted}
     return [_cell_row(dataset, rule, peer, shots, seed, sample, label_set, result, cv, fit_s, memory, params, out)
             for rule, result in results.items()]  # fmt: skip
 
 
 def _cell_row(dataset, name, peer, shots, seed, sample, label_set, result, cv, fit_s, memory, params, out) -> dict:
     predicted = result.pop("predicted")
+    result.pop("proba")
     np.save(out / PREDICTIONS_DIR / f"{dataset}-{shots}-{seed}-{name}.npy", predicted)
     return {
         "dataset": dataset,
@@ -240,7 +250,7 @@ def _ms(items: list[dict], key: str) -> str:
 
 def _versus_setfit(group: list[dict], out_dir: Path, dataset: str, shots: int, n_boot: int) -> tuple[list, list]:
     """The CV-chosen agileclf method of each seed against each SetFit rule on that seed, paired over test rows."""
-    truth = np.load(out_dir / PREDICTIONS_DIR / f"{dataset}-truth.npy") if group else None
+    truth = np.load(out_dir / PREDICTIONS_DIR / f"{dataset}-truth.npy")
     lines, comparisons = [], []
     for rule in SETFIT_RULES:
         seeds = sorted({r["seed"] for r in group if r["peer"] and r["method"] == rule}

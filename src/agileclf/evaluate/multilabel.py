@@ -39,6 +39,13 @@ def indicator(
 GRID = np.round(np.arange(0.02, 0.99, 0.01), 2)
 
 
+def with_top_label(chosen: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    """The 0/1 (or bool) decisions `chosen` with each row's most probable label switched on (in place)."""
+    if len(proba):
+        chosen[np.arange(len(proba)), proba.argmax(axis=1)] = True
+    return chosen
+
+
 def best_thresholds(truth: np.ndarray, proba: np.ndarray, default: float = 0.5) -> np.ndarray:
     """For each label, the grid threshold with the best F1 on (truth, proba); the middle of the best run of
     thresholds, so a plateau (common on few examples) does not push it to an edge. A label without positives
@@ -116,7 +123,8 @@ def evaluate_multilabel(
     keep_predictions: bool = False,
 ) -> dict:
     """Metrics and timing of a fitted multi-label classifier; per_label_f1.png in report_dir; with
-    keep_predictions, the predicted 0/1 matrix under "predicted" (for a paired bootstrap)."""
+    keep_predictions, the predicted 0/1 matrix under "predicted" (for a paired bootstrap) and the
+    probabilities under "proba"."""
     from agileclf.evaluate.timing import timed_predict_proba
 
     names = classifier.labels.names
@@ -127,7 +135,7 @@ def evaluate_multilabel(
     result["threshold_source"] = "user" if threshold is not None else classifier.threshold_source
     result.update(timing)
     if keep_predictions:
-        result["predicted"] = predicted
+        result["predicted"], result["proba"] = predicted, proba
     if report_dir is not None:
         path = per_label_f1_png(result["per_label"], Path(report_dir) / "per_label_f1.png",
                                 f"{classifier.name}: per-label F1 (macro {result['macro_f1']:.3f})")  # fmt: skip
@@ -152,7 +160,7 @@ def cv_thresholds(
     thresholds = best_thresholds(truth, result.proba)
     predicted = result.proba >= thresholds
     if truth.sum(axis=1).min() > 0:  # no empty rows in training: the classifier keeps each row's top label
-        predicted[np.arange(len(predicted)), result.proba.argmax(axis=1)] = True
+        predicted = with_top_label(predicted, result.proba)
     metrics = multilabel_metrics(truth, predicted, result.proba, label_set.names)
     metrics.update(n_splits=result.n_splits, fit_s=result.fit_s)
     metrics.pop("per_label")

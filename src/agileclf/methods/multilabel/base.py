@@ -89,9 +89,11 @@ class MultiLabelMethod(Method):
         if top_k:
             order = np.argsort(-proba, axis=1, kind="stable")[:, :top_k]
             return [[names[j] for j in sorted(row)] for row in order]
+        from agileclf.evaluate.multilabel import with_top_label
+
         chosen = proba >= (self.decision_thresholds() if threshold is None else threshold)
-        if not self.config.allow_empty and len(proba):
-            chosen[np.arange(len(proba)), proba.argmax(axis=1)] = True
+        if not self.config.allow_empty:
+            chosen = with_top_label(chosen, proba)
         return [[names[j] for j in np.flatnonzero(row)] for row in chosen]
 
     def decision_thresholds(self) -> np.ndarray:
