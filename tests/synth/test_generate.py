@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from agileclf.backbones import load_backbone
 from agileclf.data import read_examples
-from agileclf.synth import FilterSettings, GenerationSettings, synthesize
+from agileclf.errors import ConfigError
+from agileclf.synth import FilterSettings, GenerationSettings, run, synthesize
 from agileclf.synth.filters import is_malformed
 from agileclf.synth.generate import CHAT_REQUEST, LMGenerator, first_text, generation_prompt
 
@@ -66,3 +71,25 @@ def test_meta_text_about_the_task_is_malformed():
     assert all(is_malformed(t) for t in meta)
     real = ["a gorgeous , witty , seductive movie .", "the plot is nothing but boilerplate clichés ."]
     assert not any(is_malformed(t) for t in real)
+
+
+def test_a_verbalizer_names_the_labels_in_the_prompts_and_for_the_judge(
+    tiny_writer, few_shot_file, tmp_path, monkeypatch
+):
+    dataset = read_examples(few_shot_file)
+    words = {label: f"kind {i}" for i, label in enumerate(dataset.classes)}
+    verbalizer = tmp_path / "words.json"
+    verbalizer.write_text(json.dumps(words))
+    seen = {}
+
+    def capture(dataset, out_path, per_class, generator, judge, *args, label_words=None, **kwargs):
+        seen.update(judge_words=judge.words, label_words=label_words)
+
+    monkeypatch.setattr(run, "synthesize", capture)
+    lm = load_backbone(str(tiny_writer))
+    run.synthesize_with_lm(dataset, lm, tmp_path / "s.jsonl", 2, judge_demos=1, verbalizer=str(verbalizer))
+    assert seen == {"judge_words": words, "label_words": words}
+
+    verbalizer.write_text(json.dumps({"no-such-label": "x"}))
+    with pytest.raises(ConfigError, match="words.json: verbalizer names unknown labels: no-such-label"):
+        run.synthesize_with_lm(dataset, lm, tmp_path / "t.jsonl", 2, verbalizer=str(verbalizer))

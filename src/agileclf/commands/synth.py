@@ -35,6 +35,7 @@ def synthesize(
     judge_demos: int = typer.Option(4, "--judge-demos", help="ICL demonstrations per class of the label filter"),
     chat_template: bool = typer.Option(True, "--chat/--no-chat", help="use the tokenizer's chat template if any"),
     examples_per_prompt: int = typer.Option(0, "--examples-per-prompt", help="real examples per prompt (0: all)"),
+    verbalizer: str = typer.Option("", "--verbalizer", help="JSON {label: words} for prompts and the judge"),
     resume: bool = typer.Option(False, "--resume", help="continue the rows already in --out"),
     report_dir: Path = typer.Option(None, "--report-dir", help="reports folder (default: <out>.report/)"),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1, mps (default: best available)"),
@@ -64,7 +65,7 @@ def synthesize(
     err.print(f"synthesizing {per_class} per class for {len(dataset.classes)} classes from {len(dataset)} examples")
     result = synthesize_with_lm(
         dataset, lm, out_path, per_class, seed, generation, filters, judge_demos, max_rounds, budget, oversample,
-        resume,
+        resume, verbalizer,
     )  # fmt: skip
     kept = read_examples(out_path, "text", "label") if out_path.is_file() and out_path.stat().st_size else None
     paths = write_reports(

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import fields
 from pathlib import Path
 
-from agileclf.data import Dataset
+from agileclf.backbones.prompts import verbalizer as label_words
+from agileclf.data import Dataset, LabelSet
 from agileclf.errors import ConfigError
 from agileclf.params import literal
 from agileclf.synth.filters import FilterSettings
 from agileclf.synth.generate import GenerationSettings, LMGenerator
 from agileclf.synth.pipeline import SynthesisResult, synthesize
 
-LOOP_KEYS = ("judge_demos", "max_rounds", "budget", "oversample")
+LOOP_KEYS = ("judge_demos", "max_rounds", "budget", "oversample", "verbalizer")
 
 
 def synthesize_with_lm(
@@ -28,22 +29,30 @@ def synthesize_with_lm(
     budget: int = 0,
     oversample: float = 2.0,
     resume: bool = False,
+    verbalizer: str = "",
 ) -> SynthesisResult:
     """Generate with `lm` and, when the label filter is on, judge with ICL on the same LM (`judge_demos` real
-    demonstrations per class, balanced, in seeded random order)."""
+    demonstrations per class, balanced, in seeded random order). `verbalizer` (a JSON file {label: words}) gives
+    the words both the generation prompt and the judge use for a label whose name is a code (TREC's `ENTY`)."""
     if getattr(lm, "kind", None) != "causal-lm":
         raise ConfigError(f"synthesis needs a causal-LM backbone, not {getattr(lm, 'kind', type(lm).__name__)}")
+    words = label_words(LabelSet.from_labels(dataset.classes), verbalizer) if verbalizer else None
     judge = None
     if filters.label:
         from agileclf.methods import make_method
 
         judge = make_method(
-            "icl", backbone=lm, demos_per_class=judge_demos, seed=seed, chat_template=generation.chat_template
+            "icl",
+            backbone=lm,
+            demos_per_class=judge_demos,
+            seed=seed,
+            chat_template=generation.chat_template,
+            verbalizer=verbalizer,
         )
         judge.fit(dataset.texts, dataset.labels)
     return synthesize(
         dataset, out_path, per_class, LMGenerator(lm, generation), judge, generation, filters, max_rounds, budget,
-        oversample, seed, resume,
+        oversample, seed, resume, label_words=words,
     )  # fmt: skip
 
 
