@@ -80,7 +80,7 @@ def run_demo(out_dir: Path, out: Console, err: Console, auto_candidates: list[st
     estimate = choice["candidates"].get(choice["chosen"], {})
     cv = f"CV accuracy {estimate['cv_accuracy']:.3f} over {choice['folds']} folds" if estimate else choice["reason"]
     out.print(
-        f"auto ({', '.join(auto.config.candidates)}) chose {choice['chosen']} on the training messages only ({cv}); "
+        f"auto ({', '.join(auto.candidates)}) chose {choice['chosen']} on the training messages only ({cv}); "
         "it is the one to ship"
     )
     predicted = auto.predict(test.texts)

@@ -29,3 +29,13 @@ def test_cli_strings_are_converted_to_field_types():
 def test_every_parameter_has_help():
     for name, _default, help_text in describe_config(FinetuneConfig):
         assert help_text, name
+
+
+def test_a_dict_parameter_reads_a_json_object_from_the_command_line():
+    from agileclf.methods.auto import AutoConfig
+
+    config = build_config(AutoConfig, {"candidate_params": '{"verbalizer": "w.json", "min_steps": 60}'})
+    assert config.candidate_params == {"verbalizer": "w.json", "min_steps": 60}
+    for bad in ("verbalizer=w.json", "[1, 2]"):
+        with pytest.raises(ConfigError, match="parameter candidate_params: cannot read"):
+            build_config(AutoConfig, {"candidate_params": bad})

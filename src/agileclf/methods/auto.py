@@ -27,16 +27,24 @@ from agileclf.methods.registry import register
 # sst2 8-shot auto cell under 3x oversubscription); without it auto is frozen-encoder only, which on trec 8-shot
 # seed 0 chose prior-probe at 53.8% test accuracy where contrastive and SetFit reach the 70s.
 DEFAULT_CANDIDATES = ["zero-shot", "prior-probe", "contrastive"]
+# on a causal LM: LoRA is the method that learns most per second on SmolLM2-135M (README); ICL, prompt tuning and
+# finetune can be added with -p candidates=...
+CAUSAL_CANDIDATES = ["zero-shot", "lora"]
 
 
 @dataclass
 class AutoConfig(MethodConfig):
-    candidates: list[str] = param(DEFAULT_CANDIDATES, "methods to cross-validate, cheapest first (ties go to it)")
+    candidates: list[str] = param(
+        [],
+        "methods to cross-validate, cheapest first (ties go to it); default: zero-shot,prior-probe,contrastive "
+        "on an encoder, zero-shot,lora on a causal LM",
+    )
+    candidate_params: dict = param({}, 'parameters for every candidate that takes them, e.g. {"verbalizer": "w.json"}')
     folds: int = param(3, "cross-validation folds on the examples (capped by the smallest label's count)")
 
     def __post_init__(self) -> None:
-        if not self.candidates:
-            raise ValueError("auto needs at least one candidate method")
+        if not isinstance(self.candidate_params, dict):
+            raise ValueError(f"candidate_params must be a JSON object {{name: value}}, not {self.candidate_params!r}")
         if "auto" in self.candidates:
             raise ValueError("auto cannot be its own candidate")
         if self.folds < 2:
@@ -48,21 +56,41 @@ class Auto(Method):
     """Cross-validates its candidates on the examples, refits the winner on all of them, and becomes it."""
 
     name = "auto"
-    kinds = ("encoder",)
+    kinds = ("encoder", "causal-lm")
     config_class = AutoConfig
 
-    def _candidate(self, name: str, **params) -> Method:
-        from agileclf.methods.registry import make_method
+    @property
+    def candidates(self) -> list[str]:
+        """The configured candidates, else the default for the backbone's kind."""
+        default = CAUSAL_CANDIDATES if self.backbone.kind == "causal-lm" else DEFAULT_CANDIDATES
+        return list(self.config.candidates or default)
 
+    def _candidate(self, name: str) -> Method:
+        from agileclf.methods.registry import make_method, method_class
+
+        taken = {f.name for f in dataclasses.fields(method_class(name, self.backbone.kind).config_class)}
+        params = {k: v for k, v in self.config.candidate_params.items() if k in taken}
         return make_method(name, backbone=self.backbone, seed=self.config.seed, calibration="none", **params)
+
+    def _check_candidates(self) -> None:
+        """An unknown or unsuitable candidate, or a candidate parameter no candidate takes, fails before fitting."""
+        from agileclf.methods.registry import method_class
+
+        taken: set[str] = set()
+        for name in self.candidates:
+            taken |= {f.name for f in dataclasses.fields(method_class(name, self.backbone.kind).config_class)}
+            self._candidate(name)
+        unused = sorted(set(self.config.candidate_params) - taken)
+        if unused:
+            raise ConfigError(f"candidate_params {', '.join(unused)}: no candidate ({', '.join(self.candidates)}) "
+                              "takes it")  # fmt: skip
 
     def _fit(self, texts, y, valid) -> None:
         from agileclf.evaluate.crossval import cross_val_proba, fold_count
         from agileclf.evaluate.metrics import classification_metrics
         from agileclf.methods.calibration import choose_temperature
 
-        for name in self.config.candidates:
-            self._candidate(name)  # an unknown or unsuitable candidate fails before any fitting
+        self._check_candidates()
         labels = [self.labels.names[i] for i in y]
         report: dict[str, dict] = {}
         oof_of: dict[str, object] = {}
@@ -70,7 +98,7 @@ class Auto(Method):
             folds = fold_count(labels, self.config.folds)
         except AgileclfError as err:
             folds, no_cv = 0, str(err)
-        for name in self.config.candidates if folds else []:
+        for name in self.candidates if folds else []:
             start = time.process_time()
             try:
                 oof = cross_val_proba(
@@ -91,13 +119,13 @@ class Auto(Method):
                 "cv_cpu_s": round(time.process_time() - start, 2),
             }
             oof_of[name] = oof
-        scored = [n for n in self.config.candidates if n in oof_of]
+        scored = [n for n in self.candidates if n in oof_of]
         if scored:
-            order = {n: i for i, n in enumerate(self.config.candidates)}
+            order = {n: i for i, n in enumerate(self.candidates)}
             best = min(scored, key=lambda n: (-report[n]["cv_accuracy"], report[n]["cv_log_loss"], order[n]))
             reason = f"best out-of-fold accuracy over {folds} folds"
         else:
-            best = next((n for n in self.config.candidates if n != "zero-shot"), self.config.candidates[0])
+            best = next((n for n in self.candidates if n != "zero-shot"), self.candidates[0])
             reason = f"no candidate could be cross-validated ({no_cv if not folds else 'all skipped'}); first one"
         self.chosen = self._candidate(best)
         self.chosen.fit(texts, labels, label_set=self.labels)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import json
 import pkgutil
 import types
 import typing
@@ -144,7 +145,12 @@ def coerce(name: str, value: Any, hint: Any) -> Any:
             (item,) = typing.get_args(hint)[:1] or (str,)
             items = [coerce(name, v.strip(), item) for v in value.split(",") if v.strip()]
             return origin(items)
-    except ValueError:
+        if hint is dict or origin is dict:  # a JSON object, e.g. auto's candidate_params
+            parsed = json.loads(value)
+            if not isinstance(parsed, dict):
+                raise ValueError
+            return parsed
+    except ValueError:  # json.JSONDecodeError is one
         raise ConfigError(f"parameter {name}: cannot read {value!r} as {getattr(hint, '__name__', hint)}") from None
     return value
 

@@ -1,0 +1,62 @@
+"""Is a method above chance? Its accuracy minus that of always answering the test rows' most common label, with the
+pooled paired bootstrap 95% interval the bench uses (test rows and seeds resampled), from a bench's predictions.
+
+    python benchmarks/above_chance.py bench-out/smollm2-8shot --methods zero-shot,icl
+
+The test rows are rebuilt from each dataset's test.jsonl with the bench's own stratified cap, so the truth lines up
+with the stored per-row predictions (their sha256 is checked).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from agileclf.bench.runner import capped_rows, read_predictions, read_results
+from agileclf.data import read_examples
+from agileclf.evaluate.bootstrap import pooled_paired_bootstrap
+
+
+def majority_correct(test_file: Path, n_test: int, sha256: str) -> np.ndarray:
+    """Per test row: is it of the most common label among the (capped) test rows?"""
+    test = read_examples(test_file)
+    test = test.subset(capped_rows(test.labels, n_test))  # all rows when n_test is the whole set
+    if test.fingerprint() != sha256:
+        raise SystemExit(f"{test_file}: its {n_test} capped rows are not the rows the bench scored")
+    top = Counter(test.labels).most_common(1)[0][0]
+    return np.array([y == top for y in test.labels])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path, help="a bench --out folder (results.jsonl, predictions.jsonl)")
+    parser.add_argument("--methods", default="zero-shot,icl", help="comma-separated methods")
+    parser.add_argument("--data-root", type=Path, default=Path("../shared/data"), help="folder of the datasets")
+    args = parser.parse_args()
+    rows = read_results(args.out)
+    predictions = read_predictions(args.out)
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        for method in args.methods.split(","):
+            cells = [r for r in rows if r["dataset"] == dataset and r["method"] == method and "error" not in r]
+            if not cells:
+                continue
+            pairs = []
+            for row in cells:
+                stored = predictions[(dataset, method, row["shots"], row["seed"])]
+                test_file = args.data_root / dataset / "test.jsonl"
+                constant = majority_correct(test_file, row["n_test"], stored["test_sha256"])
+                pairs.append((stored["correct"], constant))
+            diff, low, high = pooled_paired_bootstrap(pairs)
+            accuracy = float(np.mean([p[0].mean() for p in pairs]))
+            majority = float(np.mean([p[1].mean() for p in pairs]))
+            print(
+                f"{dataset} {method}: accuracy {100 * accuracy:.1f} vs majority label {100 * majority:.1f}, "
+                f"{100 * diff:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}] over {len(pairs)} seed(s)"
+            )
+
+
+if __name__ == "__main__":
+    main()
