@@ -2,6 +2,9 @@
 pooled paired bootstrap 95% interval the bench uses (test rows and seeds resampled), from a bench's predictions.
 
     python benchmarks/above_chance.py bench-out/smollm2-8shot --methods zero-shot,icl
+    python benchmarks/above_chance.py bench-out/smollm2-8shot --methods prompt-tuning --against icl
+
+With `--against METHOD` the comparison is with that method on the seeds both ran instead.
 
 The test rows are rebuilt from each dataset's test.jsonl with the bench's own stratified cap, so the truth lines up
 with the stored per-row predictions (their sha256 is checked).
@@ -34,6 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="a bench --out folder (results.jsonl, predictions.jsonl)")
     parser.add_argument("--methods", default="zero-shot,icl", help="comma-separated methods")
+    parser.add_argument("--against", default="", help="compare with this method instead of the majority label")
     parser.add_argument("--data-root", type=Path, default=Path("../shared/data"), help="folder of the datasets")
     args = parser.parse_args()
     rows = read_results(args.out)
@@ -46,14 +50,22 @@ def main() -> None:
             pairs = []
             for row in cells:
                 stored = predictions[(dataset, method, row["shots"], row["seed"])]
+                if args.against:
+                    other = predictions.get((dataset, args.against, row["shots"], row["seed"]))
+                    if other is not None:
+                        pairs.append((stored["correct"], other["correct"]))
+                    continue
                 test_file = args.data_root / dataset / "test.jsonl"
                 constant = majority_correct(test_file, row["n_test"], stored["test_sha256"])
                 pairs.append((stored["correct"], constant))
+            if not pairs:
+                continue
             diff, low, high = pooled_paired_bootstrap(pairs)
             accuracy = float(np.mean([p[0].mean() for p in pairs]))
-            majority = float(np.mean([p[1].mean() for p in pairs]))
+            other = float(np.mean([p[1].mean() for p in pairs]))
             print(
-                f"{dataset} {method}: accuracy {100 * accuracy:.1f} vs majority label {100 * majority:.1f}, "
+                f"{dataset} {method}: accuracy {100 * accuracy:.1f} vs {args.against or 'majority label'} "
+                f"{100 * other:.1f}, "
                 f"{100 * diff:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}] over {len(pairs)} seed(s)"
             )
 
