@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -23,14 +24,21 @@ from agileclf.data import read_examples
 from agileclf.evaluate.bootstrap import pooled_paired_bootstrap
 
 
-def majority_correct(test_file: Path, n_test: int, sha256: str) -> np.ndarray:
-    """Per test row: is it of the most common label among the (capped) test rows?"""
+@cache  # every seed of a dataset scores the same rows: read and fingerprint them once
+def _capped_test(test_file: Path, n_test: int) -> tuple[str, np.ndarray]:
+    """(sha256 of the capped test rows, per row: is it of their most common label?)."""
     test = read_examples(test_file)
     test = test.subset(capped_rows(test.labels, n_test))  # all rows when n_test is the whole set
-    if test.fingerprint() != sha256:
-        raise SystemExit(f"{test_file}: its {n_test} capped rows are not the rows the bench scored")
     top = Counter(test.labels).most_common(1)[0][0]
-    return np.array([y == top for y in test.labels])
+    return test.fingerprint(), np.array([y == top for y in test.labels])
+
+
+def majority_correct(test_file: Path, n_test: int, sha256: str) -> np.ndarray:
+    """Per test row: is it of the most common label among the (capped) test rows?"""
+    fingerprint, correct = _capped_test(test_file, n_test)
+    if fingerprint != sha256:
+        raise SystemExit(f"{test_file}: its {n_test} capped rows are not the rows the bench scored")
+    return correct
 
 
 def main() -> None:

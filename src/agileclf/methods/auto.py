@@ -65,20 +65,24 @@ class Auto(Method):
         default = CAUSAL_CANDIDATES if self.backbone.kind == "causal-lm" else DEFAULT_CANDIDATES
         return list(self.config.candidates or default)
 
-    def _candidate(self, name: str) -> Method:
-        from agileclf.methods.registry import make_method, method_class
+    def _parameters_of(self, name: str) -> set[str]:
+        """The parameter names candidate `name` takes on this backbone's kind."""
+        from agileclf.methods.registry import method_class
 
-        taken = {f.name for f in dataclasses.fields(method_class(name, self.backbone.kind).config_class)}
+        return {f.name for f in dataclasses.fields(method_class(name, self.backbone.kind).config_class)}
+
+    def _candidate(self, name: str) -> Method:
+        from agileclf.methods.registry import make_method
+
+        taken = self._parameters_of(name)
         params = {k: v for k, v in self.config.candidate_params.items() if k in taken}
         return make_method(name, backbone=self.backbone, seed=self.config.seed, calibration="none", **params)
 
     def _check_candidates(self) -> None:
         """An unknown or unsuitable candidate, or a candidate parameter no candidate takes, fails before fitting."""
-        from agileclf.methods.registry import method_class
-
         taken: set[str] = set()
         for name in self.candidates:
-            taken |= {f.name for f in dataclasses.fields(method_class(name, self.backbone.kind).config_class)}
+            taken |= self._parameters_of(name)
             self._candidate(name)
         unused = sorted(set(self.config.candidate_params) - taken)
         if unused:
