@@ -391,6 +391,7 @@ def grid_spec(grid: dict[str, Any], params: dict[str, dict[str, Any]]):
     """One BenchGrid from its keyword values, checked (unknown methods and peers fail before any cell runs)."""
     from agileclf.bench import BenchGrid
     from agileclf.bench.peers import PEER_NAMES
+    from agileclf.bench.runner import base_method
     from agileclf.methods.registry import method_classes
     from agileclf.params import literal
 
@@ -400,7 +401,7 @@ def grid_spec(grid: dict[str, Any], params: dict[str, dict[str, Any]]):
     if unknown:
         raise ConfigError(f"unknown peer(s) {', '.join(sorted(unknown))}; available: {', '.join(PEER_NAMES)}")
     for name in [*(grid.get("methods") or []), *grid.get("augmented", [])]:
-        method_classes(name)  # an unknown method fails now, not after an hour of other cells
+        method_classes(base_method(name))  # an unknown method fails now, not after an hour of other cells
     for name, values in params.items():
         if name == "synthetic":
             grid["synthetic_params"] = {**grid.get("synthetic_params", {}), **values}

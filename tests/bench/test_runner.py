@@ -13,6 +13,7 @@ from agileclf.bench.plots import write_plots
 from agileclf.bench.report import write_report
 from agileclf.bench.runner import read_results
 from agileclf.errors import ConfigError
+from agileclf.workflow import grid_spec
 
 REQUIRED = ("dataset", "method", "peer", "shots", "seed", "accuracy", "macro_f1", "fit_s", "predict_ms", "peak_mb")
 
@@ -100,6 +101,22 @@ def test_dataset_specific_parameters_override_general_ones():
     table = {"setfit": {"num_iterations": 40, "batch_size": 8}, "setfit@massive_en": {"num_iterations": 20}}
     assert runner_module.params_for(table, "setfit", "massive_en") == {"num_iterations": 20, "batch_size": 8}
     assert runner_module.params_for(table, "setfit", "sst2") == {"num_iterations": 40, "batch_size": 8}
+
+
+def test_a_variant_starts_from_its_base_methods_parameters_and_keeps_its_own_name(tmp_path):
+    table = {"ipt": {"num_demos": 1, "lr": 0.3}, "ipt:random": {"demo_selection": "random"}, "ipt@trec": {"lr": 0.1}}
+    assert runner_module.params_for(table, "ipt:random", "trec") == {
+        "num_demos": 1,
+        "lr": 0.1,
+        "demo_selection": "random",
+    }
+    assert runner_module.params_for(table, "ipt", "sst2") == {"num_demos": 1, "lr": 0.3}
+    (tmp_path / "train.jsonl").write_text('{"text": "a", "label": "x"}\n')
+    (tmp_path / "test.jsonl").write_text('{"text": "a", "label": "x"}\n')
+    grid = grid_spec({"datasets": [DatasetSpec(tmp_path)], "methods": ["ipt", "ipt:random"]}, {})
+    assert [c.name for c in grid.cells()][:2] == ["ipt", "ipt:random"]
+    with pytest.raises(ConfigError, match="unknown method 'nope'"):
+        grid_spec({"datasets": [DatasetSpec(tmp_path)], "methods": ["nope:random"]}, {})
 
 
 def test_a_dataset_folder_needs_train_and_test(tmp_path):

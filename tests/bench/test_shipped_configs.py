@@ -8,6 +8,7 @@ import pytest
 
 from agileclf.bench.grid import BenchGrid, load_grid_file
 from agileclf.bench.peers import PEER_NAMES
+from agileclf.bench.runner import base_method
 from agileclf.methods import method_names
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "benchmarks").glob("*.toml"))
@@ -22,6 +23,6 @@ def test_a_shipped_grid_file_reads(path):
     names = set(method_names())
     for grid in grids:
         assert all(spec.path.is_dir() for spec in grid.datasets), path
-        assert set(grid.methods or []) <= names and set(grid.augmented) <= names
+        assert {base_method(m) for m in grid.methods or []} <= names and set(grid.augmented) <= names
         assert set(grid.peers) <= set(PEER_NAMES)
         assert list(grid.cells())

@@ -10,6 +10,7 @@ path for "answer with the label only" prompting.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,6 +28,16 @@ from agileclf.backbones.packed_scoring import (
 DEFAULT_BATCH = 8
 # auto: packed when the model honours 4-D masks (probed once), else the KV-cache path.
 STRATEGIES = ("auto", "packed", "cache")
+
+
+@functools.cache
+def cache_name() -> str:
+    """The KV cache's keyword and output field: `cache` from transformers 5.24, `past_key_values` before."""
+    import dataclasses
+
+    from transformers.modeling_outputs import CausalLMOutputWithPast
+
+    return "cache" if "cache" in {f.name for f in dataclasses.fields(CausalLMOutputWithPast)} else "past_key_values"
 
 
 def left_pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -67,7 +78,7 @@ def prompt_pass(model, ids: torch.Tensor, mask: torch.Tensor, soft_prompt: torch
         use_cache=True,
         logits_to_keep=last_positions(mask.shape[1], 1, mask.device),
     )
-    return torch.log_softmax(out.logits[:, -1].float(), dim=-1), out.past_key_values, mask
+    return torch.log_softmax(out.logits[:, -1].float(), dim=-1), getattr(out, cache_name()), mask
 
 
 def _repeat_cache(cache, repeats: int):
@@ -161,8 +172,8 @@ def _rest_of_labels(model, cache, prompt_mask: torch.Tensor, labels: list[Sequen
         input_ids=ids.repeat(batch, 1),
         attention_mask=full_mask,
         position_ids=start + torch.arange(width, device=device),
-        past_key_values=cache,
         use_cache=False,
+        **{cache_name(): cache},
     )
     logprobs = torch.log_softmax(out.logits.float(), dim=-1)
     picked = logprobs.gather(-1, targets.repeat(batch, 1).unsqueeze(-1)).squeeze(-1)
@@ -236,10 +247,10 @@ def greedy_generate(
                 input_ids=token.unsqueeze(1),
                 attention_mask=mask,
                 position_ids=mask.sum(dim=1, keepdim=True) - 1,
-                past_key_values=cache,
                 use_cache=True,
+                **{cache_name(): cache},
             )
-            cache = out.past_key_values
+            cache = getattr(out, cache_name())
             logprobs = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
     return outputs
 

@@ -108,9 +108,17 @@ class PeakMemory:
         self.peak_mb = max(self.peak_mb, self._process.memory_info().rss / 2**20)
 
 
+def base_method(name: str) -> str:
+    """The registered method of a bench name: 'ipt:random' is a variant of 'ipt' (its own parameters, its own rows)."""
+    return name.partition(":")[0]
+
+
 def params_for(table: dict[str, dict], name: str, dataset: str) -> dict:
-    """Parameters of a method or peer: its own entry, then a `name@dataset` entry over it."""
-    return {**table.get(name, {}), **table.get(f"{name}@{dataset}", {})}
+    """Parameters of a method or peer: its own entry, then a `name@dataset` entry over it; a variant
+    ('ipt:random') starts from its base method's entries."""
+    names = [base_method(name), name] if base_method(name) != name else [name]
+    entries = [entry for n in names for entry in (table.get(n, {}), table.get(f"{n}@{dataset}", {}))]
+    return {k: v for entry in entries for k, v in entry.items()}
 
 
 def capped_rows(labels: list[str], cap: int, seed: int = TEST_SAMPLE_SEED) -> list[int]:
@@ -151,7 +159,7 @@ def run_cell(
     if cell.peer:
         classifier = make_peer(cell.method, seed=cell.seed, backbone_path=getattr(backbone, "path", None), **params)
     else:
-        classifier = make_method(cell.method, backbone=backbone, **{"seed": cell.seed, **params})
+        classifier = make_method(base_method(cell.method), backbone=backbone, **{"seed": cell.seed, **params})
     with PeakMemory() as memory, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")  # recorded once each and kept in the row, not hidden
         start, cpu_start = time.perf_counter(), time.process_time()

@@ -1,7 +1,8 @@
 """Instruction prompt tuning (IPT): a soft prompt plus retrieved demonstrations in the text prompt.
 
-The demonstrations are the training examples most similar to the input (by an encoder's embeddings), both
-while the prompt is trained (never the example itself) and at inference.
+The demonstrations are the training examples most similar to the input (by an encoder's embeddings), or drawn at
+random (Sun et al. 2023 compare the two), both while the prompt is trained (never the example itself) and at
+inference.
 """
 
 from __future__ import annotations
@@ -13,16 +14,22 @@ import torch
 
 from agileclf.backbones.kinds import BUNDLED_MINILM
 from agileclf.methods.base import param
-from agileclf.methods.causal.demos import nearest, retriever
+from agileclf.methods.causal.demos import nearest, retriever, text_seed
 from agileclf.methods.causal.prompt_tuning import CausalPromptTuning, PromptTuningConfig
 from agileclf.methods.registry import register
 
 
 @dataclass
 class IPTConfig(PromptTuningConfig):
-    num_demos: int = param(1, "retrieved demonstrations in each prompt")
-    retriever: str = param(BUNDLED_MINILM, "encoder folder whose embeddings rank demonstrations")
+    num_demos: int = param(1, "demonstrations in each prompt")
+    demo_selection: str = param("similar", "'similar' (the nearest training examples) or 'random' (fixed per input)")
+    retriever: str = param(BUNDLED_MINILM, "encoder folder whose embeddings rank 'similar' demonstrations")
     max_context_tokens: int = param(0, "prompt budget in tokens; demonstrations are dropped to fit (0: model max)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.demo_selection not in ("similar", "random"):
+            raise ValueError(f"demo_selection must be 'similar' or 'random', not {self.demo_selection!r}")
 
 
 @register
@@ -34,17 +41,27 @@ class CausalIPT(CausalPromptTuning):
 
     def _before_training(self, texts, y) -> None:
         self.pool_texts, self.pool_y = list(texts), np.asarray(y)
-        self.pool_vectors = retriever(self.config.retriever).embed(self.pool_texts, normalize=True)
+        self.pool_vectors = self._embed(self.pool_texts)
 
     def train_demos(self, texts, y):
-        return [
-            self._demos(nearest(v, self.pool_vectors, self.pool_y, total=self.config.num_demos, exclude=i))
-            for i, v in enumerate(self.pool_vectors)
-        ]
+        pairs = zip(self.pool_vectors, self.pool_texts, strict=True)  # the pool is the training set itself
+        return [self._demos(self._pick(v, t, exclude=i)) for i, (v, t) in enumerate(pairs)]
 
     def demos_for(self, texts):
-        queries = retriever(self.config.retriever).embed(texts, normalize=True)
-        return [self._demos(nearest(q, self.pool_vectors, self.pool_y, total=self.config.num_demos)) for q in queries]
+        return [self._demos(self._pick(q, t)) for q, t in zip(self._embed(texts), texts, strict=True)]
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """Retriever embeddings for 'similar'; for 'random', empty rows (nothing to rank by)."""
+        if self.config.demo_selection == "random":
+            return np.zeros((len(texts), 0), dtype=np.float32)
+        return retriever(self.config.retriever).embed(texts, normalize=True)
+
+    def _pick(self, vector: np.ndarray, text: str, exclude: int | None = None) -> list[int]:
+        cfg = self.config
+        if cfg.demo_selection == "similar":
+            return nearest(vector, self.pool_vectors, self.pool_y, total=cfg.num_demos, exclude=exclude)
+        rows = [i for i in text_seed(cfg.seed, text).permutation(len(self.pool_texts)) if i != exclude]
+        return [int(i) for i in rows[: cfg.num_demos]]
 
     def _demos(self, rows: list[int]):
         return [(self.pool_texts[i], int(self.pool_y[i])) for i in rows]

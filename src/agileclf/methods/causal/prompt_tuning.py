@@ -20,6 +20,7 @@ class PromptTuningConfig(TrainConfig):
     num_virtual_tokens: int = param(20, "learned embeddings put in front of every prompt")
     prompt_init: str = param("text", "start from the instruction's token embeddings ('text'), 'vocab' or 'random'")
     init_text: str = param("", "text whose embeddings start the prompt with prompt_init=text (default: instruction)")
+    init_from: str = param("", "a saved prompt-tuning or IPT model whose soft prompt starts this one (prompt transfer)")
     min_steps: int = param(50, "with epochs=0, the number of optimizer updates to aim for")
     optimizer: str = param("adafactor", "Adafactor scales steps to the embeddings' size, as in Lester et al.")
     lr: float = param(0.3, "learning rate of the soft prompt (0.3 with Adafactor, as in Lester et al.)")
@@ -47,12 +48,15 @@ class CausalPromptTuning(TrainedCausalMethod):
         return self.backbone.model, self.prompt, [self.prompt]
 
     def _initial_prompt(self) -> torch.Tensor:
-        """PEFT's prompt-tuning initialisation (text, sampled vocabulary or random), as an fp32 tensor."""
+        """PEFT's prompt-tuning initialisation (text, sampled vocabulary or random), as an fp32 tensor; or, with
+        init_from, the soft prompt of another saved model on the same backbone (Vu et al.'s prompt transfer)."""
         from peft import PromptTuningConfig as PeftPromptConfig
         from peft.tuners.prompt_tuning import PromptEmbedding
 
         cfg = self.config
         lm = self.backbone.model
+        if cfg.init_from:
+            return transferred_prompt(cfg.init_from, lm.get_input_embeddings().embedding_dim).to(self.backbone.device)
         words = [self.words[n] for n in self.names]
         text = cfg.init_text or self.template.instruction.format(labels=", ".join(words)) or " ".join(words)
         peft_config = PeftPromptConfig(
@@ -90,3 +94,21 @@ class CausalPromptTuning(TrainedCausalMethod):
 
     def _restore(self, state, tensors) -> None:
         self.prompt = nn.Parameter(tensors[PROMPT_KEY].float().to(self.backbone.device), requires_grad=False)
+
+
+def transferred_prompt(path: str, width: int) -> torch.Tensor:
+    """The soft prompt saved in the classifier directory `path`, checked to fit a model of embedding `width`."""
+    from agileclf.artifact import read_meta, read_weights
+    from agileclf.errors import ConfigError
+
+    meta = read_meta(path)
+    prompt = read_weights(path).get(PROMPT_KEY)
+    if prompt is None:
+        method = meta["method"]
+        raise ConfigError(f"init_from {path}: a {method} model holds no soft prompt (train prompt-tuning or ipt)")
+    if prompt.ndim != 2 or prompt.shape[1] != width:
+        raise ConfigError(
+            f"init_from {path}: its prompt is {tuple(prompt.shape)}, this backbone's embeddings are {width} wide "
+            f"(trained on {meta['backbone']}); a prompt transfers between tasks on the same model"
+        )
+    return prompt.detach().float().clone()
