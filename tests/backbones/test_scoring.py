@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from agileclf.backbones import scoring
 from agileclf.backbones.packed_scoring import accepts_packed_masks, build_trie
 from agileclf.backbones.scoring import label_probabilities, match_label, naive_log_likelihood, score_continuations
 
@@ -79,6 +80,35 @@ def test_scoring_equals_naive_log_likelihood(random_llama, strategy, soft):
         random_llama, PROMPTS, LABELS, pad_id=0, soft_prompt=soft_prompt, batch_size=3, strategy=strategy
     )
     assert np.abs(scores - naive_matrix(random_llama, PROMPTS, LABELS, soft_prompt)).max() < 1e-4
+
+
+@pytest.mark.parametrize("strategy", ["prefix", "auto"])
+@pytest.mark.parametrize("soft", [False, True])
+@pytest.mark.parametrize(("kind", "attn", "packed"), [("llama", "sdpa", True), ("llama", "sdpa", False),
+                                                       ("llama", "eager", True), ("gpt2", "sdpa", True)])  # fmt: skip
+def test_a_shared_prefix_run_once_gives_the_same_scores(strategy, soft, kind, attn, packed, monkeypatch):
+    """Prompts that start alike (instruction, demonstrations): the prefix's cache is computed once and reused,
+    each batch's endings left-padded after it, with the label trie packed after them (or the cache path for a
+    model that takes no custom masks); the scores are the naive ones."""
+    random_llama = tiny_model(kind, attn)
+    monkeypatch.setattr(scoring, "MIN_SHARED_PREFIX", 4)
+    monkeypatch.setattr(scoring, "accepts_packed_masks", lambda model: packed)
+    shared = [[3, 4, 5, 6, 22] + p for p in PROMPTS]
+    assert scoring.shared_prefix_length(shared) == 5
+    torch.manual_seed(1)
+    soft_prompt = torch.randn(3, random_llama.get_input_embeddings().embedding_dim) * 0.1 if soft else None
+    calls = []
+    real = scoring.prefix_pass
+    monkeypatch.setattr(scoring, "prefix_pass", lambda *a: calls.append(a[1].shape) or real(*a))
+    scores = score_continuations(random_llama, shared, MANY_LABELS, 0, soft_prompt, batch_size=3, strategy=strategy)
+    assert calls == [torch.Size([1, 5])]
+    assert np.abs(scores - naive_matrix(random_llama, shared, MANY_LABELS, soft_prompt)).max() < 1e-4
+
+
+def test_shared_prefix_leaves_every_prompt_a_token_of_its_own():
+    assert scoring.shared_prefix_length([[1, 2, 3], [1, 2, 3, 4]]) == 2
+    assert scoring.shared_prefix_length([[1, 2], [3, 2]]) == 0
+    assert scoring.shared_prefix_length([[1, 2, 3]]) == 0
 
 
 @pytest.mark.parametrize(
@@ -171,3 +201,16 @@ def test_match_label_reads_the_first_line():
     assert match_label("billing, I think", words) == 0
     assert match_label("no idea", words) == -1
     assert match_label("", words) == -1
+
+
+def test_greedy_generation_after_a_shared_prefix_writes_the_same_tokens(random_llama, monkeypatch):
+    shared = [[3, 4, 5, 6, 22] + p for p in PROMPTS]
+    monkeypatch.setattr(scoring, "MIN_SHARED_PREFIX", 10**6)
+    plain = scoring.greedy_generate(random_llama, shared, pad_id=0, stop_ids={96}, max_new_tokens=6, batch_size=3)
+    monkeypatch.setattr(scoring, "MIN_SHARED_PREFIX", 4)
+    calls = []
+    real = scoring.prefix_pass
+    monkeypatch.setattr(scoring, "prefix_pass", lambda *a: calls.append(a[1].shape) or real(*a))
+    reused = scoring.greedy_generate(random_llama, shared, pad_id=0, stop_ids={96}, max_new_tokens=6, batch_size=3)
+    assert calls == [torch.Size([1, 5])]
+    assert reused == plain and all(len(tokens) == 6 for tokens in plain)

@@ -10,6 +10,7 @@ path for "answer with the label only" prompting.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Sequence
 
@@ -20,14 +21,20 @@ from agileclf.backbones.packed_scoring import (
     accepts_packed_masks,
     build_trie,
     fits_window,
+    gather_label_scores,
     last_positions,
     packed_forward,
+    packed_mask,
+    packed_positions,
+    uses_boolean_mask,
 )
 
 # Prompts per forward pass: tokens of a batch are padded to its longest prompt, so batches are length-sorted.
 DEFAULT_BATCH = 8
-# auto: packed when the model honours 4-D masks (probed once), else the KV-cache path.
-STRATEGIES = ("auto", "packed", "cache")
+# auto: a prefix every prompt shares (instruction, demonstrations) of MIN_SHARED_PREFIX tokens or more is run once
+# and its KV cache reused ("prefix"); else packed when the model honours 4-D masks (probed once), else the cache.
+STRATEGIES = ("auto", "packed", "cache", "prefix")
+MIN_SHARED_PREFIX = 32
 
 
 @functools.cache
@@ -103,7 +110,7 @@ def score_continuations(
 
     Exact for multi-token continuations. `first_token_only` scores only each continuation's first token
     (one forward pass; an approximation unless every continuation is one token long). `strategy` is one of
-    STRATEGIES (the same scores; "packed" and "cache" force a path, for tests and benchmarks).
+    STRATEGIES (the same scores; "packed", "cache" and "prefix" force a path, for tests and benchmarks).
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
@@ -114,14 +121,26 @@ def score_continuations(
     if first_token_only:
         continuations = [c[:1] for c in continuations]
     trie = build_trie(continuations)
-    packed = trie.n_nodes > 0 and strategy != "cache" and (strategy == "packed" or accepts_packed_masks(model))
     device = next(model.parameters()).device
+    shared = shared_prefix_length(prompts)
+    prefix = None
+    if shared and (strategy == "prefix" or (strategy == "auto" and shared >= MIN_SHARED_PREFIX)):
+        prefix = prefix_pass(model, torch.as_tensor([prompts[0][:shared]], device=device), soft_prompt)
+        prompts, soft_prompt = [p[shared:] for p in prompts], None
+    packed = trie.n_nodes > 0 and strategy != "cache" and (strategy == "packed" or accepts_packed_masks(model))
     result = np.zeros((len(prompts), len(continuations)), dtype=np.float64)
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         ids, mask = left_pad([prompts[i] for i in rows], pad_id)
         ids, mask = ids.to(device), mask.to(device)
+        if prefix is not None:
+            if packed and fits_window(model, prefix[1] + ids.shape[1] + trie.n_nodes):
+                scores = _prefixed_packed_batch(model, prefix, ids, mask, trie)
+            else:
+                scores = _prefixed_batch(model, prefix, ids, mask, continuations, pad_id)
+            result[rows] = scores.double().cpu().numpy()
+            continue
         width = ids.shape[1] + trie.n_nodes + (0 if soft_prompt is None else soft_prompt.shape[0])
         if packed and (strategy == "packed" or fits_window(model, width)):
             scores = _packed_batch(model, ids, mask, trie, soft_prompt)
@@ -139,6 +158,79 @@ def _packed_batch(model, ids, mask, trie, soft_prompt) -> torch.Tensor:
         mask = torch.cat([ones, mask], dim=1)
     embeds = embed_inputs(model, torch.cat([ids, nodes], dim=1), soft_prompt)
     return packed_forward(model, embeds, mask, trie)
+
+
+def shared_prefix_length(prompts: Sequence[Sequence[int]]) -> int:
+    """Tokens every prompt starts with, leaving each at least one token of its own (0 for a single prompt)."""
+    if len(prompts) < 2:
+        return 0
+    first, shortest = prompts[0], min(len(p) for p in prompts)
+    length = 0
+    while length < shortest - 1 and all(p[length] == first[length] for p in prompts):
+        length += 1
+    return length
+
+
+def prefix_pass(model, ids: torch.Tensor, soft_prompt: torch.Tensor | None = None):
+    """Run one shared prefix (1, L) after the soft prompt, if any: (its KV cache, its width in positions)."""
+    mask = torch.ones((1, ids.shape[1] + (0 if soft_prompt is None else soft_prompt.shape[0])), device=ids.device)
+    out = model(
+        inputs_embeds=embed_inputs(model, ids, soft_prompt),
+        attention_mask=mask.long(),
+        position_ids=positions(mask.long()),
+        use_cache=True,
+        logits_to_keep=last_positions(mask.shape[1], 1, ids.device),
+    )
+    return getattr(out, cache_name()), mask.shape[1]
+
+
+def _prefixed_packed_batch(model, prefix, ids, mask, trie) -> torch.Tensor:
+    """(B, n_labels) scores of prompt endings after the shared prefix's cache, each ending and the label trie in
+    one pass: the packed mask of the whole (prefix + ending + trie) sequence, its rows after the prefix."""
+    prefix_cache, width = prefix
+    batch = ids.shape[0]
+    cache = _repeat_cache(copy.deepcopy(prefix_cache), batch)
+    key_mask = torch.cat([mask.new_ones((batch, width)), mask], dim=1)
+    nodes = torch.as_tensor(trie.tokens, dtype=torch.long, device=ids.device).expand(batch, -1)
+    embeds = embed_inputs(model, torch.cat([ids, nodes], dim=1), None)
+    full = packed_mask(key_mask, trie, embeds.dtype, uses_boolean_mask(model))
+    out = model(
+        inputs_embeds=embeds,
+        attention_mask=full[:, :, width:, :],
+        position_ids=packed_positions(key_mask, trie)[:, width:],
+        use_cache=False,
+        logits_to_keep=last_positions(embeds.shape[1], trie.n_nodes + 1, ids.device),
+        **{cache_name(): cache},
+    )
+    return gather_label_scores(out.logits, trie)
+
+
+def ending_pass(model, prefix, ids: torch.Tensor, mask: torch.Tensor):
+    """Left-padded prompt endings (B, W) after the shared prefix's cache: (log-probs of the next token (B, V),
+    KV cache, full attention mask). The padding sits between the prefix and each ending, masked out, and the
+    position ids skip it."""
+    prefix_cache, width = prefix
+    cache = _repeat_cache(copy.deepcopy(prefix_cache), ids.shape[0])
+    full_mask = torch.cat([mask.new_ones((ids.shape[0], width)), mask], dim=1)
+    out = model(
+        input_ids=ids,
+        attention_mask=full_mask,
+        position_ids=positions(full_mask)[:, width:],
+        use_cache=True,
+        logits_to_keep=last_positions(ids.shape[1], 1, ids.device),
+        **{cache_name(): cache},
+    )
+    return torch.log_softmax(out.logits[:, -1].float(), dim=-1), getattr(out, cache_name()), full_mask
+
+
+def _prefixed_batch(model, prefix, ids, mask, continuations, pad_id) -> torch.Tensor:
+    """(B, n_labels) scores of prompt endings after the shared prefix's cache, for models without packed masks."""
+    logprobs, cache, full_mask = ending_pass(model, prefix, ids, mask)
+    scores = logprobs[:, torch.as_tensor([c[0] for c in continuations], device=ids.device)]
+    longer = [k for k, c in enumerate(continuations) if len(c) > 1]
+    if longer:
+        scores[:, longer] += _rest_of_labels(model, cache, full_mask, [continuations[k] for k in longer], pad_id)
+    return scores
 
 
 def _cached_batch(model, ids, mask, continuations, pad_id, soft_prompt) -> torch.Tensor:
@@ -227,10 +319,18 @@ def greedy_generate(
     """Greedy continuations of each prompt, up to `max_new_tokens` or a stop token (which is dropped)."""
     device = next(model.parameters()).device
     outputs: list[list[int]] = [[] for _ in prompts]
+    shared = shared_prefix_length(prompts)
+    prefix = None
+    if shared >= MIN_SHARED_PREFIX:  # the instruction every prompt starts with runs once
+        prefix = prefix_pass(model, torch.as_tensor([prompts[0][:shared]], device=device), soft_prompt)
+        prompts = [p[shared:] for p in prompts]
     for start in range(0, len(prompts), batch_size):
         rows = list(range(start, min(start + batch_size, len(prompts))))
         ids, mask = left_pad([prompts[i] for i in rows], pad_id)
-        logprobs, cache, mask = prompt_pass(model, ids.to(device), mask.to(device), soft_prompt)
+        if prefix is None:
+            logprobs, cache, mask = prompt_pass(model, ids.to(device), mask.to(device), soft_prompt)
+        else:
+            logprobs, cache, mask = ending_pass(model, prefix, ids.to(device), mask.to(device))
         done = torch.zeros(len(rows), dtype=torch.bool, device=device)
         for _ in range(max_new_tokens):
             token = logprobs.argmax(dim=-1)
