@@ -138,7 +138,7 @@ def score_continuations(
             if packed and fits_window(model, prefix[1] + ids.shape[1] + trie.n_nodes):
                 scores = _prefixed_packed_batch(model, prefix, ids, mask, trie)
             else:
-                scores = _prefixed_batch(model, prefix, ids, mask, continuations, pad_id)
+                scores = _cached_batch(model, ids, mask, continuations, pad_id, prefix=prefix)
             result[rows] = scores.double().cpu().numpy()
             continue
         width = ids.shape[1] + trie.n_nodes + (0 if soft_prompt is None else soft_prompt.shape[0])
@@ -223,19 +223,13 @@ def ending_pass(model, prefix, ids: torch.Tensor, mask: torch.Tensor):
     return torch.log_softmax(out.logits[:, -1].float(), dim=-1), getattr(out, cache_name()), full_mask
 
 
-def _prefixed_batch(model, prefix, ids, mask, continuations, pad_id) -> torch.Tensor:
-    """(B, n_labels) scores of prompt endings after the shared prefix's cache, for models without packed masks."""
-    logprobs, cache, full_mask = ending_pass(model, prefix, ids, mask)
-    scores = logprobs[:, torch.as_tensor([c[0] for c in continuations], device=ids.device)]
-    longer = [k for k, c in enumerate(continuations) if len(c) > 1]
-    if longer:
-        scores[:, longer] += _rest_of_labels(model, cache, full_mask, [continuations[k] for k in longer], pad_id)
-    return scores
-
-
-def _cached_batch(model, ids, mask, continuations, pad_id, soft_prompt) -> torch.Tensor:
-    """(B, n_labels) scores of one left-padded batch: prompt pass with cache, then the labels' later tokens."""
-    logprobs, cache, mask = prompt_pass(model, ids, mask, soft_prompt)
+def _cached_batch(model, ids, mask, continuations, pad_id, soft_prompt=None, prefix=None) -> torch.Tensor:
+    """(B, n_labels) scores of one left-padded batch: prompt pass with cache (after the shared prefix's cache,
+    when given), then the labels' later tokens."""
+    if prefix is None:
+        logprobs, cache, mask = prompt_pass(model, ids, mask, soft_prompt)
+    else:
+        logprobs, cache, mask = ending_pass(model, prefix, ids, mask)
     scores = logprobs[:, torch.as_tensor([c[0] for c in continuations], device=ids.device)]
     longer = [k for k, c in enumerate(continuations) if len(c) > 1]
     if longer:
