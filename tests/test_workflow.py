@@ -57,3 +57,16 @@ def test_train_from_file_records_provenance_and_reports_short_classes(minilm, tm
         "delivery_late (6), double_charge (6), item_damaged (6), login_problem (6), refund_request (6), "
         "wrong_item (6)"
     ]
+
+
+def test_fit_classifier_with_label_lists_trains_a_multilabel_classifier_with_cv_thresholds(minilm):
+    rows = [json.loads(line) for line in (Path(__file__).parent / "multilabel_reviews.jsonl").read_text().splitlines()]
+    texts, labels = [r["text"] for r in rows], [r["labels"] for r in rows]
+    result = fit_classifier(texts, labels, "linear-probe", backbone=minilm)
+    classifier = result.classifier
+    assert classifier.threshold_source == "cv" and result.rows_used == len(texts)
+    assert sorted(classifier.labels.names) == sorted({label for row in labels for label in row})
+    predicted = classifier.predict(texts[:3])
+    assert all(isinstance(row, list | tuple) for row in predicted)
+    proba = classifier.predict_proba(texts[:3])
+    assert proba.shape == (3, len(classifier.labels.names)) and not np.allclose(proba.sum(axis=1), 1.0)

@@ -51,6 +51,58 @@ def read_training_file(
     return dataset
 
 
+def check_thresholds(thresholds: str, has_valid: bool) -> None:
+    """A clear error for an unknown threshold mode, or `dev` without validation data."""
+    if thresholds not in THRESHOLD_MODES:
+        raise ConfigError(f"--thresholds must be one of {', '.join(THRESHOLD_MODES)}, not {thresholds!r}")
+    if thresholds == "dev" and not has_valid:
+        raise ConfigError("--thresholds dev needs a --valid file")
+
+
+def fit_multilabel(
+    texts: list[str],
+    labels: list[list[str]],
+    method: str,
+    backbone: Any = None,
+    params: dict | None = None,
+    valid: tuple[list[str], list[list[str]]] | None = None,
+    thresholds: str = "auto",
+    cv_folds: int = 3,
+    seed: int = 0,
+    allow_empty: bool = False,
+    log: Callable[[str], None] = lambda message: None,
+) -> tuple[Any, dict]:
+    """Fit a multi-label classifier on in-memory examples; per-label thresholds come from `valid` (`dev`, the
+    default when it is given), from cross-validation on the examples (`cv`, the default otherwise) or stay at
+    the `threshold` parameter (`fixed`). Returns the classifier and what was done (fit seconds, CV metrics)."""
+    from agileclf.backbones import load_backbone
+    from agileclf.evaluate.multilabel import cv_thresholds
+    from agileclf.methods.registry import make_task_method
+
+    check_thresholds(thresholds, valid is not None)
+    validation = valid if thresholds in ("auto", "dev") else None
+    backbone = load_backbone(backbone)
+    values = {"seed": seed, "allow_empty": allow_empty, **(params or {})}
+
+    def make():
+        return make_task_method("multilabel", method, backbone, **values)
+
+    classifier = make()
+    n_labels = len({label for row in labels for label in row})
+    log(f"training {method} (multilabel) on {len(texts)} examples, {n_labels} labels")
+    start = time.perf_counter()
+    classifier.fit(texts, labels, valid=validation)
+    info: dict = {"fit_s": round(time.perf_counter() - start, 3)}
+    if validation is None and thresholds in ("auto", "cv"):
+        log(f"choosing per-label thresholds by {cv_folds}-fold cross-validation on the training rows")
+        start = time.perf_counter()
+        chosen, cv_metrics = cv_thresholds(make, texts, labels, classifier.labels, cv_folds, seed)
+        classifier.set_thresholds(chosen, "cv")
+        info["cv"] = {**cv_metrics, "seconds": round(time.perf_counter() - start, 3)}
+        log(f"out-of-fold macro-F1 {cv_metrics['macro_f1']:.3f} at those thresholds")
+    return classifier, info
+
+
 def train_multilabel(
     data: str | Path,
     method: str,
@@ -69,42 +121,18 @@ def train_multilabel(
     on_conflict: str = "keep-first",
     log: Callable[[str], None] = lambda message: None,
 ) -> tuple[Path, dict]:
-    """Fit a multi-label classifier on a file and save it (out_dir None: do not); per-label thresholds come
-    from the `valid` file (`dev`, the default when one is given), from cross-validation on the training rows
-    (`cv`, the default otherwise) or stay at the `threshold` parameter (`fixed`). Returns the path and what
-    was done (with the fitted `classifier`)."""
-    from agileclf.backbones import load_backbone
-    from agileclf.evaluate.multilabel import cv_thresholds
-    from agileclf.methods.registry import make_task_method
-
-    if thresholds not in THRESHOLD_MODES:
-        raise ConfigError(f"--thresholds must be one of {', '.join(THRESHOLD_MODES)}, not {thresholds!r}")
-    if thresholds == "dev" and valid is None:
-        raise ConfigError("--thresholds dev needs a --valid file")
+    """Fit a multi-label classifier on a file (fit_multilabel) and save it (out_dir None: do not). Returns the
+    path and what was done (with the fitted `classifier`)."""
+    check_thresholds(thresholds, valid is not None)
     dataset = read_training_file(data, text_field, label_field, label_sep, allow_empty, on_conflict, shots, seed, log)
     validation = None
     if valid is not None and thresholds in ("auto", "dev"):
         v = read_multilabel_examples(valid, text_field, label_field, None, label_sep, allow_empty, "keep-all")
         validation = (v.texts, v.labels)
-    backbone = load_backbone(backbone)
-    values = {"seed": seed, "allow_empty": allow_empty, **(params or {})}
-
-    def make():
-        return make_task_method("multilabel", method, backbone, **values)
-
-    classifier = make()
-    log(f"training {method} (multilabel) on {len(dataset)} examples, {len(dataset.classes)} labels")
-    start = time.perf_counter()
-    classifier.fit(dataset.texts, dataset.labels, valid=validation)
-    fit_s = time.perf_counter() - start
-    info: dict = {"fit_s": round(fit_s, 3)}
-    if validation is None and thresholds in ("auto", "cv"):
-        log(f"choosing per-label thresholds by {cv_folds}-fold cross-validation on the training rows")
-        start = time.perf_counter()
-        chosen, cv_metrics = cv_thresholds(make, dataset.texts, dataset.labels, classifier.labels, cv_folds, seed)
-        classifier.set_thresholds(chosen, "cv")
-        info["cv"] = {**cv_metrics, "seconds": round(time.perf_counter() - start, 3)}
-        log(f"out-of-fold macro-F1 {cv_metrics['macro_f1']:.3f} at those thresholds")
+    classifier, info = fit_multilabel(
+        dataset.texts, dataset.labels, method, backbone, params, validation, thresholds, cv_folds, seed,
+        allow_empty, log,
+    )  # fmt: skip
     data_info = {
         "path": str(Path(data).resolve()),
         "rows_used": len(dataset),

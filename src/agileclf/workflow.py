@@ -49,7 +49,7 @@ class TrainResult:
 
 def fit_classifier(
     texts: Sequence[str],
-    labels: Sequence[str],
+    labels: Sequence[str] | Sequence[Sequence[str]],
     method: str,
     backbone: Any = None,
     params: dict[str, Any] | None = None,
@@ -58,10 +58,23 @@ def fit_classifier(
     seed: int = 0,
     device: str | None = None,
 ) -> TrainResult:
-    """Fit `method` on in-memory examples (what the web app trains on); `params` may hold strings ('5')."""
+    """Fit `method` on in-memory examples (what the web app trains on); `params` may hold strings ('5').
+
+    Labels that are lists (or tuples) make a multi-label classifier, per-label thresholds chosen on `valid`
+    when given, else by cross-validation on the examples (multilabel_workflow.fit_multilabel)."""
     from agileclf.backbones import load_backbone
     from agileclf.methods import make_method
 
+    if labels and all(isinstance(label, list | tuple) for label in labels):
+        from agileclf.multilabel_workflow import fit_multilabel
+
+        start = time.perf_counter()
+        lists = [list(label) for label in labels]
+        valid_lists = None if valid is None else (list(valid[0]), [list(v) for v in valid[1]])
+        classifier, _ = fit_multilabel(
+            list(texts), lists, method, load_backbone(backbone, device=device), params, valid_lists, seed=seed
+        )
+        return TrainResult(classifier, time.perf_counter() - start, rows_used=len(texts))
     classifier = make_method(
         method, backbone=load_backbone(backbone, device=device), **{"seed": seed, **(params or {})}
     )
