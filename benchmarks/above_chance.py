@@ -4,7 +4,9 @@ pooled paired bootstrap 95% interval the bench uses (test rows and seeds resampl
     python benchmarks/above_chance.py bench-out/smollm2-8shot --methods zero-shot,icl
     python benchmarks/above_chance.py bench-out/smollm2-8shot --methods prompt-tuning --against icl
 
-With `--against METHOD` the comparison is with that method on the seeds both ran instead.
+With `--against METHOD` the comparison is with that method on the seeds both ran instead; `--against METHOD@K`
+takes that method's cells at K shots (e.g. LoRA on 25 real examples per class against LoRA on 4: the same test
+rows, other training samples).
 
 The test rows are rebuilt from each dataset's test.jsonl with the bench's own stratified cap, so the truth lines up
 with the stored per-row predictions (their sha256 is checked).
@@ -45,37 +47,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="a bench --out folder (results.jsonl, predictions.jsonl)")
     parser.add_argument("--methods", default="zero-shot,icl", help="comma-separated methods")
-    parser.add_argument("--against", default="", help="compare with this method instead of the majority label")
+    parser.add_argument("--against", default="", help="METHOD or METHOD@SHOTS instead of the majority label")
     parser.add_argument("--data-root", type=Path, default=Path("../shared/data"), help="folder of the datasets")
     args = parser.parse_args()
     rows = read_results(args.out)
     predictions = read_predictions(args.out)
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
         for method in args.methods.split(","):
-            cells = [r for r in rows if r["dataset"] == dataset and r["method"] == method and "error" not in r]
-            if not cells:
-                continue
-            pairs = []
-            for row in cells:
-                stored = predictions[(dataset, method, row["shots"], row["seed"])]
-                if args.against:
-                    other = predictions.get((dataset, args.against, row["shots"], row["seed"]))
-                    if other is not None:
-                        pairs.append((stored["correct"], other["correct"]))
-                    continue
-                test_file = args.data_root / dataset / "test.jsonl"
-                constant = majority_correct(test_file, row["n_test"], stored["test_sha256"])
-                pairs.append((stored["correct"], constant))
-            if not pairs:
-                continue
-            diff, low, high = pooled_paired_bootstrap(pairs)
-            accuracy = float(np.mean([p[0].mean() for p in pairs]))
-            other = float(np.mean([p[1].mean() for p in pairs]))
-            print(
-                f"{dataset} {method}: accuracy {100 * accuracy:.1f} vs {args.against or 'majority label'} "
-                f"{100 * other:.1f}, "
-                f"{100 * diff:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}] over {len(pairs)} seed(s)"
-            )
+            done = [r for r in rows if r["dataset"] == dataset and r["method"] == method and "error" not in r]
+            for k in sorted({r["shots"] for r in done}):
+                compare(dataset, method, k, [r for r in done if r["shots"] == k], predictions, args.against, args)
+
+
+def compare(dataset: str, method: str, k: int, cells: list[dict], predictions: dict, against: str, args) -> None:
+    """Print one (dataset, method, shots) line: the pooled paired difference over the seeds."""
+    name, _, against_shots = against.partition("@")
+    pairs = []
+    for row in cells:
+        stored = predictions[(dataset, method, k, row["seed"])]
+        if name:
+            shots = int(against_shots) if against_shots else k
+            other = predictions.get((dataset, name, shots, row["seed"]))
+            if other is not None and (name, shots) != (method, k):  # a cell is not compared with itself
+                pairs.append((stored["correct"], other["correct"]))
+            continue
+        constant = majority_correct(args.data_root / dataset / "test.jsonl", row["n_test"], stored["test_sha256"])
+        pairs.append((stored["correct"], constant))
+    if not pairs:
+        return
+    diff, low, high = pooled_paired_bootstrap(pairs)
+    accuracy = float(np.mean([p[0].mean() for p in pairs]))
+    other = float(np.mean([p[1].mean() for p in pairs]))
+    print(
+        f"{dataset} {method} ({k}-shot): accuracy {100 * accuracy:.1f} vs {against or 'majority label'} "
+        f"{100 * other:.1f}, {100 * diff:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}] over {len(pairs)} seed(s)"
+    )
 
 
 if __name__ == "__main__":
