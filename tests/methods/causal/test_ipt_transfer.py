@@ -53,8 +53,9 @@ def test_a_saved_soft_prompt_starts_prompt_tuning_on_another_task(backbone, task
         real = target._initial_prompt
 
         def capture(real=real, captured=captured):
-            captured["prompt"] = real()
-            return captured["prompt"]
+            prompt = real()
+            captured["prompt"] = prompt.clone()  # training then updates the returned tensor in place
+            return prompt
 
         target._initial_prompt = capture
         target.fit(texts, other_labels)
