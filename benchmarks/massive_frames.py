@@ -7,8 +7,9 @@ The slice: the intents of the named scenarios (default: the first five in alphab
 utterances per intent drawn by seed, and `--max-test` test rows of those intents drawn by seed. Both models use
 their library defaults but for the training length, set by the 2-core budget and the slice's size (nothing here
 is chosen on the test rows): LoRA `--causal-steps` updates, the encoder `--encoder-epochs` passes. A model
-already in --out is reused, so an interrupted run resumes. Prints and writes report.md and results.json: intent accuracy with a paired bootstrap
-interval, slot F1, frame exact match, fit seconds, ms per utterance (after a warm-up), the JSON parse rates.
+already in --out is reused, so an interrupted run resumes. Prints and writes report.md and results.json: intent
+accuracy with a paired bootstrap interval, slot F1, frame exact match, fit seconds, ms per utterance (after a
+warm-up), the JSON parse rates.
 """
 
 from __future__ import annotations
