@@ -6,7 +6,8 @@ against the encoder's joint model (one shared encoder, intent and BIO heads), on
 The slice: the intents of the named scenarios (default: the first five in alphabetical order), `--shots` training
 utterances per intent drawn by seed, and `--max-test` test rows of those intents drawn by seed. Both models use
 their library defaults but for the training length, set by the 2-core budget and the slice's size (nothing here
-is chosen on the test rows): LoRA `--causal-steps` updates, the encoder `--encoder-epochs` passes. A model
+is chosen on the test rows): LoRA `--causal-steps` updates; the encoder's epochs chosen among `--encoder-epochs`
+on the dev slice (the same scenarios' dev rows). A model
 already in --out is reused, so an interrupted run resumes. Prints and writes report.md and results.json: intent
 accuracy with a paired bootstrap interval, slot F1, frame exact match, fit seconds, ms per utterance (after a
 warm-up), the JSON parse rates.
@@ -38,18 +39,25 @@ def slice_rows(path: Path, scenarios: set[str]) -> list[str]:
     return [line for line in lines if line.strip() and json.loads(line)["scenario"] in scenarios]
 
 
-def write_slice(data: Path, out: Path, scenarios: set[str], shots: int, max_test: int, seed: int) -> tuple[Path, Path]:
-    """train.jsonl (shots per intent) and test.jsonl (max_test rows) of the slice, under out/slice/."""
-    train = slice_rows(data / "train.jsonl", scenarios)
-    test = slice_rows(data / "test.jsonl", scenarios)
-    intents = [json.loads(line)["intent"] for line in train]
-    train = [train[i] for i in sample_few_shot(intents, shots, seed).indices]
-    test = [test[i] for i in sample_rows(len(test), max_test, seed)] if max_test else test
-    paths = out / "slice" / "train.jsonl", out / "slice" / "test.jsonl"
-    for path, lines in zip(paths, (train, test), strict=True):
+def write_slice(data: Path, out: Path, scenarios: set[str], shots: int, max_test: int, seed: int) -> dict[str, Path]:
+    """train.jsonl (shots per intent), dev.jsonl and test.jsonl (max_test rows each) of the slice, under out/slice/."""
+    rows = {split: slice_rows(data / f"{split}.jsonl", scenarios) for split in ("train", "dev", "test")}
+    intents = [json.loads(line)["intent"] for line in rows["train"]]
+    rows["train"] = [rows["train"][i] for i in sample_few_shot(intents, shots, seed).indices]
+    for split in ("dev", "test"):
+        if max_test:
+            rows[split] = [rows[split][i] for i in sample_rows(len(rows[split]), max_test, seed)]
+    paths = {split: out / "slice" / f"{split}.jsonl" for split in rows}
+    for split, path in paths.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, "\n".join(lines) + "\n")
+        write_text_atomic(path, "\n".join(rows[split]) + "\n")
     return paths
+
+
+def frame_score(classifier, data) -> float:
+    """The mean of intent accuracy, slot F1 and frame exact match on `data` (what the dev choice maximises)."""
+    scores = evaluate_frames(classifier, data.texts, data.labels, data.tags)
+    return float(np.mean([scores["accuracy"], scores["slot_f1"], scores["frame_exact_match"]]))
 
 
 def model(out: Path, name: str, train_path: Path, backbone, params: dict, seed: int) -> tuple[Path, float]:
@@ -71,17 +79,24 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--causal", default="smollm2-135m", help="the causal LM (bundled name or folder)")
     parser.add_argument("--causal-steps", type=int, default=60, help="LoRA updates (default 200: 10 s each here)")
-    parser.add_argument("--encoder-epochs", type=int, default=30, help="joint encoder epochs (default 5 is sized for "
-                        "the full 11.5k rows: 35 updates on a 212-row slice)")  # fmt: skip
+    parser.add_argument("--encoder-epochs", default="5,15,30", help="joint encoder epochs to choose from on the "
+                        "dev slice (the default 5 is sized for the full 11.5k rows: 35 updates on 212)")  # fmt: skip
     args = parser.parse_args()
 
     scenarios = set(args.scenarios.split(","))
-    train_path, test_path = write_slice(args.data, args.out, scenarios, args.shots, args.max_test, args.seed)
+    paths = write_slice(args.data, args.out, scenarios, args.shots, args.max_test, args.seed)
+    train_path = paths["train"]
+    dev, test = (read_task_data(paths[s], TASK, "text", "intent", "annot_utt") for s in ("dev", "test"))
+    on_dev = {}
+    for epochs in (int(e) for e in args.encoder_epochs.split(",")):
+        path, _ = model(args.out, f"encoder-e{epochs}", train_path, None, {"epochs": epochs}, args.seed)
+        on_dev[epochs] = frame_score(load_classifier(path), dev)
+    chosen = max(on_dev, key=lambda e: (on_dev[e], -e))  # ties: fewer epochs
+    print(f"encoder epochs on the dev slice: {on_dev}; chosen {chosen}", flush=True)
     contenders = {
-        "encoder-joint (MiniLM)": ("encoder", None, {"epochs": args.encoder_epochs}),
+        "encoder-joint (MiniLM)": (f"encoder-e{chosen}", None, {"epochs": chosen}),
         "json-frames LoRA (SmolLM2)": ("causal", args.causal, {"adapter": "lora", "min_steps": args.causal_steps}),
     }
-    test = read_task_data(test_path, TASK, "text", "intent", "annot_utt")
     results, correct = {}, {}
     for label, (name, backbone, params) in contenders.items():
         path, fit_s = model(args.out, name, train_path, backbone, params, args.seed)
@@ -104,6 +119,10 @@ def main() -> None:
         f"# MASSIVE slice: scenarios {', '.join(sorted(scenarios))}; {n_train} training utterances "
         f"({args.shots} per intent, seed {args.seed}), {len(test)} test rows",
         "",
+        f"encoder epochs chosen on {len(dev)} dev rows (mean of intent accuracy, slot F1, frame EM): "
+        + ", ".join(f"{e}: {100 * v:.1f}" for e, v in on_dev.items())
+        + f"; chosen {chosen}",
+        "",
         "| model | intent acc | slot F1 | frame EM | fit s | ms/utt | invalid JSON |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
@@ -116,7 +135,7 @@ def main() -> None:
     lines += ["", f"intent accuracy, {b} - {a}: {100 * diff:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}] (paired)"]
     report = "\n".join(lines) + "\n"
     write_text_atomic(args.out / "report.md", report)
-    settings = {k: str(v) for k, v in vars(args).items()} | {"n_train": n_train}
+    settings = {k: str(v) for k, v in vars(args).items()} | {"n_train": n_train, "encoder_dev": on_dev}
     write_json_atomic(args.out / "results.json", {"slice": settings, "results": results})
     print(report)
 
