@@ -56,10 +56,13 @@ def main() -> None:
         for method in args.methods.split(","):
             done = [r for r in rows if r["dataset"] == dataset and r["method"] == method and "error" not in r]
             for k in sorted({r["shots"] for r in done}):
-                compare(dataset, method, k, [r for r in done if r["shots"] == k], predictions, args.against, args)
+                cells = [r for r in done if r["shots"] == k]
+                compare(dataset, method, k, cells, predictions, args.against, args.data_root)
 
 
-def compare(dataset: str, method: str, k: int, cells: list[dict], predictions: dict, against: str, args) -> None:
+def compare(
+    dataset: str, method: str, k: int, cells: list[dict], predictions: dict, against: str, data_root: Path
+) -> None:
     """Print one (dataset, method, shots) line: the pooled paired difference over the seeds."""
     name, _, against_shots = against.partition("@")
     pairs = []
@@ -71,7 +74,7 @@ def compare(dataset: str, method: str, k: int, cells: list[dict], predictions: d
             if other is not None and (name, shots) != (method, k):  # a cell is not compared with itself
                 pairs.append((stored["correct"], other["correct"]))
             continue
-        constant = majority_correct(args.data_root / dataset / "test.jsonl", row["n_test"], stored["test_sha256"])
+        constant = majority_correct(data_root / dataset / "test.jsonl", row["n_test"], stored["test_sha256"])
         pairs.append((stored["correct"], constant))
     if not pairs:
         return

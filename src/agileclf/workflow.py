@@ -65,19 +65,16 @@ def fit_classifier(
     from agileclf.backbones import load_backbone
     from agileclf.methods import make_method
 
+    backbone = load_backbone(backbone, device=device)
     if labels and all(isinstance(label, list | tuple) for label in labels):
         from agileclf.multilabel_workflow import fit_multilabel
 
         start = time.perf_counter()
         lists = [list(label) for label in labels]
         valid_lists = None if valid is None else (list(valid[0]), [list(v) for v in valid[1]])
-        classifier, _ = fit_multilabel(
-            list(texts), lists, method, load_backbone(backbone, device=device), params, valid_lists, seed=seed
-        )
+        classifier, _ = fit_multilabel(list(texts), lists, method, backbone, params, valid_lists, seed=seed)
         return TrainResult(classifier, time.perf_counter() - start, rows_used=len(texts))
-    classifier = make_method(
-        method, backbone=load_backbone(backbone, device=device), **{"seed": seed, **(params or {})}
-    )
+    classifier = make_method(method, backbone=backbone, **{"seed": seed, **(params or {})})
     start = time.perf_counter()
     classifier.fit(texts, labels, valid=valid, label_set=label_set)
     return TrainResult(classifier, time.perf_counter() - start, rows_used=len(texts))

@@ -122,11 +122,8 @@ def score_continuations(
         continuations = [c[:1] for c in continuations]
     trie = build_trie(continuations)
     device = next(model.parameters()).device
-    shared = shared_prefix_length(prompts)
-    prefix = None
-    if shared and (strategy == "prefix" or (strategy == "auto" and shared >= MIN_SHARED_PREFIX)):
-        prefix = prefix_pass(model, torch.as_tensor([prompts[0][:shared]], device=device), soft_prompt)
-        prompts, soft_prompt = [p[shared:] for p in prompts], None
+    minimum = {"prefix": 1, "auto": MIN_SHARED_PREFIX}.get(strategy)
+    prefix, prompts, soft_prompt = split_shared_prefix(model, prompts, soft_prompt, minimum)
     packed = trie.n_nodes > 0 and strategy != "cache" and (strategy == "packed" or accepts_packed_masks(model))
     result = np.zeros((len(prompts), len(continuations)), dtype=np.float64)
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
@@ -171,13 +168,25 @@ def shared_prefix_length(prompts: Sequence[Sequence[int]]) -> int:
     return length
 
 
+def split_shared_prefix(model, prompts, soft_prompt, minimum: int | None):
+    """(prefix cache and width, or None; the prompts' own endings; the soft prompt left for them): the tokens
+    every prompt starts with run once after the soft prompt when they are `minimum` or more (None: never)."""
+    shared = shared_prefix_length(prompts)
+    if minimum is None or not shared or shared < minimum:
+        return None, prompts, soft_prompt
+    device = next(model.parameters()).device
+    prefix = prefix_pass(model, torch.as_tensor([prompts[0][:shared]], device=device), soft_prompt)
+    return prefix, [p[shared:] for p in prompts], None
+
+
 def prefix_pass(model, ids: torch.Tensor, soft_prompt: torch.Tensor | None = None):
     """Run one shared prefix (1, L) after the soft prompt, if any: (its KV cache, its width in positions)."""
-    mask = torch.ones((1, ids.shape[1] + (0 if soft_prompt is None else soft_prompt.shape[0])), device=ids.device)
+    width = ids.shape[1] + (0 if soft_prompt is None else soft_prompt.shape[0])
+    mask = torch.ones((1, width), dtype=torch.long, device=ids.device)
     out = model(
         inputs_embeds=embed_inputs(model, ids, soft_prompt),
-        attention_mask=mask.long(),
-        position_ids=positions(mask.long()),
+        attention_mask=mask,
+        position_ids=positions(mask),
         use_cache=True,
         logits_to_keep=last_positions(mask.shape[1], 1, ids.device),
     )
@@ -313,11 +322,7 @@ def greedy_generate(
     """Greedy continuations of each prompt, up to `max_new_tokens` or a stop token (which is dropped)."""
     device = next(model.parameters()).device
     outputs: list[list[int]] = [[] for _ in prompts]
-    shared = shared_prefix_length(prompts)
-    prefix = None
-    if shared >= MIN_SHARED_PREFIX:  # the instruction every prompt starts with runs once
-        prefix = prefix_pass(model, torch.as_tensor([prompts[0][:shared]], device=device), soft_prompt)
-        prompts = [p[shared:] for p in prompts]
+    prefix, prompts, soft_prompt = split_shared_prefix(model, prompts, soft_prompt, MIN_SHARED_PREFIX)
     for start in range(0, len(prompts), batch_size):
         rows = list(range(start, min(start + batch_size, len(prompts))))
         ids, mask = left_pad([prompts[i] for i in rows], pad_id)
