@@ -62,7 +62,8 @@ def loadtest(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object to stdout"),
 ) -> None:
     """Load-test a local server: throughput, p50/p95/p99 latency and errors (loopback only, bounded)."""
-    from agileclf.serve.loadtest import read_texts, run_loadtest
+    from agileclf.data import read_texts
+    from agileclf.serve.loadtest import run_loadtest
 
     texts = read_texts(texts_file) if texts_file else None
     result = run_loadtest(url, concurrency, requests, duration_s, texts, texts_per_request, model, api_key)

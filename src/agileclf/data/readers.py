@@ -243,6 +243,14 @@ def parse_text_lines(lines: list[str], source: str = "<stdin>", text_field: str 
     return Dataset(texts, [None] * len(texts), numbers, source, records)
 
 
+def read_texts(path: str | Path, text_field: str = "text") -> list[str]:
+    """Unlabelled texts of a file: JSONL/CSV/TSV (`text_field`; any label column unread) or one text per line."""
+    path = Path(path)
+    if path.suffix.lower() in (".jsonl", ".csv", ".tsv", ".json"):
+        return read_examples(path, text_field=text_field, label_field=None).texts
+    return parse_text_lines(path.read_text(encoding="utf-8").splitlines(), str(path), text_field).texts
+
+
 def read_examples_keep_going(
     raw: bytes,
     source: str,

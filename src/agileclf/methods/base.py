@@ -229,6 +229,10 @@ class Method(ClassifierMixin, BaseEstimator):
         """Extra files beside weights.safetensors (e.g. a tuned encoder)."""
         return None
 
+    def _load_files(self, directory: Path) -> None:
+        """Read back what `_save_files` wrote (a stored backbone is loaded by the loader itself)."""
+        return None
+
     def _check_fitted(self) -> None:
         if self.labels is None:
             raise ConfigError(f"this {self.name} classifier is not fitted yet; call fit() or load a saved one")

@@ -24,8 +24,10 @@ def fit_logistic_head(
     seed: int = 0,
     max_iter: int = 2000,
     class_weight: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Weights (n_labels, dim), bias (n_labels,) and the C used; `class_weight` (n_labels,) weighs the loss.
+    """Weights (n_labels, dim), bias (n_labels,) and the C used; `class_weight` (n_labels,) weighs the loss, and
+    `sample_weight` (n_rows,) each row's share of it.
 
     With c=None, C is chosen by stratified cross-validation on log-loss (folds = the smallest class count,
     at most 5): on a handful of examples a fixed C is too strong or too weak depending on the data.
@@ -46,12 +48,12 @@ def fit_logistic_head(
                 use_legacy_attributes=False,
                 class_weight=sklearn_class_weight(class_weight, y),
             )
-            model.fit(features, y)
+            model.fit(features, y, sample_weight=sample_weight)
             c = float(np.ravel(model.C_)[0])
         else:
             c = 1.0 if c is None else c
             model = LogisticRegression(C=c, max_iter=max_iter, class_weight=sklearn_class_weight(class_weight, y))
-            model.fit(features, y)
+            model.fit(features, y, sample_weight=sample_weight)
     weight = np.zeros((n_labels, features.shape[1]), dtype=np.float32)
     bias = np.full(n_labels, -1e4, dtype=np.float32)  # a label absent from training is never predicted
     coef, intercept = model.coef_, model.intercept_

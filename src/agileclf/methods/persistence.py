@@ -57,6 +57,7 @@ def load_classifier(path: str | Path, backbone: Any = None, device: str | None =
     method.train_size = meta.get("train", {}).get("size", 0)
     method.meta = meta
     method._load_state_tensors(read_weights(path))
+    method._load_files(path)
     return method
 
 

@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -83,16 +82,6 @@ def default_texts() -> list[str]:
     from agileclf.demo import demo_data_dir
 
     return read_examples(demo_data_dir() / "support_test.jsonl").texts
-
-
-def read_texts(path: Path) -> list[str]:
-    """Texts from a JSONL/CSV/TSV file (field `text`) or one text per line."""
-    from agileclf.data import read_examples
-    from agileclf.data.readers import parse_text_lines
-
-    if path.suffix.lower() in (".jsonl", ".csv", ".tsv", ".json"):
-        return read_examples(path, label_field=None).texts
-    return parse_text_lines(path.read_text(encoding="utf-8").splitlines(), str(path), "text").texts
 
 
 def run_loadtest(
