@@ -110,3 +110,11 @@ def test_unlabeled_texts_are_labelled_by_the_teacher_for_the_head(tiny_encoder, 
         clf = make_method("static", backbone=tiny_encoder, teacher="linear-probe", unlabeled=str(tmp_path / name))
         with pytest.raises(ConfigError, match=error):
             clf.fit(TEXTS, LABELS)
+
+
+def test_a_fitted_teacher_is_distilled_without_a_second_fit(fitted, tiny_encoder):
+    """`learn_from` (what `agileclf speed` uses) gives the same classifier as fitting with that teacher."""
+    teacher = make_method("linear-probe", backbone=tiny_encoder, seed=0).fit(TEXTS, LABELS)
+    student = make_method("static", backbone=tiny_encoder, teacher="linear-probe", seed=0)
+    student.learn_from(teacher, TEXTS, teacher.labels.encode(LABELS))
+    np.testing.assert_allclose(student.predict_proba(TEXTS), fitted.predict_proba(TEXTS), atol=1e-6)

@@ -1,14 +1,15 @@
 """Prediction throughput: agileclf's inference paths against SetFit's predict on the same tuned backbone.
 
     agileclf speed --data DIR [--shots 8] [--seed 0] [--rounds 3] [--threads 1] [--max-test N]
-        [--chunks 8] [--precisions fp32,int8,onnx,onnx-int8] [--onnx-keep-fp32 REGEX,...] [-p key=value ...]
+        [--chunks 8] [--precisions fp32,int8,onnx,onnx-int8,static] [--onnx-keep-fp32 REGEX,...] [-p key=value ...]
 
 Fits `contrastive` on a few-shot sample, then times predict on the test set. Each round walks the test set in
 `--chunks` slices and runs every contender on a slice before the next, so load from other jobs on a shared machine
 falls on all of them alike; a contender's round time is the sum over slices, and its best round counts. Wall and
 process CPU seconds are both recorded: on one thread, CPU time leaves out the time other jobs held the core.
 Every contender runs on the same number of threads (torch and ONNX Runtime alike, SetFit included). Graphs are
-exported and quantised before timing.
+exported and quantised, and `static` (the tuned encoder distilled to static vectors, its head refitted on the
+sample) is distilled, before timing.
 """
 
 from __future__ import annotations
@@ -46,7 +47,15 @@ def _sibling(fitted, precision: str, embedder=None):
     return clf
 
 
-def contenders_for(fitted, setfit, precisions, keep_fp32_variants) -> dict[str, Callable]:
+def _static_student(fitted, sample):
+    """The `static` tier distilled from the fitted contrastive classifier (no second tuning)."""
+    from agileclf.methods import make_method
+
+    student = make_method("static", backbone=fitted.backbone, seed=fitted.config.seed)
+    return student.learn_from(fitted, sample.texts, fitted.labels.encode(sample.labels))
+
+
+def contenders_for(fitted, setfit, precisions, keep_fp32_variants, sample=None) -> dict[str, Callable]:
     """name -> a call predicting probabilities for a list of texts; each built (exported, quantised) before timing."""
     from agileclf.backbones.onnx import OnnxEncoder
 
@@ -54,7 +63,10 @@ def contenders_for(fitted, setfit, precisions, keep_fp32_variants) -> dict[str, 
         "setfit": lambda texts: np.asarray(setfit.predict_proba(texts, as_numpy=True, show_progress_bar=False))
     }
     for precision in precisions:
-        clf = fitted if precision == "fp32" else _sibling(fitted, precision)
+        if precision == "static":
+            clf = _static_student(fitted, sample)
+        else:
+            clf = fitted if precision == "fp32" else _sibling(fitted, precision)
         clf.predict_proba(["warm up", "export or quantise outside the timed region"])  # once per loaded model
         contenders[precision] = clf.predict_proba
     for patterns in keep_fp32_variants:
@@ -118,7 +130,7 @@ def measure(
         features = fitted.backbone.embed(sample.texts)
         setfit = _setfit_predictor(fitted.backbone.path, features, fitted.labels.encode(sample.labels))
         setfit.model_body = fitted.backbone.model  # the same tuned weights: only the prediction path differs
-        contenders = contenders_for(fitted, setfit, precisions, keep_fp32_variants)
+        contenders = contenders_for(fitted, setfit, precisions, keep_fp32_variants, sample)
         wall, cpu, proba = timed_rounds(contenders, test.texts, rounds, chunks)
     finally:
         torch.set_num_threads(previous_threads)

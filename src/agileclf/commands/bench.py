@@ -150,7 +150,9 @@ def speed(
     threads: int = typer.Option(1, "--threads", help="torch and ONNX Runtime threads, for every contender"),
     max_test: int = typer.Option(0, "--max-test", help="reproducible random test subset (0: all)"),
     chunks: int = typer.Option(8, "--chunks", help="test slices per round, each run by every contender"),
-    precisions: str = typer.Option("fp32,int8,onnx,onnx-int8", "--precisions", help="comma-separated; fp32 first"),
+    precisions: str = typer.Option(
+        "fp32,int8,onnx,onnx-int8", "--precisions", help="comma-separated; fp32 first; `static`: the static tier"
+    ),
     keep_fp32: list[str] = typer.Option(
         [],
         "--onnx-keep-fp32",
@@ -160,7 +162,8 @@ def speed(
     ),  # fmt: skip
     params: list[str] = typer.Option([], "--param", "-p", help="contrastive parameter key=value (repeatable)"),
 ) -> None:
-    """Prediction throughput of agileclf's inference paths (fp32, int8, ONNX) against SetFit's, on one tuned model."""
+    """Prediction throughput of agileclf's inference paths (fp32, int8, ONNX, static) against SetFit's, on one
+    tuned model."""
     setup(True)
     from agileclf.bench.speed import measure
     from agileclf.params import parse_list, parse_params

@@ -71,22 +71,29 @@ class Static(Method):
         cfg = self.config
         extra = unlabeled_texts(cfg.unlabeled, cfg.max_unlabeled, cfg.seed, set(texts)) if cfg.unlabeled else []
         teacher = make_method(cfg.teacher, backbone=self.backbone, seed=cfg.seed, **cfg.teacher_params)
-        labels = [self.labels.names[i] for i in y]
-        teacher.fit(texts, labels, label_set=self.labels)
+        teacher.fit(texts, [self.labels.names[i] for i in y], label_set=self.labels)  # a bad file failed already
+        self.learn_from(teacher, texts, y, extra)
+
+    def learn_from(self, teacher: Method, texts: list[str], y: np.ndarray, unlabeled: list[str] = ()) -> Static:
+        """Distil a fitted teacher's encoder and fit the head on the examples (and the teacher's answers on
+        `unlabeled`, each weighted by its confidence)."""
+        cfg = self.config
+        self.labels = self.labels or teacher.labels
         self.encoder = distill_encoder(teacher.backbone, cfg.pca_dims)
         self.teacher_steps = getattr(teacher, "steps", None)
         rows, targets, confidence = list(texts), np.asarray(y), np.ones(len(texts))
-        if extra:  # read before the teacher's fit, so a bad file fails at once
-            proba = teacher.predict_proba(extra)
-            rows += extra
+        if len(unlabeled):
+            proba = teacher.predict_proba(list(unlabeled))
+            rows += list(unlabeled)
             targets = np.concatenate([targets, proba.argmax(axis=1)])
             confidence = np.concatenate([confidence, proba.max(axis=1)])
-            self.unlabeled_used = len(extra)
-        weights = class_weights(cfg.class_weight, y, self.labels.names)
+            self.unlabeled_used = len(unlabeled)
+        weights = class_weights(cfg.class_weight, np.asarray(y), self.labels.names)
         self.weight, self.bias, self.chosen_c = fit_logistic_head(
             self.encoder.embed(rows, normalize=True), targets, len(self.labels), cfg.c, cfg.seed,
             class_weight=weights, sample_weight=confidence,
         )  # fmt: skip
+        return self
 
     def _predict_proba(self, texts: list[str]) -> np.ndarray:
         if self.encoder is None:
