@@ -118,3 +118,15 @@ def test_a_fitted_teacher_is_distilled_without_a_second_fit(fitted, tiny_encoder
     student = make_method("static", backbone=tiny_encoder, teacher="linear-probe", seed=0)
     student.learn_from(teacher, TEXTS, teacher.labels.encode(LABELS))
     np.testing.assert_allclose(student.predict_proba(TEXTS), fitted.predict_proba(TEXTS), atol=1e-6)
+
+
+def test_distillation_never_asks_the_hub(tiny_encoder, monkeypatch):
+    """model2vec looks a model card up on the Hub when the model's name is not a local path: never here."""
+    import model2vec.distill.distillation as distillation
+
+    from agileclf.backbones.static import distill_encoder
+
+    monkeypatch.setattr(distillation, "model_info", lambda *a, **k: pytest.fail("the Hub was asked"))
+    transformer = tiny_encoder.model[0].auto_model
+    monkeypatch.setattr(transformer.config, "_name_or_path", "some-org/not-a-local-path")
+    assert distill_encoder(tiny_encoder).dim == 32

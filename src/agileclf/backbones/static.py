@@ -62,8 +62,11 @@ def distill_encoder(backbone, pca_dims: int = 0) -> StaticEncoder:
     if not hasattr(sentence_model[0], "auto_model"):
         raise BackboneError(f"{backbone.ref}: static distillation needs a transformer encoder")
     logging.getLogger("model2vec").setLevel(logging.WARNING)
+    transformer = sentence_model[0].auto_model
+    if not Path(str(transformer.name_or_path)).exists():  # model2vec asks the Hub for a model card otherwise
+        transformer.config._name_or_path = str(backbone.path if Path(str(backbone.path)).exists() else Path.cwd())
     model = distill_from_model(
-        sentence_model[0].auto_model,
+        transformer,
         sentence_model.tokenizer,
         pca_dims=pca_dims or None,
         device=str(next(sentence_model.parameters()).device),
