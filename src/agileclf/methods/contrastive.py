@@ -21,12 +21,12 @@ from agileclf.artifact import BACKBONE_DIR
 from agileclf.errors import DataError
 from agileclf.methods.base import Method, MethodConfig, param
 from agileclf.methods.heads import (
+    LogisticHeadState,
     check_class_weight,
     class_weight_param,
     class_weights,
     fit_logistic_head,
     head_proba,
-    head_tensors,
 )
 from agileclf.methods.inference import FastInference, check_inference, inference_param
 from agileclf.methods.registry import register
@@ -125,7 +125,7 @@ def pair_similarity_loss(embeddings: torch.Tensor, target: torch.Tensor) -> torc
 
 
 @register
-class Contrastive(FastInference, Method):
+class Contrastive(LogisticHeadState, FastInference, Method):
     """Metric learning of the encoder on in-batch pairs (linear cost), then a CV-tuned logistic head."""
 
     name = "contrastive"
@@ -159,12 +159,6 @@ class Contrastive(FastInference, Method):
 
     def _predict_proba(self, texts: list[str]) -> np.ndarray:
         return head_proba(self._prediction_features(texts, normalize=True), self.weight, self.bias)
-
-    def _state_tensors(self):
-        return head_tensors(self.weight, self.bias)
-
-    def _load_state_tensors(self, tensors) -> None:
-        self.weight, self.bias = tensors["head.weight"].numpy(), tensors["head.bias"].numpy()
 
     def _save_files(self, directory: Path) -> None:
         self.backbone.save(directory / BACKBONE_DIR)

@@ -73,6 +73,16 @@ def head_tensors(weight: np.ndarray, bias: np.ndarray) -> dict[str, torch.Tensor
     return {"head.weight": torch.from_numpy(weight), "head.bias": torch.from_numpy(bias)}
 
 
+class LogisticHeadState:
+    """Mixin for a method whose learned state is one linear-softmax head (`weight`, `bias`)."""
+
+    def _state_tensors(self) -> dict[str, torch.Tensor]:
+        return head_tensors(self.weight, self.bias)
+
+    def _load_state_tensors(self, tensors) -> None:
+        self.weight, self.bias = tensors["head.weight"].numpy(), tensors["head.bias"].numpy()
+
+
 def head_arrays(head: torch.nn.Linear) -> tuple[np.ndarray, np.ndarray]:
     """A trained torch head's weight and bias as float32 numpy arrays (from any device)."""
     return head.weight.detach().cpu().numpy().copy(), head.bias.detach().cpu().numpy().copy()

@@ -8,12 +8,12 @@ import numpy as np
 
 from agileclf.methods.base import Method, MethodConfig, param
 from agileclf.methods.heads import (
+    LogisticHeadState,
     check_class_weight,
     class_weight_param,
     class_weights,
     fit_logistic_head,
     head_proba,
-    head_tensors,
 )
 from agileclf.methods.inference import FastInference, check_inference, inference_param
 from agileclf.methods.registry import register
@@ -33,7 +33,7 @@ class LinearProbeConfig(MethodConfig):
 
 
 @register
-class LinearProbe(FastInference, Method):
+class LinearProbe(LogisticHeadState, FastInference, Method):
     """The encoder stays frozen; only a (n_labels x dim) head is learned, in seconds."""
 
     name = "linear-probe"
@@ -54,9 +54,3 @@ class LinearProbe(FastInference, Method):
 
     def _predict_proba(self, texts: list[str]) -> np.ndarray:
         return head_proba(self._prediction_features(texts, self.config.normalize), self.weight, self.bias)
-
-    def _state_tensors(self):
-        return head_tensors(self.weight, self.bias)
-
-    def _load_state_tensors(self, tensors) -> None:
-        self.weight, self.bias = tensors["head.weight"].numpy(), tensors["head.bias"].numpy()

@@ -19,12 +19,12 @@ from agileclf.backbones.static import StaticEncoder, distill_encoder
 from agileclf.errors import ConfigError
 from agileclf.methods.base import Method, MethodConfig, param
 from agileclf.methods.heads import (
+    LogisticHeadState,
     check_class_weight,
     class_weight_param,
     class_weights,
     fit_logistic_head,
     head_proba,
-    head_tensors,
 )
 from agileclf.methods.registry import register
 
@@ -56,7 +56,7 @@ class StaticConfig(MethodConfig):
 
 
 @register
-class Static(Method):
+class Static(LogisticHeadState, Method):
     """A teacher's encoder distilled to static token vectors, with a logistic head on them."""
 
     name = "static"
@@ -99,12 +99,6 @@ class Static(Method):
         if self.encoder is None:
             raise ConfigError("this static classifier has no static model; fit it or load a saved one")
         return head_proba(self.encoder.embed(texts, normalize=True), self.weight, self.bias)
-
-    def _state_tensors(self):
-        return head_tensors(self.weight, self.bias)
-
-    def _load_state_tensors(self, tensors) -> None:
-        self.weight, self.bias = tensors["head.weight"].numpy(), tensors["head.bias"].numpy()
 
     def _save_files(self, directory: Path) -> None:
         self.encoder.save(directory / STATIC_DIR)
