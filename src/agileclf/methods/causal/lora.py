@@ -18,8 +18,10 @@ class LoraConfig(TrainConfig):
     dropout: float = param(0.05, "dropout on the LoRA input")
     target_modules: list[str] = param([], "layer names to adapt, e.g. q_proj,v_proj or all-linear (PEFT's default)")
     merge: bool = param(True, "merge the update into the weights for inference (faster; same predictions)")
-    lr: float = param(2e-3, "AdamW learning rate of the LoRA weights")
-    min_steps: int = param(30, "with epochs=0, the number of optimizer updates to aim for (16 examples: 15 epochs)")
+    # lr 1e-3 x 60 updates over 2e-3 x 30: on 300 training-pool rows outside 8-shot samples (SmolLM2-135M) TREC
+    # 68.0 -> 71.7 and 55.0 -> 67.0 (seeds 0, 3), SST-2 87.3 -> 88.0, AG News 80.7 -> 79.3; twice the fit time
+    lr: float = param(1e-3, "AdamW learning rate of the LoRA weights")
+    min_steps: int = param(60, "with epochs=0, the number of optimizer updates to aim for (16 examples: 30 epochs)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
