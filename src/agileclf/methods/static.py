@@ -62,7 +62,6 @@ class Static(LogisticHeadState, Method):
     name = "static"
     kinds = ("encoder",)
     config_class = StaticConfig
-    encoder: StaticEncoder | None = None
     unlabeled_used = 0
 
     def _fit(self, texts, y, valid) -> None:
@@ -96,8 +95,6 @@ class Static(LogisticHeadState, Method):
         return self
 
     def _predict_proba(self, texts: list[str]) -> np.ndarray:
-        if self.encoder is None:
-            raise ConfigError("this static classifier has no static model; fit it or load a saved one")
         return head_proba(self.encoder.embed(texts, normalize=True), self.weight, self.bias)
 
     def _save_files(self, directory: Path) -> None:
