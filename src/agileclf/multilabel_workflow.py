@@ -97,7 +97,7 @@ def fit_multilabel(
         log(f"choosing per-label thresholds by {cv_folds}-fold cross-validation on the training rows")
         start = time.perf_counter()
         chosen, cv_metrics = cv_thresholds(make, texts, labels, classifier.labels, cv_folds, seed)
-        classifier.set_thresholds(chosen, "cv")
+        classifier.set_thresholds(chosen, "cv", cv_metrics["top_ratio"])
         info["cv"] = {**cv_metrics, "seconds": round(time.perf_counter() - start, 3)}
         log(f"out-of-fold macro-F1 {cv_metrics['macro_f1']:.3f} at those thresholds")
     return classifier, info

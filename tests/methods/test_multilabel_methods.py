@@ -9,7 +9,7 @@ import torch
 
 from agileclf import load_classifier
 from agileclf.errors import ConfigError, DataError
-from agileclf.evaluate.multilabel import best_thresholds
+from agileclf.evaluate.multilabel import best_decision_rule, best_thresholds, decisions
 from agileclf.methods import make_method
 from agileclf.methods.multilabel.contrastive import jaccard, rarest_label
 from agileclf.methods.registry import make_task_method, method_class
@@ -61,10 +61,11 @@ def test_learned_methods_fit_their_training_labels(fitted, name):
 @pytest.mark.parametrize("name", list(PARAMS))
 def test_thresholds_are_saved_and_reloaded(fitted, name, tmp_path, minilm):
     clf = fitted[name]
-    clf.set_thresholds(np.linspace(0.2, 0.6, 5), "cv")
+    clf.set_thresholds(np.linspace(0.2, 0.6, 5), "cv", top_ratio=0.35)
     clf.save(tmp_path / name)
     loaded = load_classifier(tmp_path / name, backbone=None if clf.stores_backbone else minilm)
     assert type(loaded) is type(clf) and loaded.threshold_source == "cv"
+    assert loaded.top_ratio == pytest.approx(0.35) and loaded.meta["multilabel"]["top_ratio"] == pytest.approx(0.35)
     np.testing.assert_allclose(loaded.thresholds, np.linspace(0.2, 0.6, 5), atol=1e-6)
     assert loaded.meta["multilabel"]["thresholds"]["food"] == pytest.approx(0.2)
     np.testing.assert_allclose(loaded.predict_proba(TEXTS[:3]), clf.predict_proba(TEXTS[:3]), atol=1e-5)
@@ -96,6 +97,30 @@ def test_best_thresholds_by_hand():
     # label 0: F1 = 1 for thresholds in (0.3, 0.4]; label 1: F1 = 1 for (0.2, 0.8]; the middle of each run
     assert 0.3 < chosen[0] <= 0.4 and 0.2 < chosen[1] <= 0.8
     assert best_thresholds(np.zeros((2, 1)), np.ones((2, 1)))[0] == 0.5
+
+
+def test_the_top_ratio_by_hand():
+    proba = np.array([[0.9, 0.3, 0.1], [0.2, 0.15, 0.05]])
+    assert decisions(proba, np.full(3, 0.1)).tolist() == [[True, True, True], [True, True, False]]
+    # a label also needs half its row's top probability: 0.3 < 0.45 is dropped, 0.15 >= 0.1 is kept
+    assert decisions(proba, np.full(3, 0.1), top_ratio=0.5).tolist() == [[True, False, False], [True, True, False]]
+    assert decisions(np.array([[0.05, 0.01]]), np.full(2, 0.5), keep_top=False).tolist() == [[False, False]]
+    assert decisions(np.array([[0.05, 0.01]]), np.full(2, 0.5)).tolist() == [[True, False]]
+
+
+def test_the_top_ratio_is_chosen_only_when_it_lifts_macro_f1():
+    # label 1 is true on row 0 only, where label 0 dominates; a low threshold for it also fires on row 2
+    truth = np.array([[1, 1], [1, 0], [0, 1], [1, 0]])
+    proba = np.array([[0.9, 0.5], [0.8, 0.45], [0.1, 0.5], [0.7, 0.45]])
+    thresholds, ratio = best_decision_rule(truth, proba)
+    assert thresholds[1] == pytest.approx(0.48, abs=0.03) and ratio == 0.0  # thresholds alone are perfect
+    # label 1 scores 0.4 on rows 0 and 2 (true) and on row 1 (false): no threshold separates them, but on
+    # row 1 it is under half of the top label's 0.9, on row 0 it is 0.8 of it
+    truth = np.array([[1, 1], [1, 0], [0, 1], [1, 0]])
+    proba = np.array([[0.5, 0.4], [0.9, 0.4], [0.1, 0.4], [0.8, 0.1]])
+    thresholds, ratio = best_decision_rule(truth, proba)
+    assert ratio == pytest.approx(0.45)  # the smallest ratio above 0.4 / 0.9 on the grid
+    assert decisions(proba, thresholds, ratio).astype(int).tolist() == truth.tolist()
 
 
 def test_a_dev_split_chooses_the_thresholds(minilm):

@@ -160,7 +160,7 @@ def _run_cell(dataset, name, peer, shots, seed, sample, label_set, test, truth, 
         if not peer:  # thresholds and the quality estimate come from the sample alone
             start = time.perf_counter()
             chosen, cv = cv_thresholds(make, sample.texts, sample.labels, label_set, folds, seed)
-            classifier.set_thresholds(chosen, "cv")
+            classifier.set_thresholds(chosen, "cv", cv["top_ratio"])
             cv["seconds"] = time.perf_counter() - start
         result = evaluate_multilabel(classifier, test.texts, test.labels, keep_predictions=True)
         results = {name: result}
@@ -192,6 +192,7 @@ def _cell_row(dataset, name, peer, shots, seed, sample, label_set, result, cv, f
         "train_sha256": sample.fingerprint(),
         **{k: result[k] for k in METRICS if k in result},
         "cv_macro_f1": cv.get("macro_f1"),
+        "top_ratio": cv.get("top_ratio"),
         "cv_s": round(cv.get("seconds", 0.0), 3),
         "fit_s": round(fit_s, 3),
         "predict_ms": round(result["ms_per_example"], 4),

@@ -65,6 +65,29 @@ def best_thresholds(truth: np.ndarray, proba: np.ndarray, default: float = 0.5) 
     return chosen
 
 
+RATIOS = np.round(np.arange(0.0, 1.0001, 0.05), 2)
+
+
+def decisions(proba: np.ndarray, thresholds, top_ratio: float = 0.0, keep_top: bool = True) -> np.ndarray:
+    """Boolean label decisions: at or above each label's threshold and, with `top_ratio`, at least that fraction
+    of the row's highest probability; with `keep_top`, every row keeps its most probable label."""
+    chosen = proba >= thresholds
+    if top_ratio > 0:
+        chosen &= proba >= top_ratio * proba.max(axis=1, keepdims=True)
+    return with_top_label(chosen, proba) if keep_top else chosen
+
+
+def best_decision_rule(truth: np.ndarray, proba: np.ndarray, keep_top: bool = True) -> tuple[np.ndarray, float]:
+    """Per-label thresholds (best_thresholds), then one top ratio shared by all labels: the smallest in RATIOS
+    with the best macro-F1 on (truth, proba), 0 (off) when none helps. With ~8 positives a label, each threshold
+    is noisy and low thresholds flood rows with labels; a single ratio is estimated from every row at once."""
+    thresholds = best_thresholds(truth, proba)
+    scores = np.array(
+        [f1_score(truth, decisions(proba, thresholds, r, keep_top), average="macro", zero_division=0) for r in RATIOS]
+    )
+    return thresholds, float(RATIOS[np.flatnonzero(np.isclose(scores, scores.max()))[0]])
+
+
 def multilabel_metrics(truth: np.ndarray, predicted: np.ndarray, proba: np.ndarray, labels: list[str]) -> dict:
     """micro/macro/samples F1, subset accuracy, Hamming loss, macro ROC-AUC, label-ranking AP, per label P/R/F1.
 
@@ -151,18 +174,18 @@ def cv_thresholds(
     n_splits: int = 3,
     seed: int = 0,
 ) -> tuple[np.ndarray, dict]:
-    """Per-label thresholds from out-of-fold probabilities on the training examples (evaluate.crossval), and
-    the out-of-fold metrics at those thresholds (an estimate of quality without a test file)."""
+    """The decision rule (per-label thresholds and top ratio, best_decision_rule) from out-of-fold probabilities
+    on the training examples (evaluate.crossval), and the out-of-fold metrics under it (an estimate of quality
+    without a test file; the ratio is under "top_ratio")."""
     from agileclf.evaluate.crossval import cross_val_proba
 
     result = cross_val_proba(make_classifier, texts, label_lists, label_set, n_splits, seed)
     truth = label_matrix(label_set, result.y_true)
-    thresholds = best_thresholds(truth, result.proba)
-    predicted = result.proba >= thresholds
-    if truth.sum(axis=1).min() > 0:  # no empty rows in training: the classifier keeps each row's top label
-        predicted = with_top_label(predicted, result.proba)
+    keep_top = bool(truth.sum(axis=1).min() > 0)  # no empty rows in training: each row keeps its top label
+    thresholds, top_ratio = best_decision_rule(truth, result.proba, keep_top)
+    predicted = decisions(result.proba, thresholds, top_ratio, keep_top)
     metrics = multilabel_metrics(truth, predicted, result.proba, label_set.names)
-    metrics.update(n_splits=result.n_splits, fit_s=result.fit_s)
+    metrics.update(n_splits=result.n_splits, fit_s=result.fit_s, top_ratio=top_ratio)
     metrics.pop("per_label")
     return thresholds, metrics
 

@@ -35,6 +35,7 @@ class MultiLabelMethod(Method):
     def __init__(self, backbone=None, config=None):
         super().__init__(backbone, config)
         self.thresholds: np.ndarray | None = None
+        self.top_ratio = 0.0  # a label also needs this fraction of its row's top probability (0: off)
         self.threshold_source = "default"
 
     def fit(
@@ -63,13 +64,15 @@ class MultiLabelMethod(Method):
         self.train_fingerprint = Dataset(texts, lists, list(range(len(texts)))).fingerprint()
         self.train_size = len(texts)
         self.thresholds = np.full(len(self.labels), self.config.threshold, dtype=np.float32)
-        self.threshold_source = "default"
+        self.top_ratio, self.threshold_source = 0.0, "default"
         truth = None if valid is None else label_matrix(self.labels, check_label_lists(valid[1], allow_empty=True))
         self._fit(texts, y, None if valid is None else (list(valid[0]), truth))  # finetune: early stopping on it
         if valid is not None:
-            from agileclf.evaluate.multilabel import best_thresholds
+            from agileclf.evaluate.multilabel import best_decision_rule
 
-            self.set_thresholds(best_thresholds(truth, self.predict_proba(list(valid[0]))), "dev")
+            keep_top = not self.config.allow_empty
+            thresholds, top_ratio = best_decision_rule(truth, self.predict_proba(list(valid[0])), keep_top)
+            self.set_thresholds(thresholds, "dev", top_ratio)
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -79,8 +82,8 @@ class MultiLabelMethod(Method):
     def predict(
         self, texts: Sequence[str], threshold: float | None = None, top_k: int | None = None
     ) -> list[list[str]]:
-        """The label set of each text: labels at or above their threshold (`threshold` overrides every one),
-        or the `top_k` most probable."""
+        """The label set of each text: labels at or above their threshold and the top ratio (`threshold`
+        overrides both), or the `top_k` most probable."""
         return self.decide(self.predict_proba(texts), threshold, top_k)
 
     def decide(self, proba: np.ndarray, threshold: float | None = None, top_k: int | None = None) -> list[list[str]]:
@@ -89,11 +92,13 @@ class MultiLabelMethod(Method):
         if top_k:
             order = np.argsort(-proba, axis=1, kind="stable")[:, :top_k]
             return [[names[j] for j in sorted(row)] for row in order]
-        from agileclf.evaluate.multilabel import with_top_label
+        from agileclf.evaluate.multilabel import decisions
 
-        chosen = proba >= (self.decision_thresholds() if threshold is None else threshold)
-        if not self.config.allow_empty:
-            chosen = with_top_label(chosen, proba)
+        keep_top = not self.config.allow_empty
+        if threshold is None:
+            chosen = decisions(proba, self.decision_thresholds(), self.top_ratio, keep_top)
+        else:
+            chosen = decisions(proba, threshold, 0.0, keep_top)
         return [[names[j] for j in np.flatnonzero(row)] for row in chosen]
 
     def decision_thresholds(self) -> np.ndarray:
@@ -101,24 +106,32 @@ class MultiLabelMethod(Method):
             return np.full(len(self.labels), self.config.threshold, dtype=np.float32)
         return self.thresholds
 
-    def set_thresholds(self, thresholds: np.ndarray, source: str) -> None:
-        """Per-label thresholds (in `self.labels` order) and where they came from ('cv', 'dev', 'user')."""
+    def set_thresholds(self, thresholds: np.ndarray, source: str, top_ratio: float = 0.0) -> None:
+        """Per-label thresholds (in `self.labels` order), the top ratio (a label also needs at least this
+        fraction of its row's highest probability; 0: off) and where they came from ('cv', 'dev', 'user')."""
         thresholds = np.asarray(thresholds, dtype=np.float32)
         if thresholds.shape != (len(self.labels),) or not np.all((thresholds >= 0) & (thresholds <= 1)):
             raise ConfigError(f"need {len(self.labels)} thresholds in [0, 1], got {thresholds.tolist()}")
-        self.thresholds, self.threshold_source = thresholds, source
+        if not 0 <= top_ratio <= 1:
+            raise ConfigError(f"top_ratio must be in [0, 1], got {top_ratio}")
+        self.thresholds, self.top_ratio, self.threshold_source = thresholds, float(top_ratio), source
 
     def save(self, path: str | Path, extra: dict | None = None) -> Path:
         thresholds = dict(zip(self.labels.names, self.decision_thresholds().round(4).tolist(), strict=True))
-        info = {"thresholds": thresholds, "threshold_source": self.threshold_source}
+        info = {"thresholds": thresholds, "top_ratio": self.top_ratio, "threshold_source": self.threshold_source}
         return super().save(path, extra={"task": self.task, "multilabel": info, **(extra or {})})
 
     def _state_tensors(self):
-        return {**super()._state_tensors(), "thresholds": torch.from_numpy(self.decision_thresholds().copy())}
+        rule = {
+            "thresholds": torch.from_numpy(self.decision_thresholds().copy()),
+            "top_ratio": torch.tensor([self.top_ratio]),
+        }
+        return {**super()._state_tensors(), **rule}
 
     def _load_state_tensors(self, tensors) -> None:
         tensors = dict(tensors)
         self.thresholds = tensors.pop("thresholds").numpy()
+        self.top_ratio = float(tensors.pop("top_ratio", torch.zeros(1))[0])  # 0 in artifacts made before it
         self.threshold_source = getattr(self, "meta", {}).get("multilabel", {}).get("threshold_source", "saved")
         super()._load_state_tensors(tensors)
 
