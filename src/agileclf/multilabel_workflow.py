@@ -99,7 +99,8 @@ def fit_multilabel(
         chosen, cv_metrics = cv_thresholds(make, texts, labels, classifier.labels, cv_folds, seed)
         classifier.set_thresholds(chosen, "cv", cv_metrics["top_ratio"])
         info["cv"] = {**cv_metrics, "seconds": round(time.perf_counter() - start, 3)}
-        log(f"out-of-fold macro-F1 {cv_metrics['macro_f1']:.3f} at those thresholds")
+        ratio = cv_metrics["top_ratio"]
+        log(f"out-of-fold macro-F1 {cv_metrics['macro_f1']:.3f} at those thresholds and top ratio {ratio}")
     return classifier, info
 
 

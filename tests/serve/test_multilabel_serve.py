@@ -80,4 +80,5 @@ def test_openapi_and_models_document_the_multilabel_shape(base_url):
     assert "threshold" in schema["ClassifyRequest"]["properties"] and "task" in schema["ClassifyResponse"]["properties"]
     models = {m["name"]: m for m in httpx.get(f"{base}/v1/models").json()["models"]}
     assert models["reviews"]["task"] == "multilabel" and models["reviews"]["thresholds"]["food"] == pytest.approx(0.4)
+    assert models["reviews"]["top_ratio"] == 0.0
     assert models["tickets"]["task"] == "label"

@@ -33,6 +33,7 @@ class ServedModel:
             "method": self.classifier.name,
             "task": self.task,
             "thresholds": meta.get("multilabel", {}).get("thresholds") if self.task == "multilabel" else None,
+            "top_ratio": getattr(self.classifier, "top_ratio", None) if self.task == "multilabel" else None,
             "labels": self.labels,
             "backbone": {"kind": backbone.get("kind"), "ref": backbone.get("ref")},
             "params": meta.get("params", {}),

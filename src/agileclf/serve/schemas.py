@@ -24,7 +24,7 @@ def classify_request_model(limits: Limits) -> type[BaseModel]:
         top_k: int = Field(1, ge=1, le=limits.max_top_k, strict=True, description="most probable labels to list")
         threshold: float | None = Field(
             None, ge=0, le=1, description="multi-label models only: one decision threshold for every label, "
-            "instead of the per-label thresholds saved with the model",
+            "instead of the per-label thresholds and top ratio saved with the model",
         )  # fmt: skip
 
     return ClassifyRequest
@@ -40,7 +40,8 @@ class TextResult(BaseModel):
     probability: float = Field(description="its probability")
     top_k: list[LabelScore] = Field(description="the top_k most probable labels, most probable first")
     labels: list[str] | None = Field(
-        None, description="multi-label models: the predicted label set (each label at or above its threshold)"
+        None,
+        description="multi-label models: the predicted label set (labels at or above their threshold and top ratio)",
     )
     probabilities: dict[str, float] | None = Field(
         None, description="multi-label models: every label's own probability (independent; they need not sum to 1)"
@@ -58,6 +59,9 @@ class ModelInfo(BaseModel):
     method: str
     task: str = Field("label", description="label or multilabel")
     thresholds: dict[str, float] | None = Field(None, description="multi-label models: per-label thresholds")
+    top_ratio: float | None = Field(
+        None, description="multi-label models: a label also needs this fraction of its text's top probability (0: off)"
+    )
     labels: list[str]
     backbone: dict[str, Any]
     params: dict[str, Any]
