@@ -109,14 +109,13 @@ def test_the_top_ratio_by_hand():
 
 
 def test_the_top_ratio_is_chosen_only_when_it_lifts_macro_f1():
-    # label 1 is true on row 0 only, where label 0 dominates; a low threshold for it also fires on row 2
+    # label 1 is true on rows 0 and 2 (0.5) and false on rows 1 and 3 (0.45): a threshold separates them
     truth = np.array([[1, 1], [1, 0], [0, 1], [1, 0]])
     proba = np.array([[0.9, 0.5], [0.8, 0.45], [0.1, 0.5], [0.7, 0.45]])
     thresholds, ratio = best_decision_rule(truth, proba)
     assert thresholds[1] == pytest.approx(0.48, abs=0.03) and ratio == 0.0  # thresholds alone are perfect
     # label 1 scores 0.4 on rows 0 and 2 (true) and on row 1 (false): no threshold separates them, but on
-    # row 1 it is under half of the top label's 0.9, on row 0 it is 0.8 of it
-    truth = np.array([[1, 1], [1, 0], [0, 1], [1, 0]])
+    # row 1 it is under half of the top label's 0.9, on row 0 it is 0.8 of it (the same truth)
     proba = np.array([[0.5, 0.4], [0.9, 0.4], [0.1, 0.4], [0.8, 0.1]])
     thresholds, ratio = best_decision_rule(truth, proba)
     assert ratio == pytest.approx(0.45)  # the smallest ratio above 0.4 / 0.9 on the grid
