@@ -11,7 +11,7 @@ from agileclf import load_classifier
 from agileclf.errors import ConfigError, DataError
 from agileclf.evaluate.multilabel import best_decision_rule, best_thresholds, decisions
 from agileclf.methods import make_method
-from agileclf.methods.multilabel.contrastive import jaccard, rarest_label
+from agileclf.methods.multilabel.contrastive import check_groups, jaccard, rarest_label
 from agileclf.methods.registry import make_task_method, method_class
 
 REVIEWS_FILE = Path(__file__).resolve().parents[1] / "multilabel_reviews.jsonl"  # 12 restaurant reviews, 5 labels
@@ -88,6 +88,16 @@ def test_jaccard_targets_and_grouping_keys_by_hand():
     expected = [[1, 0.5, 0, 0], [0.5, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]
     np.testing.assert_allclose(jaccard(y).numpy(), expected)
     assert rarest_label(np.array([[1, 1, 0], [1, 0, 0], [1, 0, 1], [0, 0, 0]])) == [1, 0, 2, -1]
+
+
+def test_contrastive_without_pairs_to_tune_on_is_an_error_not_a_silent_probe(minilm):
+    check_groups([0, 0, 1, 1, -1], ["a", "b"])  # two groups of two: tunable
+    counts = r"rows per rarest label: \(none\) \(1\), a \(2\), b \(1\)"
+    with pytest.raises(DataError, match=counts):
+        check_groups([0, 0, 1, -1], ["a", "b"])
+    clf = make_task_method("multilabel", "contrastive", minilm, min_steps=2, batch_size=4)
+    with pytest.raises(DataError, match="use linear-probe or zero-shot"):
+        clf.fit(TEXTS[:3], [["food"], ["price"], ["service", "food"]])
 
 
 def test_best_thresholds_by_hand():

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from agileclf.errors import DataError
 from agileclf.methods.contrastive import (
     BatchCosineSimilarityLoss,
     Contrastive,
@@ -56,6 +57,18 @@ def rarest_label(y: np.ndarray) -> list[int]:
     return [int(j) if y[i, j] else -1 for i, j in enumerate(rank.argmin(axis=1))]
 
 
+def check_groups(groups: list[int], names: list[str]) -> None:
+    """The group sampler needs two groups (rows keyed by their rarest label) with two or more rows each; without
+    them tuning would be skipped and the result a linear probe under another name, so it is an error."""
+    sizes = np.bincount(np.asarray(groups) + 1, minlength=len(names) + 1)
+    if (sizes >= 2).sum() < 2:
+        shown = ", ".join(f"{name} ({count})" for name, count in zip(["(none)", *names], sizes, strict=True) if count)
+        raise DataError(
+            "multi-label contrastive tuning needs at least two labels that are the rarest label of two or more rows "
+            f"each; rows per rarest label: {shown}. Add examples, or use linear-probe or zero-shot"
+        )
+
+
 def grouped_sampler(groups: list[int]):
     """A batch-sampler factory for sentence-transformers' trainer: its group-by-label sampler over `groups`
     (the trainer's own label column holds the multi-hot rows the loss needs)."""
@@ -79,9 +92,7 @@ class MultiLabelContrastive(MultiLabelMethod, Contrastive):
 
     def _train_encoder(self, model, texts: list[str], y: np.ndarray) -> int:
         groups = rarest_label(y)
-        sizes = np.bincount(np.asarray(groups) + 1)
-        if (sizes >= 2).sum() < 2:  # the group sampler needs 2 groups with 2+ rows
-            return 0
+        check_groups(groups, self.labels.names)
         steps = training_steps(len(texts), self.config)
         targets = y.astype(np.float32).tolist()
         _train(model, texts, targets, self.config, steps, JaccardCosineSimilarityLoss(model), grouped_sampler(groups))
