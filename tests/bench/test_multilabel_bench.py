@@ -40,3 +40,45 @@ def test_bench_runs_methods_and_setfit_one_vs_rest_on_the_same_sample(tmp_path, 
     assert "`setfit`" in report and "`setfit-top1`" in report
     again = CliRunner().invoke(app, [*args, "--resume"], catch_exceptions=False)
     assert again.exit_code == 0 and len((tmp_path / "out" / "results.jsonl").read_text().splitlines()) == 4
+
+
+def _folder(tmp_path, splits) -> Path:
+    folder = tmp_path / "reviews"
+    folder.mkdir()
+    for name, rows in splits.items():
+        (folder / f"{name}.jsonl").write_text("".join(json.dumps({"text": t, "labels": y}) + "\n" for t, y in rows))
+    return folder
+
+
+def test_a_dev_grid_scores_the_dev_split_never_test(tmp_path, minilm):
+    # the test file is unreadable on purpose: a dev grid must not even open it
+    folder = _folder(tmp_path, {"train": ROWS, "dev": TEST[:3]})
+    (folder / "test.jsonl").write_text("not json\n")
+    config = tmp_path / "dev.toml"
+    config.write_text(f'methods = ["linear-probe"]\nshots = [3]\nseeds = [0]\neval_split = "dev"\n'
+                      f'data = [{{ path = "{folder}" }}]\n')  # fmt: skip
+    args = ["bench", "--config", str(config), "--out", str(tmp_path / "out"), "--quiet"]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    assert [(r["split"], r["n_test"]) for r in rows] == [("dev", 3)]
+    assert "Scored on the dev split." in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_a_failing_cell_is_recorded_and_the_grid_goes_on(tmp_path, minilm):
+    folder = _folder(tmp_path, {"train": ROWS, "test": TEST})
+    # contrastive on 3 rows per label: its batches need an even size >= 4, so batch_size=3 fails at every fit
+    args = ["bench", "--data", str(folder), "--methods", "contrastive,linear-probe", "--shots", "3", "--seeds", "0",
+            "-p", "contrastive.batch_size=3", "--out", str(tmp_path / "out"), "--quiet"]  # fmt: skip
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rows = {r["method"]: r for r in map(json.loads, (tmp_path / "out" / "results.jsonl").read_text().splitlines())}
+    assert "batch_size must be even" in rows["contrastive"]["error"] and "macro_f1" not in rows["contrastive"]
+    assert 0 <= rows["linear-probe"]["macro_f1"] <= 1  # the cell after the failed one ran
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "Failed cells (1" in report and "batch_size must be even" in report
+    again = CliRunner().invoke(app, [*args, "--resume"], catch_exceptions=False)
+    assert again.exit_code == 0, again.output
+    assert "1 failed cell(s) run again" in again.output
+    rows = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    assert sorted(r["method"] for r in rows) == ["contrastive", "linear-probe"]  # the old error row was replaced

@@ -13,9 +13,19 @@ from pathlib import Path
 
 import numpy as np
 
-from agileclf.bench.grid import BenchGrid, DatasetSpec
+from agileclf.bench.grid import BenchGrid, Cell, DatasetSpec
 from agileclf.bench.peers import SetFitPeer
-from agileclf.bench.runner import RESULTS_FILE, PeakMemory, _append_row, params_for, read_results, row_key
+from agileclf.bench.report import failed_cells
+from agileclf.bench.runner import (
+    RESULTS_FILE,
+    PeakMemory,
+    _append_row,
+    drop_failed_rows,
+    failed_row,
+    params_for,
+    read_results,
+    row_key,
+)
 from agileclf.data.labels import LabelSet
 from agileclf.data.multilabel import MultiLabelDataset, looks_multilabel, read_multilabel_examples, sample_multilabel
 from agileclf.data.sampling import sample_rows
@@ -91,9 +101,10 @@ def multilabel_grid(grid: BenchGrid, methods_given: bool) -> BenchGrid | None:
     return dataclasses.replace(grid, datasets=specs, methods=methods)
 
 
-def _load(spec, max_test: int) -> tuple[MultiLabelDataset, MultiLabelDataset]:
+def _load(spec, max_test: int, split: str = "test") -> tuple[MultiLabelDataset, MultiLabelDataset]:
+    """The training pool and the rows every cell is scored on: the test split, or the dev split (eval_split)."""
     train = read_multilabel_examples(spec.path / "train.jsonl", spec.text_field, spec.label_field, min_classes=2)
-    test = read_multilabel_examples(spec.path / "test.jsonl", spec.text_field, spec.label_field, on_conflict="keep-all")
+    test = read_multilabel_examples(spec.split_path(split), spec.text_field, spec.label_field, on_conflict="keep-all")
     if max_test:
         test = test.subset(sample_rows(len(test), max_test, 0))
     return train, test
@@ -114,10 +125,12 @@ def run_multilabel_grid(
     rows = read_results(out_dir)
     if rows and not resume:
         raise ConfigError(f"{out_dir / RESULTS_FILE} already holds {len(rows)} rows; pass --resume, or another --out")
+    rows = drop_failed_rows(out_dir / RESULTS_FILE, rows, log)
     done = {row_key(r) for r in rows}
     backbone = load_backbone(backbone)
     for spec in grid.datasets:
-        train, test = _load(spec, grid.max_test)
+        train, test = _load(spec, grid.max_test, grid.eval_split)
+        log(f"{spec.name}: {len(test)} {grid.eval_split} rows")
         label_set = LabelSet.from_labels(train.classes)
         truth = indicator(test.labels, label_set.names)
         np.save(out_dir / PREDICTIONS_DIR / f"{spec.name}-truth.npy", truth)
@@ -136,19 +149,34 @@ def run_multilabel_grid(
                     def make(name=name, params=params, seed=seed):
                         return make_task_method("multilabel", name, backbone, **{"seed": seed, **params})
 
-                    for row in _run_cell(spec.name, name, peer, shots, seed, sample, label_set, test, truth,
-                                         make, folds, params, backbone, out_dir):  # fmt: skip
+                    try:
+                        done_rows = _run_cell(spec.name, name, peer, shots, seed, sample, label_set, test, truth,
+                                              make, folds, params, backbone, out_dir)  # fmt: skip
+                    except Exception as err:  # one failing cell never kills the grid: recorded and reported
+                        cell = Cell(spec.name, name, peer, shots, seed)
+                        done_rows = [
+                            {**failed_row(cell, err, params), "method": n, "task": "multilabel"} for n in names
+                        ]
+                    for row in done_rows:
+                        row["split"] = grid.eval_split
                         _append_row(out_dir / RESULTS_FILE, row)
                         rows.append(row)
-                        cv = f", CV {row['cv_macro_f1']:.4f}" if row["cv_macro_f1"] is not None else ""
-                        log(f"{spec.name} {shots}/label seed {seed} {row['method']}: macro-F1 "
-                            f"{row['macro_f1']:.4f}{cv}, fit {row['fit_s']:.0f} s")  # fmt: skip
+                        log(_cell_line(row, shots, seed))
     return rows
 
 
+def _cell_line(row: dict, shots: int, seed: int) -> str:
+    where = f"{row['dataset']} {shots}/label seed {seed} {row['method']}"
+    if "error" in row:
+        return f"{where}: FAILED, {row['error']}"
+    cv = f", CV {row['cv_macro_f1']:.4f}" if row["cv_macro_f1"] is not None else ""
+    line = f"{where}: macro-F1 {row['macro_f1']:.4f}{cv}, fit {row['fit_s']:.0f} s"
+    return "\n".join([line, *(f"  warning: {message}" for message in row.get("warnings", []))])
+
+
 def _run_cell(dataset, name, peer, shots, seed, sample, label_set, test, truth, make, folds, params, backbone, out):
-    with PeakMemory() as memory, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with PeakMemory() as memory, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # recorded once each and kept in the rows, not hidden
         start = time.perf_counter()
         if peer:
             classifier = SetFitOneVsRestPeer(seed=seed, backbone_path=getattr(backbone, "path", None), **params)
@@ -171,8 +199,10 @@ def _run_cell(dataset, name, peer, shots, seed, sample, label_set, test, truth, 
                 predicted = indicator(classifier.decide(result["proba"]), label_set.names)
                 metrics = multilabel_metrics(truth, predicted, result["proba"], label_set.names)
                 results[rule] = {**result, **metrics, "predicted": predicted}
-    return [_cell_row(dataset, rule, peer, shots, seed, sample, label_set, result, cv, fit_s, memory, params, out)
+    rows = [_cell_row(dataset, rule, peer, shots, seed, sample, label_set, result, cv, fit_s, memory, params, out)
             for rule, result in results.items()]  # fmt: skip
+    messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught})[:10]
+    return [{**row, "warnings": messages} if messages else row for row in rows]
 
 
 def _cell_row(dataset, name, peer, shots, seed, sample, label_set, result, cv, fit_s, memory, params, out) -> dict:
@@ -210,9 +240,11 @@ def write_multilabel_report(rows: list[dict], out_dir: str | Path, n_boot: int =
 
     out_dir = Path(out_dir)
     rows = [r for r in rows if r.get("task") == "multilabel"]
-    lines = ["# Multi-label benchmark", ""]
+    scored = [r for r in rows if "error" not in r]
+    splits = sorted({r.get("split", "test") for r in scored}) or ["test"]
+    lines = ["# Multi-label benchmark", "", f"Scored on the {'/'.join(splits)} split.", ""]
     comparisons = []
-    for (dataset, shots), group in _groups(rows).items():
+    for (dataset, shots), group in _groups(scored).items():
         lines += [f"## {dataset}, {shots} examples per label", "",
                   "| method | seeds | macro-F1 | micro-F1 | samples-F1 | CV macro-F1 | fit s | CV s | examples/s |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
@@ -230,6 +262,7 @@ def write_multilabel_report(rows: list[dict], out_dir: str | Path, n_boot: int =
         text, comparison = _versus_setfit(group, out_dir, dataset, shots, n_boot)
         lines += ["", *text, ""]
         comparisons += comparison
+    lines += failed_cells(rows)
     path = out_dir / "report.md"
     write_text_atomic(path, "\n".join(lines) + "\n")
     json_path = out_dir / "report.json"
@@ -272,6 +305,7 @@ def _versus_setfit(group: list[dict], out_dir: Path, dataset: str, shots: int, n
             f"best agileclf method per seed by out-of-fold macro-F1 on the sample: {', '.join(picked)} "
             f"(seeds {', '.join(map(str, seeds))}). Macro-F1 minus SetFit one-vs-rest: **{100 * boot['delta']:+.1f} "
             f"points**, paired bootstrap 95% interval [{100 * boot['ci_low']:+.1f}, {100 * boot['ci_high']:+.1f}] "
-            f"({boot['n_boot']} resamples of the {len(truth)} test rows, the same rows for every seed)."
+            f"({boot['n_boot']} resamples of the {len(truth)} {group[0].get('split', 'test')} rows, the same rows "
+            "for every seed)."
         )
     return lines, comparisons

@@ -79,6 +79,18 @@ def _rewrite(path: Path, rows: list[dict]) -> None:
     write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
+def drop_failed_rows(results: Path, rows: list[dict], log: Callable[[str], None]) -> list[dict]:
+    """The rows to keep on --resume: a failed cell is tried again, so its old error row goes (and a torn last
+    line with it)."""
+    failed = [r for r in rows if "error" in r]
+    if failed:
+        rows = [r for r in rows if "error" not in r]
+        _rewrite(results, rows)
+        log(f"resuming: {len(failed)} failed cell(s) run again")
+    _drop_torn_tail(results, rows)
+    return rows
+
+
 def _drop_torn_tail(path: Path, rows: list[dict]) -> None:
     """Rewrite results.jsonl without a half-written last line, so the next row starts on a line of its own."""
     if path.is_file() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
@@ -258,12 +270,7 @@ def run_grid(
     rows = read_results(out_dir)
     if rows and not resume:
         raise ConfigError(f"{results} already holds {len(rows)} rows; pass --resume to continue, or another --out")
-    failed = [r for r in rows if "error" in r]
-    if failed:  # a failed cell is tried again on --resume; its old error row goes
-        rows = [r for r in rows if "error" not in r]
-        _rewrite(results, rows)
-        log(f"resuming: {len(failed)} failed cell(s) run again")
-    _drop_torn_tail(results, rows)
+    rows = drop_failed_rows(results, rows, log)
     read_jsonl_rows(out_dir / PREDICTIONS_FILE)  # an unreadable predictions file fails now, not at the report
     _drop_torn_tail(out_dir / PREDICTIONS_FILE, read_jsonl_rows(out_dir / PREDICTIONS_FILE))
     if grid.methods is None:
