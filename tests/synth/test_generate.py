@@ -93,3 +93,18 @@ def test_a_verbalizer_names_the_labels_in_the_prompts_and_for_the_judge(
     verbalizer.write_text(json.dumps({"no-such-label": "x"}))
     with pytest.raises(ConfigError, match="words.json: verbalizer names unknown labels: no-such-label"):
         run.synthesize_with_lm(dataset, lm, tmp_path / "t.jsonl", 2, verbalizer=str(verbalizer))
+
+
+def test_the_label_filter_takes_another_judge(tiny_writer, few_shot_file, tmp_path, monkeypatch):
+    dataset = read_examples(few_shot_file)
+    seen = {}
+
+    def capture(dataset, out_path, per_class, generator, judge, *args, **kwargs):
+        seen.update(name=judge.name, labels=judge.labels.names)
+
+    monkeypatch.setattr(run, "synthesize", capture)
+    lm = load_backbone(str(tiny_writer))
+    run.synthesize_with_lm(dataset, lm, tmp_path / "s.jsonl", 2, judge="zero-shot")
+    assert seen == {"name": "zero-shot", "labels": sorted(dataset.classes)}
+    with pytest.raises(ConfigError, match="the judge is one of icl, zero-shot, lora, not 'gpt'"):
+        run.synthesize_with_lm(dataset, lm, tmp_path / "t.jsonl", 2, judge="gpt")

@@ -31,7 +31,8 @@ def synthesize(
     max_length_ratio: float = typer.Option(2.0, "--max-length-ratio", help="x the longest real example (words)"),
     duplicate: bool = typer.Option(True, "--dedupe/--no-dedupe", help="drop exact and near duplicates"),
     near_duplicate: float = typer.Option(0.8, "--near-duplicate", help="word-set Jaccard that counts as a copy"),
-    label_filter: bool = typer.Option(True, "--label-filter/--no-label-filter", help="drop texts ICL labels else"),
+    label_filter: bool = typer.Option(True, "--label-filter/--no-label-filter", help="drop texts --judge labels else"),
+    judge: str = typer.Option("icl", "--judge", help="label filter's classifier: icl, zero-shot or lora (same LM)"),
     judge_demos: int = typer.Option(4, "--judge-demos", help="ICL demonstrations per class of the label filter"),
     chat_template: bool = typer.Option(True, "--chat/--no-chat", help="use the tokenizer's chat template if any"),
     examples_per_prompt: int = typer.Option(0, "--examples-per-prompt", help="real examples per prompt (0: all)"),
@@ -65,7 +66,7 @@ def synthesize(
     err.print(f"synthesizing {per_class} per class for {len(dataset.classes)} classes from {len(dataset)} examples")
     result = synthesize_with_lm(
         dataset, lm, out_path, per_class, seed, generation, filters, judge_demos, max_rounds, budget, oversample,
-        resume, verbalizer,
+        resume, verbalizer, judge,
     )  # fmt: skip
     kept = read_examples(out_path, "text", "label") if out_path.is_file() and out_path.stat().st_size else None
     paths = write_reports(

@@ -13,7 +13,8 @@ from agileclf.synth.filters import FilterSettings
 from agileclf.synth.generate import GenerationSettings, LMGenerator
 from agileclf.synth.pipeline import SynthesisResult, synthesize
 
-LOOP_KEYS = ("judge_demos", "max_rounds", "budget", "oversample", "verbalizer")
+LOOP_KEYS = ("judge", "judge_demos", "max_rounds", "budget", "oversample", "verbalizer")
+JUDGES = ("icl", "zero-shot", "lora")  # causal-LM methods that can label candidates; icl as in Patwa et al.
 
 
 def synthesize_with_lm(
@@ -30,28 +31,27 @@ def synthesize_with_lm(
     oversample: float = 2.0,
     resume: bool = False,
     verbalizer: str = "",
+    judge: str = "icl",
 ) -> SynthesisResult:
-    """Generate with `lm` and, when the label filter is on, judge with ICL on the same LM (`judge_demos` real
-    demonstrations per class, balanced, in seeded random order). `verbalizer` (a JSON file {label: words}) gives
+    """Generate with `lm` and, when the label filter is on, label each candidate with a `judge` fitted on the real
+    examples with the same LM: `icl` (`judge_demos` real demonstrations per class, balanced, in seeded random
+    order), `zero-shot`, or `lora` (trained on the real examples). `verbalizer` (a JSON file {label: words}) gives
     the words both the generation prompt and the judge use for a label whose name is a code (TREC's `ENTY`)."""
     if getattr(lm, "kind", None) != "causal-lm":
         raise ConfigError(f"synthesis needs a causal-LM backbone, not {getattr(lm, 'kind', type(lm).__name__)}")
+    if judge not in JUDGES:
+        raise ConfigError(f"the judge is one of {', '.join(JUDGES)}, not {judge!r}")
     words = label_words(LabelSet.from_labels(dataset.classes), verbalizer) if verbalizer else None
-    judge = None
+    classifier = None
     if filters.label:
         from agileclf.methods import make_method
 
-        judge = make_method(
-            "icl",
-            backbone=lm,
-            demos_per_class=judge_demos,
-            seed=seed,
-            chat_template=generation.chat_template,
-            verbalizer=verbalizer,
-        )
-        judge.fit(dataset.texts, dataset.labels)
+        params = {"seed": seed, "chat_template": generation.chat_template, "verbalizer": verbalizer}
+        if judge == "icl":
+            params["demos_per_class"] = judge_demos
+        classifier = make_method(judge, backbone=lm, **params).fit(dataset.texts, dataset.labels)
     return synthesize(
-        dataset, out_path, per_class, LMGenerator(lm, generation), judge, generation, filters, max_rounds, budget,
+        dataset, out_path, per_class, LMGenerator(lm, generation), classifier, generation, filters, max_rounds, budget,
         oversample, seed, resume, label_words=words,
     )  # fmt: skip
 
