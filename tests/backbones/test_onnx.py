@@ -76,7 +76,15 @@ def test_export_happens_once_per_model(minilm, onnx_int8, onnx_cache, monkeypatc
 
 def test_onnx_int8_classifier_saves_without_onnxruntime_then_loads_and_predicts_the_same(minilm, tmp_path, monkeypatch):
     clf = make_method(
-        "contrastive", backbone=minilm, min_steps=3, passes=1, batch_size=8, lr=1e-4, seed=0, inference="onnx-int8"
+        "contrastive",
+        backbone=minilm,
+        min_steps=3,
+        steps_per_label=0,
+        passes=1,
+        batch_size=8,
+        lr=1e-4,
+        seed=0,
+        inference="onnx-int8",
     ).fit(TRAIN, LABELS)
     with monkeypatch.context() as patch:
         patch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` now fails as if not installed

@@ -9,7 +9,7 @@ from agileclf.bench.speed import measure, timed_rounds
 
 def test_speed_report_times_every_contender_against_setfit(tiny_sets, tmp_path, monkeypatch):
     monkeypatch.setenv("AGILECLF_ONNX_CACHE", str(tmp_path / "onnx-cache"))
-    params = {"min_steps": 2, "passes": 1, "batch_size": 4}
+    params = {"min_steps": 2, "steps_per_label": 0, "passes": 1, "batch_size": 4}
     result = measure(tiny_sets[0], shots=2, rounds=2, params=params, precisions=("fp32", "onnx-int8"))
     assert result["n_test"] == 2 and result["threads"] == 1 and result["rounds"] == 2
     for name in ("setfit", "fp32", "onnx-int8"):

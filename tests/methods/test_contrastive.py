@@ -24,12 +24,15 @@ TEXTS = [
 LABELS = ["positive"] * 4 + ["negative"] * 4
 
 
-def test_training_cost_is_linear_in_the_data():
+def test_training_cost_is_linear_in_the_data_and_the_labels():
     cfg = ContrastiveConfig()
-    assert training_steps(16, cfg) == cfg.min_steps  # a handful of examples still gets min_steps updates
+    assert training_steps(16, 2, cfg) == cfg.min_steps  # a handful of examples still gets min_steps updates
     # massive_en at 64 shots: 60 classes x 64 = 3,840 examples -> 960 updates, where all pairs would be ~7.4 million
-    assert training_steps(3840, cfg) == 960
-    assert training_steps(38400, cfg) == 10 * training_steps(3840, cfg)
+    assert training_steps(3840, 60, cfg) == 960
+    assert training_steps(38400, 60, cfg) == 10 * training_steps(3840, 60, cfg)
+    # many labels, few examples each: 16 updates per label (massive_en at 8 shots: 480 examples, 60 intents)
+    assert training_steps(480, 60, cfg) == 960 and training_steps(480, 60, ContrastiveConfig(steps_per_label=0)) == 160
+    assert training_steps(165, 28, cfg) == 448  # GoEmotions at 8 per label
 
 
 def test_bad_parameters_are_user_errors():
@@ -41,7 +44,9 @@ def test_bad_parameters_are_user_errors():
 
 @pytest.fixture(scope="module")
 def fitted(minilm):
-    clf = make_method("contrastive", backbone=minilm, min_steps=3, passes=1, batch_size=8, lr=1e-4, seed=0)
+    clf = make_method(
+        "contrastive", backbone=minilm, min_steps=3, steps_per_label=0, passes=1, batch_size=8, lr=1e-4, seed=0
+    )
     return clf.fit(TEXTS, LABELS)
 
 
@@ -95,7 +100,9 @@ def test_batch_cosine_tuning_pulls_classes_apart(minilm):
         same = np.equal.outer(LABELS, LABELS) & ~np.eye(len(TEXTS), dtype=bool)
         return similarity[same].mean() - similarity[~np.equal.outer(LABELS, LABELS)].mean()
 
-    clf = make_method("contrastive", backbone=minilm, loss="batch-cosine", min_steps=8, batch_size=8, lr=1e-4)
+    clf = make_method(
+        "contrastive", backbone=minilm, loss="batch-cosine", min_steps=8, steps_per_label=0, batch_size=8, lr=1e-4
+    )
     clf.fit(TEXTS, LABELS)
     assert class_margin(clf.backbone) > class_margin(minilm) + 0.2
 
@@ -103,6 +110,6 @@ def test_batch_cosine_tuning_pulls_classes_apart(minilm):
 def test_contrastive_without_same_label_pairs_says_so_instead_of_being_a_linear_probe(minilm):
     from agileclf.errors import DataError
 
-    clf = make_method("contrastive", backbone=minilm, min_steps=2)
+    clf = make_method("contrastive", backbone=minilm, min_steps=2, steps_per_label=0)
     with pytest.raises(DataError, match=r"two labels with two or more examples.*a \(2\), b \(1\), c \(1\)"):
         clf.fit(["x one", "x two", "y one", "z one"], ["a", "a", "b", "c"])

@@ -121,7 +121,7 @@ def _weights(classifier) -> dict:
     ("name", "params"),
     [
         ("finetune", {"min_steps": 4}),
-        ("contrastive", {"min_steps": 3, "passes": 1, "batch_size": 8}),
+        ("contrastive", {"min_steps": 3, "steps_per_label": 0, "passes": 1, "batch_size": 8}),
         ("multitask", {"task": "intent", "epochs": 1}),
     ],
 )

@@ -21,7 +21,7 @@ NAMES = ["food", "negative", "positive", "price", "service"]
 PARAMS = {
     "zero-shot": {},
     "linear-probe": {},
-    "contrastive": {"min_steps": 6, "batch_size": 4},
+    "contrastive": {"min_steps": 6, "steps_per_label": 0, "batch_size": 4},
     "finetune": {"min_steps": 12},
 }
 
@@ -95,7 +95,7 @@ def test_contrastive_without_pairs_to_tune_on_is_an_error_not_a_silent_probe(min
     counts = r"rows per rarest label: \(none\) \(1\), a \(2\), b \(1\)"
     with pytest.raises(DataError, match=counts):
         check_groups([0, 0, 1, -1], ["a", "b"])
-    clf = make_task_method("multilabel", "contrastive", minilm, min_steps=2, batch_size=4)
+    clf = make_task_method("multilabel", "contrastive", minilm, min_steps=2, steps_per_label=0, batch_size=4)
     with pytest.raises(DataError, match="use linear-probe or zero-shot"):
         clf.fit(TEXTS[:3], [["food"], ["price"], ["service", "food"]])
 

@@ -81,7 +81,8 @@ def test_save_load_gives_identical_probabilities(fitted, tmp_path):
 
 def test_a_contrastive_teacher_is_distilled_after_tuning(tiny_encoder):
     clf = make_method("static", backbone=tiny_encoder, teacher="contrastive", seed=0,
-                      teacher_params={"min_steps": 2, "passes": 1, "batch_size": 4, "lr": 1e-2})  # fmt: skip
+                      teacher_params={"min_steps": 2, "steps_per_label": 0, "passes": 1, "batch_size": 4,
+                                      "lr": 1e-2})  # fmt: skip
     clf.fit(TEXTS, LABELS)
     assert clf.teacher_steps == 2
     untuned = make_method("static", backbone=tiny_encoder, teacher="linear-probe").fit(TEXTS, LABELS)

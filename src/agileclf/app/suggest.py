@@ -44,9 +44,10 @@ def suggest_examples(
     dataset = Dataset(texts, labels, list(range(1, len(texts) + 1)), f"classifier {classifier_id}")
     out = settings.models_dir / str(classifier_id) / "suggestions" / f"job-{job_id}.jsonl"
     report(0.05, f"writing {per_class} suggestion(s) per label with the language model")
-    result = synthesize_with_lm(
-        dataset, settings.load_generator(), out, per_class, seed=settings.seed + job_id, filters=filters, max_rounds=3
-    )
+    result = synthesize_with_lm(  # the cheap ICL judge: a person checks every suggestion in Label next anyway
+        dataset, settings.load_generator(), out, per_class, seed=settings.seed + job_id, filters=filters, max_rounds=3,
+        judge="icl",
+    )  # fmt: skip
     rows = [r for r in _read(out) if r.get("label") in label_set.names]
     with Session(store.engine) as session, session.begin():
         for row in rows:

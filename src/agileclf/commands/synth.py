@@ -32,7 +32,7 @@ def synthesize(
     duplicate: bool = typer.Option(True, "--dedupe/--no-dedupe", help="drop exact and near duplicates"),
     near_duplicate: float = typer.Option(0.8, "--near-duplicate", help="word-set Jaccard that counts as a copy"),
     label_filter: bool = typer.Option(True, "--label-filter/--no-label-filter", help="drop texts --judge labels else"),
-    judge: str = typer.Option("icl", "--judge", help="label filter's classifier: icl, zero-shot or lora (same LM)"),
+    judge: str = typer.Option("lora", "--judge", help="label filter's classifier: lora, icl or zero-shot (same LM)"),
     judge_demos: int = typer.Option(4, "--judge-demos", help="ICL demonstrations per class of the label filter"),
     chat_template: bool = typer.Option(True, "--chat/--no-chat", help="use the tokenizer's chat template if any"),
     examples_per_prompt: int = typer.Option(0, "--examples-per-prompt", help="real examples per prompt (0: all)"),

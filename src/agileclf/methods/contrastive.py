@@ -43,6 +43,9 @@ class ContrastiveConfig(MethodConfig):
     margin: float = param(0.25, "triplet margin on cosine distance (triplet losses except batch-hard-soft-margin)")
     passes: float = param(4.0, "passes over the data (the cost is linear in it)")
     min_steps: int = param(160, "at least this many updates, so a handful of examples still moves the encoder")
+    # 16 per label: on massive_en's dev split (60 intents, 8 shots, seeds 0-1) 960 updates over 160 gave 76.3 / 76.6
+    # vs 74.5 / 74.6; on GoEmotions' (28 labels, multi-label) 480 over 160 gave +3.7 macro-F1. 2-6 labels: unchanged
+    steps_per_label: int = param(16, "at least this many updates per label: a batch holds few pairs of any one label")
     batch_size: int = param(16, "examples per update (even, >= 4); pairs and triplets are formed inside each batch")
     lr: float = param(2e-5, "learning rate of the encoder")
     warmup_ratio: float = param(0.1, "fraction of updates with a linearly rising learning rate")
@@ -60,9 +63,11 @@ class ContrastiveConfig(MethodConfig):
         check_class_weight(self.class_weight)
 
 
-def training_steps(n_examples: int, cfg: ContrastiveConfig) -> int:
-    """Updates for n examples: `passes` epochs' worth, at least `min_steps` (linear in n, never n^2)."""
-    return max(cfg.min_steps, math.ceil(cfg.passes * n_examples / cfg.batch_size))
+def training_steps(n_examples: int, n_labels: int, cfg: ContrastiveConfig) -> int:
+    """Updates for n examples of n_labels labels: `passes` epochs' worth, at least `min_steps` and
+    `steps_per_label` per label (linear in n and in the labels, never n^2)."""
+    floor = max(cfg.min_steps, cfg.steps_per_label * n_labels)
+    return max(floor, math.ceil(cfg.passes * n_examples / cfg.batch_size))
 
 
 def check_tunable(y: np.ndarray, names: list[str]) -> None:
@@ -148,7 +153,7 @@ class Contrastive(LogisticHeadState, FastInference, Method):
     def _train_encoder(self, model, texts: list[str], y: np.ndarray) -> int:
         """Tune `model` in place; the number of updates made."""
         check_tunable(y, self.labels.names)  # the sampler needs 2 labels with 2+ rows; never a silent probe
-        steps = training_steps(len(texts), self.config)
+        steps = training_steps(len(texts), len(self.labels), self.config)
         _train(model, texts, [int(v) for v in y], self.config, steps, _loss(model, self.config))
         return steps
 

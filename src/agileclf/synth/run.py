@@ -14,7 +14,10 @@ from agileclf.synth.generate import GenerationSettings, LMGenerator
 from agileclf.synth.pipeline import SynthesisResult, synthesize
 
 LOOP_KEYS = ("judge", "judge_demos", "max_rounds", "budget", "oversample", "verbalizer")
-JUDGES = ("icl", "zero-shot", "lora")  # causal-LM methods that can label candidates; icl as in Patwa et al.
+# Causal-LM methods that can label candidates. lora by default: fitted on a 4-per-class sample with SmolLM2-135M,
+# it labelled 300 held-out training-pool rows right 68.3% (SST-2) and 68.7% (TREC) of the time, where icl (Patwa
+# et al.'s judge) scored 53.7% (294 of 300 "positive") and 48.0%, and zero-shot 67.7% and 42.0%
+JUDGES = ("icl", "zero-shot", "lora")
 
 
 def synthesize_with_lm(
@@ -31,12 +34,12 @@ def synthesize_with_lm(
     oversample: float = 2.0,
     resume: bool = False,
     verbalizer: str = "",
-    judge: str = "icl",
+    judge: str = "lora",
 ) -> SynthesisResult:
     """Generate with `lm` and, when the label filter is on, label each candidate with a `judge` fitted on the real
-    examples with the same LM: `icl` (`judge_demos` real demonstrations per class, balanced, in seeded random
-    order), `zero-shot`, or `lora` (trained on the real examples). `verbalizer` (a JSON file {label: words}) gives
-    the words both the generation prompt and the judge use for a label whose name is a code (TREC's `ENTY`)."""
+    examples with the same LM: `lora` (trained on the real examples), `icl` (`judge_demos` real demonstrations per
+    class, balanced, in seeded random order; the papers' judge) or `zero-shot`. `verbalizer` (a JSON file {label:
+    words}) gives the words the generation prompt and the judge use for a label whose name is a code (TREC's ENTY)."""
     if getattr(lm, "kind", None) != "causal-lm":
         raise ConfigError(f"synthesis needs a causal-LM backbone, not {getattr(lm, 'kind', type(lm).__name__)}")
     if judge not in JUDGES:

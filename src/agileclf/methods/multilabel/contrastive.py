@@ -93,7 +93,7 @@ class MultiLabelContrastive(MultiLabelMethod, Contrastive):
     def _train_encoder(self, model, texts: list[str], y: np.ndarray) -> int:
         groups = rarest_label(y)
         check_groups(groups, self.labels.names)
-        steps = training_steps(len(texts), self.config)
+        steps = training_steps(len(texts), len(self.labels), self.config)
         targets = y.astype(np.float32).tolist()
         _train(model, texts, targets, self.config, steps, JaccardCosineSimilarityLoss(model), grouped_sampler(groups))
         return steps
