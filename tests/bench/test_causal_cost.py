@@ -68,3 +68,32 @@ def test_bench_cost_command_reports_every_cell(tmp_path):
     assert synthetic["label_tokens"] == 4 and synthetic["ratio"] > 0 and synthetic["flops_floor"] > 1
     assert cells[("synthetic", "icl", 20)]["prompt_tokens"] > synthetic["prompt_tokens"]
     assert report["threads"] == 1
+
+
+def test_methods_are_fitted_on_a_few_examples_per_label_and_timed_on_n(monkeypatch):
+    import numpy as np
+
+    import agileclf.methods
+    from agileclf.bench import causal_cost
+
+    seen = []
+
+    class Recorder:
+        def __init__(self, name):
+            self.name = name
+
+        def fit(self, texts, labels):
+            seen.append((self.name, len(texts), sorted(set(labels))))
+            return self
+
+        def predict_proba(self, texts):
+            seen.append((self.name, "predict", len(texts)))
+            return np.zeros((len(texts), 2))
+
+    monkeypatch.setattr(agileclf.methods, "make_method", lambda name, **kwargs: Recorder(name))
+    texts, labels = [f"text {i}" for i in range(400)], ["a", "b"] * 200
+    rows = causal_cost.method_costs(None, texts, labels, n=16)
+    assert [r["method"] for r in rows] == [title for title, _ in causal_cost.METHODS]
+    fits = [s for s in seen if s[1] != "predict"]
+    assert fits and all(size == 2 * causal_cost.FIT_SHOTS and names == ["a", "b"] for _, size, names in fits)
+    assert ("lora", "predict", 16) in seen  # timed on n texts, after a 2-text warm-up

@@ -26,14 +26,21 @@ METHODS = [
 SYNTHETIC_LABEL = "category {i} item type"  # a long label whose first word all labels share
 
 
+FIT_SHOTS = 4  # methods are fitted on at most this many examples per label: their cost to time is prediction's
+
+
 def method_costs(backbone, texts: list[str], labels: list[str], n: int, seed: int = 0) -> list[dict]:
-    """ms per example of predict_proba for each method, on the first `n` texts (fitted on all of them)."""
+    """ms per example of predict_proba for each method, on the first `n` texts (fitted on a sample of at most
+    FIT_SHOTS per label, so a large --data file does not turn the timing into hours of ICL search and training)."""
+    from agileclf.data import sample_few_shot
     from agileclf.methods import make_method
 
+    sample = sample_few_shot(labels, FIT_SHOTS, seed).indices
+    fit_texts, fit_labels = [texts[i] for i in sample], [labels[i] for i in sample]
     rows = []
     for title, params in METHODS:
         name = title.split()[0]
-        clf = make_method(name, backbone=backbone, seed=seed, **params).fit(texts, labels)
+        clf = make_method(name, backbone=backbone, seed=seed, **params).fit(fit_texts, fit_labels)
         clf.predict_proba(texts[:2])  # warm-up
         start = time.perf_counter()
         clf.predict_proba(texts[:n])
