@@ -178,7 +178,7 @@ def _train(
     `targets` is the label column the loss receives (a label id, or a multi-hot row)."""
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-    from sentence_transformers.training_args import BatchSamplers
+    from sentence_transformers.sentence_transformer.training_args import BatchSamplers
 
     train = Dataset.from_dict({"sentence": list(texts), "label": list(targets)})
     with tempfile.TemporaryDirectory(prefix="agileclf-contrastive-") as tmp, quiet_loading():
