@@ -35,25 +35,34 @@ def test_flops_floor_counts_body_and_head_per_fed_token():
     assert flops_floor(model, prompt_tokens=10, fed_tokens=3) == pytest.approx(expected)
 
 
-def test_bench_cost_command_reports_every_cell(tmp_path):
-    """`agileclf bench-cost` end to end on an untrained tiny Llama with the bundled word-piece tokenizer."""
-    import json
+def _tiny_llama(folder):
+    """An untrained one-layer Llama with the bundled word-piece tokenizer, saved in `folder`."""
     import shutil
 
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-    from typer.testing import CliRunner
 
     from agileclf.backbones.kinds import resolve_path
-    from agileclf.cli import app
 
     tokenizer_file = resolve_path(None) / "tokenizer.json"
-    shutil.copy(tokenizer_file, tmp_path / "tokenizer.json")
+    shutil.copy(tokenizer_file, folder / "tokenizer.json")
     tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(tokenizer_file), eos_token="[SEP]", pad_token="[PAD]")
-    tokenizer.save_pretrained(str(tmp_path))
+    tokenizer.save_pretrained(str(folder))
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2
     )
-    LlamaForCausalLM(config).save_pretrained(str(tmp_path))
+    LlamaForCausalLM(config).save_pretrained(str(folder))
+    return folder
+
+
+def test_bench_cost_command_reports_every_cell(tmp_path):
+    """`agileclf bench-cost` end to end on an untrained tiny Llama with the bundled word-piece tokenizer."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from agileclf.cli import app
+
+    _tiny_llama(tmp_path)
     args = ["bench-cost", str(tmp_path), "--no-methods", "--n", "4", "--repeats", "1", "--json", "-q"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -91,9 +100,30 @@ def test_methods_are_fitted_on_a_few_examples_per_label_and_timed_on_n(monkeypat
             return np.zeros((len(texts), 2))
 
     monkeypatch.setattr(agileclf.methods, "make_method", lambda name, **kwargs: Recorder(name))
+    monkeypatch.setattr(causal_cost, "load_seconds", lambda clf: {"load_s": 1.0, "first_call_s": 0.1})
     texts, labels = [f"text {i}" for i in range(400)], ["a", "b"] * 200
     rows = causal_cost.method_costs(None, texts, labels, n=16)
     assert [r["method"] for r in rows] == [title for title, _ in causal_cost.METHODS]
     fits = [s for s in seen if s[1] != "predict"]
     assert fits and all(size == 2 * causal_cost.FIT_SHOTS and names == ["a", "b"] for _, size, names in fits)
     assert ("lora", "predict", 16) in seen  # timed on n texts, after a 2-text warm-up
+
+
+def test_load_seconds_reloads_the_saved_classifier(tmp_path, monkeypatch):
+    """The one-time costs are measured on a real save -> load round trip, apart from ms/example."""
+    from agileclf.backbones import load_backbone
+    from agileclf.bench import causal_cost
+    from agileclf.methods import load_classifier, make_method
+
+    loaded = []
+
+    def recording_load(path, **kwargs):
+        loaded.append(load_classifier(path, **kwargs))
+        return loaded[-1]
+
+    monkeypatch.setattr("agileclf.methods.load_classifier", recording_load)
+    backbone = load_backbone(str(_tiny_llama(tmp_path)))
+    clf = make_method("zero-shot", backbone=backbone, prompt_search="off").fit(["good", "bad"], ["pos", "neg"])
+    times = causal_cost.load_seconds(clf)
+    assert set(times) == {"load_s", "first_call_s"} and times["load_s"] > 0 and times["first_call_s"] > 0
+    assert len(loaded) == 1 and loaded[0] is not clf and loaded[0].labels.names == clf.labels.names

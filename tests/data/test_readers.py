@@ -100,7 +100,7 @@ def test_conflicting_duplicates_keep_first_warns_and_drops_the_others(write_file
     with pytest.warns(UserWarning, match="1 text\\(s\\) appear with conflicting labels.*line 1 'billing'"):
         data = read_examples(path, on_conflict="keep-first")
     assert data.lines == [1, 2, 4]
-    assert "kept the first label" in data.notes[0]
+    assert "kept each text's first row" in data.notes[0]
 
 
 def test_conflicting_duplicates_drop_and_error(write_file):

@@ -22,7 +22,8 @@ def test_synthesize_reports_and_resume(tiny_writer, few_shot_file, tmp_path):
     assert report["rounds"] == 1 and set(report["counts"]) == {"blue", "gold", "green", "red"}
     rows = [json.loads(line) for line in (tmp_path / "syn.dropped.jsonl").read_text().splitlines()]
     judged = [r for r in rows if r["filters"]["label"] != "not-run"]
-    assert judged and all(r["predicted"] in report["counts"] for r in judged)  # the judge (LoRA by default) ran on the tiny LM
+    # the judge (LoRA by default) ran on the tiny LM
+    assert judged and all(r["predicted"] in report["counts"] for r in judged)
     folder = tmp_path / "syn.report"
     assert (folder / "diversity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| blue |" in (folder / "words.md").read_text() and "| **all** |" in (folder / "filters.md").read_text()

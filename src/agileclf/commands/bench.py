@@ -92,8 +92,11 @@ def bench_cost(
         table = Table(title=f"ms per example on {where}")
         table.add_column("method")
         table.add_column("ms/example", justify="right")
+        table.add_column("load s", justify="right")
+        table.add_column("first call s", justify="right")
         for row in result["methods"]:
-            table.add_row(row["method"], f"{row['ms_per_example']:.2f}")
+            table.add_row(row["method"], f"{row['ms_per_example']:.2f}", f"{row['load_s']:.2f}",
+                          f"{row['first_call_s']:.2f}")  # fmt: skip
         out.print(table)
     table = Table(title=f"exact scoring of K labels / one forward pass over the prompt, {where}, median of {repeats}")
     columns = ("labels", "prompt", "K", "label tok", "fed tok", "prompt tok", "forward ms/ex", "scoring ms/ex")

@@ -210,7 +210,7 @@ def _resolve_conflicts(data: Dataset, policy: str) -> Dataset:
         raise DataError(summary + "; fix the file or pass --on-conflict keep-first|drop")
     if policy == "keep-first":
         drop = {i for rows in conflicting.values() for i in rows[1:] if data.labels[i] != data.labels[rows[0]]}
-        note = f"{summary}; kept the first label of each, dropped {len(drop)} row(s)"
+        note = f"{summary}; kept each text's first row, dropped {len(drop)} row(s)"
     else:
         keys = set(conflicting)
         drop = {i for i, text in enumerate(data.texts) if text.strip() in keys}
