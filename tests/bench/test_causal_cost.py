@@ -123,7 +123,10 @@ def test_load_seconds_reloads_the_saved_classifier(tmp_path, monkeypatch):
 
     monkeypatch.setattr("agileclf.methods.load_classifier", recording_load)
     backbone = load_backbone(str(_tiny_llama(tmp_path)))
-    clf = make_method("zero-shot", backbone=backbone, prompt_search="off").fit(["good", "bad"], ["pos", "neg"])
-    times = causal_cost.load_seconds(clf)
-    assert set(times) == {"load_s", "first_call_s"} and times["load_s"] > 0 and times["first_call_s"] > 0
-    assert len(loaded) == 1 and loaded[0] is not clf and loaded[0].labels.names == clf.labels.names
+    texts, labels = ["good", "bad", "fine", "awful"], ["pos", "neg", "pos", "neg"]
+    for name in ("zero-shot", "icl"):  # icl keeps its demonstration pool in the method's own save()
+        clf = make_method(name, backbone=backbone, prompt_search="off").fit(texts, labels)
+        times = causal_cost.load_seconds(clf)
+        assert set(times) == {"load_s", "first_call_s"} and times["load_s"] > 0 and times["first_call_s"] > 0
+        assert loaded[-1] is not clf and loaded[-1].name == name
+        assert loaded[-1].predict_proba(texts) == pytest.approx(clf.predict_proba(texts), abs=1e-5)

@@ -55,10 +55,10 @@ def load_seconds(clf) -> dict:
     answer its first text: the one-time costs that ms/example leaves out."""
     import tempfile
 
-    from agileclf.methods import load_classifier, save_classifier
+    from agileclf.methods import load_classifier
 
     with tempfile.TemporaryDirectory() as tmp:
-        save_classifier(clf, Path(tmp) / "clf")
+        clf.save(Path(tmp) / "clf")
         start = time.perf_counter()
         loaded = load_classifier(Path(tmp) / "clf", device=str(clf.backbone.device))
         loaded_at = time.perf_counter()
