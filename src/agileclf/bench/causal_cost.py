@@ -51,8 +51,8 @@ def method_costs(backbone, texts: list[str], labels: list[str], n: int, seed: in
 
 
 def load_seconds(clf) -> dict:
-    """Seconds to load the saved classifier in a fresh call (backbone from its cache folder included), and to
-    answer its first text: the one-time costs that ms/example leaves out."""
+    """Seconds to load the saved classifier and to answer its first text: the one-time costs that ms/example
+    leaves out. A causal backbone loads its weights lazily, so their load falls in the first call."""
     import tempfile
 
     from agileclf.methods import load_classifier
