@@ -60,6 +60,16 @@ def test_predict_from_stdin_and_file(trained, tmp_path):
     assert abs(sum(float(v) for k, v in csv_rows[0].items() if k.startswith("p(")) - 1) < 1e-4
 
 
+def test_conflicting_duplicates_are_told_once(tmp_path):
+    lines = (DEMO / "support_train.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    other = next(json.loads(line)["label"] for line in lines if json.loads(line)["label"] != first["label"])
+    (tmp_path / "train.jsonl").write_text("\n".join([*lines, json.dumps({"text": first["text"], "label": other})]))
+    result = run("train", tmp_path / "train.jsonl", "-m", "zero-shot", "--out", tmp_path / "m")
+    assert result.stderr.count("conflicting labels") == 1, result.stderr
+    assert f"(line 1 '{first['label']}', line {len(lines) + 1} '{other}')" in " ".join(result.stderr.split())
+
+
 def test_same_seed_same_metrics(tmp_path):
     # through the library jobs the CLI calls (train_from_file, evaluate_file): same seed, same sample, same metrics
     from agileclf.workflow import evaluate_file, train_from_file

@@ -81,6 +81,16 @@ def test_csv_with_a_label_separator(tmp_path, minilm):
     assert meta["data"]["label_sep"] == "|" and meta["multilabel"]["threshold_source"] == "cv"
 
 
+def test_conflicting_label_sets_are_shown_as_sets(tmp_path, minilm):
+    text, labels = ROWS[0]
+    (tmp_path / "train.jsonl").write_text(jsonl([*ROWS, (text, ["price"])]))
+    result = invoke("train", tmp_path / "train.jsonl", "-m", "zero-shot", "--out", tmp_path / "zs", "--quiet")
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert output.count("conflicting labels") == 1
+    assert f"(line 1 [{', '.join(labels)}], line {len(ROWS) + 1} [price])" in output  # not eaten as rich markup
+
+
 @pytest.mark.parametrize(
     ("rows", "message"),
     [

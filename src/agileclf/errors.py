@@ -19,3 +19,7 @@ class BackboneError(AgileclfError):
 
 class ArtifactError(AgileclfError):
     """A saved classifier directory is missing files, tampered with, or of another format version."""
+
+
+class DataWarning(UserWarning):
+    """Something in a data file was fixed up on reading (e.g. conflicting duplicates); the data goes on."""

@@ -4,12 +4,13 @@ predict records. The CLI and the server call these; they hold no ML logic."""
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from agileclf.data.multilabel import MultiLabelDataset, read_multilabel_examples, sample_multilabel
-from agileclf.errors import ConfigError
+from agileclf.errors import ConfigError, DataWarning
 
 THRESHOLD_MODES = ("auto", "cv", "dev", "fixed")
 
@@ -41,7 +42,9 @@ def read_training_file(
     log: Callable[[str], None] = lambda message: None,
 ) -> MultiLabelDataset:
     """The training rows (a sample of at least `shots` rows per label when shots > 0), notes sent to `log`."""
-    dataset = read_multilabel_examples(data, text_field, label_field, None, label_sep, allow_empty, on_conflict, 2)
+    with warnings.catch_warnings():  # its notes are logged below, once
+        warnings.simplefilter("ignore", DataWarning)
+        dataset = read_multilabel_examples(data, text_field, label_field, None, label_sep, allow_empty, on_conflict, 2)
     for note in dataset.notes:
         log(f"note: {note}")
     if shots:

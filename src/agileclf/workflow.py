@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agileclf.errors import ConfigError
+from agileclf.errors import ConfigError, DataWarning
 from agileclf.predictions import (  # noqa: F401 - re-exported: the front ends' one import
     OUTPUT_FORMATS,
     format_rows,
@@ -142,7 +143,9 @@ def train_from_file(
         notes.append(message)
         note(message)
 
-    dataset = read_examples(data, text_field, label_field, on_conflict=on_conflict, min_classes=2)
+    with warnings.catch_warnings():  # its notes are told below, once
+        warnings.simplefilter("ignore", DataWarning)
+        dataset = read_examples(data, text_field, label_field, on_conflict=on_conflict, min_classes=2)
     for message in dataset.notes:
         tell(message)
     if shots:

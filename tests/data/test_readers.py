@@ -4,7 +4,7 @@ import pytest
 
 from agileclf.data import read_examples
 from agileclf.data.readers import parse_text_lines
-from agileclf.errors import DataError
+from agileclf.errors import DataError, DataWarning
 
 GOOD = '{"text": "hello there", "label": "greet"}\n{"text": "bye now", "label": "leave"}\n'
 
@@ -97,7 +97,7 @@ CONFLICTS = (
 
 def test_conflicting_duplicates_keep_first_warns_and_drops_the_others(write_file):
     path = write_file("a.jsonl", CONFLICTS)
-    with pytest.warns(UserWarning, match="1 text\\(s\\) appear with conflicting labels.*line 1 'billing'"):
+    with pytest.warns(DataWarning, match="1 text\\(s\\) appear with conflicting labels.*line 1 'billing'"):
         data = read_examples(path, on_conflict="keep-first")
     assert data.lines == [1, 2, 4]
     assert "kept each text's first row" in data.notes[0]

@@ -138,7 +138,7 @@ def bench_multitask(
 
     results = compare_dual_consolidated(
         train_data, test_data, out_dir, epochs, text_field, label_field, slot_field, parse_params(params), seed,
-        log=lambda message: err.print(message),
+        log=err_line,
     )  # fmt: skip
     out.print((out_dir / "report.md").read_text(encoding="utf-8").split("```")[0])
     err.print(f"wrote {out_dir / 'results.json'} (n={results['n_test']})")

@@ -34,4 +34,5 @@ def note(message: str) -> None:
 
 
 def err_line(line: str) -> None:
-    err.print(line, highlight=False)
+    """A progress line from the library, on stderr, printed as it is (no rich markup: it may quote user data)."""
+    err.print(line, highlight=False, markup=False)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agileclf.errors import DataError
+from agileclf.errors import DataError, DataWarning
 
 MAX_LINE_BYTES = 1_000_000
 CONFLICT_POLICIES = ("keep-first", "drop", "error")
@@ -202,7 +202,7 @@ def _resolve_conflicts(data: Dataset, policy: str) -> Dataset:
     if not conflicting:
         return data
     example_key, example_rows = next(iter(conflicting.items()))
-    where = ", ".join(f"line {data.lines[i]} '{data.labels[i]}'" for i in example_rows[:3])
+    where = ", ".join(f"line {data.lines[i]} {_shown(data.labels[i])}" for i in example_rows[:3])
     summary = (
         f"{data.path}: {len(conflicting)} text(s) appear with conflicting labels, e.g. {example_key[:60]!r} ({where})"
     )
@@ -215,10 +215,17 @@ def _resolve_conflicts(data: Dataset, policy: str) -> Dataset:
         keys = set(conflicting)
         drop = {i for i, text in enumerate(data.texts) if text.strip() in keys}
         note = f"{summary}; dropped all {len(drop)} row(s) of those texts"
-    warnings.warn(note, stacklevel=3)
+    warnings.warn(note, DataWarning, stacklevel=3)
     kept = data.subset([i for i in range(len(data)) if i not in drop])
     kept.notes.append(note)
     return kept
+
+
+def _shown(label) -> str:
+    """A label as a reader of the message wants it: 'billing', or [anger, joy] for a set of labels."""
+    if isinstance(label, list | tuple | set | frozenset):
+        return "[" + ", ".join(str(name) for name in label) + "]"
+    return f"'{label}'"
 
 
 def parse_text_lines(lines: list[str], source: str = "<stdin>", text_field: str = "text") -> Dataset:
