@@ -3,7 +3,8 @@ import time
 import numpy as np
 import pytest
 
-from agileclf.evaluate.bootstrap import paired_bootstrap, pooled_paired_bootstrap
+from agileclf.evaluate.bootstrap import paired_bootstrap, paired_bootstrap_f1, pooled_paired_bootstrap
+from agileclf.evaluate.slots import slot_counts, slot_scores
 
 
 def test_identical_classifiers_give_a_zero_width_interval():
@@ -56,3 +57,17 @@ def test_bad_inputs_and_speed_on_a_large_test_set():
     start = time.process_time()
     pooled_paired_bootstrap(pairs, n_resamples=2000)
     assert time.process_time() - start < 10
+
+
+def test_f1_bootstrap_recomputes_corpus_f1_on_each_resample():
+    rng = np.random.default_rng(3)
+    kinds = ["O", "B-date", "I-date", "B-time"]
+    true = [list(rng.choice(kinds, size=6)) for _ in range(300)]
+    worse = [[tag if rng.random() < 0.8 else "O" for tag in row] for row in true]  # drops a fifth of the tags
+    counts_true, counts_worse = slot_counts(true, true), slot_counts(true, worse)
+    difference = slot_scores(true, true)["slot_f1"] - slot_scores(true, worse)["slot_f1"]
+    mean, low, high = paired_bootstrap_f1(counts_true, counts_worse, n_resamples=2000)
+    assert mean == pytest.approx(difference) and 0 < low < mean < high
+    assert paired_bootstrap_f1(counts_worse, counts_worse, n_resamples=200) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="count arrays"):
+        paired_bootstrap_f1(counts_true, counts_true[:10])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agileclf.evaluate.slots import frame_exact_match, hierarchy_scores, slot_scores
+from agileclf.evaluate.slots import frame_exact_match, frame_matches, hierarchy_scores, slot_counts, slot_scores
 
 TRUE = [["B-date", "I-date", "O", "B-time"], ["O", "B-place", "O"], ["O", "O"]]
 PRED = [["B-date", "O", "O", "B-time"], ["O", "B-place", "O"], ["B-date", "O"]]
@@ -17,6 +17,14 @@ def test_slot_f1_counts_whole_entities():
     assert scores["slot_precision"] == pytest.approx(0.5)
     assert scores["slot_recall"] == pytest.approx(2 / 3)
     assert scores["slot_f1"] == pytest.approx(4 / 7)
+
+
+def test_per_utterance_counts_and_frames_add_up_to_the_corpus_scores():
+    counts = slot_counts(TRUE, PRED)
+    assert counts.tolist() == [[1, 2, 2], [1, 1, 1], [0, 1, 0]]  # correct, predicted, true spans per row
+    correct, predicted, true = counts.sum(axis=0)
+    assert 2 * correct / (predicted + true) == pytest.approx(slot_scores(TRUE, PRED)["slot_f1"])
+    assert frame_matches(None, None, TRUE, PRED).tolist() == [False, True, False]
 
 
 def test_slot_scores_refuse_rows_of_different_lengths():

@@ -55,3 +55,33 @@ def pooled_paired_bootstrap(
     tail = (1.0 - confidence) / 2
     low, high = np.quantile(estimates, [tail, 1.0 - tail])
     return float(matrix.mean()), float(low), float(high)
+
+
+def paired_bootstrap_f1(
+    counts_a: np.ndarray,
+    counts_b: np.ndarray,
+    n_resamples: int = 10000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> tuple[float, float, float]:
+    """(F1 a - F1 b, low, high) for a corpus-level F1 such as slot F1, which is not a mean over rows: per-row
+    counts (correct, predicted, true; `evaluate.slots.slot_counts`) are resampled together, the same rows for
+    both, and F1 = 2 x correct / (predicted + true) is recomputed on every resample."""
+    a, b = np.asarray(counts_a, dtype=np.float64), np.asarray(counts_b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 2 or a.shape[1] != 3 or not len(a):
+        raise ValueError("paired F1 bootstrap needs two equal-shaped (rows, 3) count arrays with rows")
+
+    def f1(sums: np.ndarray) -> np.ndarray:
+        denominator = sums[..., 1] + sums[..., 2]
+        return np.divide(2 * sums[..., 0], denominator, out=np.zeros_like(denominator), where=denominator > 0)
+
+    n = len(a)
+    rng = np.random.Generator(np.random.PCG64(seed))
+    estimates = np.empty(n_resamples)
+    for start in range(0, n_resamples, CHUNK):
+        size = min(CHUNK, n_resamples - start)
+        rows = rng.integers(0, n, size=(size, n))
+        estimates[start : start + size] = f1(a[rows].sum(axis=1)) - f1(b[rows].sum(axis=1))
+    tail = (1.0 - confidence) / 2
+    low, high = np.quantile(estimates, [tail, 1.0 - tail])
+    return float(f1(a.sum(axis=0)) - f1(b.sum(axis=0))), float(low), float(high)

@@ -30,16 +30,35 @@ def frame_exact_match(
     pred_tags: Sequence[Sequence[str]] | None,
 ) -> float:
     """Share of utterances whose whole frame is right: the label (if any) and the exact set of slot spans."""
+    hits = frame_matches(true_labels, pred_labels, true_tags, pred_tags)
+    return float(hits.mean()) if hits.size else float("nan")
+
+
+def frame_matches(
+    true_labels: Sequence[str] | None,
+    pred_labels: Sequence[str] | None,
+    true_tags: Sequence[Sequence[str]] | None,
+    pred_tags: Sequence[Sequence[str]] | None,
+) -> np.ndarray:
+    """Per utterance, whether its whole frame is right (what `frame_exact_match` averages)."""
     n = len(true_labels) if true_labels is not None else len(true_tags)
-    if n == 0:
-        return float("nan")
-    hits = 0
+    hits = np.zeros(n, dtype=bool)
     for i in range(n):
         ok = true_labels is None or true_labels[i] == pred_labels[i]
         if ok and true_tags is not None:
             ok = set(get_entities(list(true_tags[i]))) == set(get_entities(list(pred_tags[i])))
-        hits += ok
-    return hits / n
+        hits[i] = ok
+    return hits
+
+
+def slot_counts(true_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequence[str]]) -> np.ndarray:
+    """Per utterance (rows): correct, predicted and true slot spans, the counts whose sums give slot F1
+    (2 x correct / (predicted + true)); a bootstrap over utterances resamples these rows."""
+    counts = np.zeros((len(true_tags), 3), dtype=np.int64)
+    for i, (t, p) in enumerate(zip(true_tags, pred_tags, strict=True)):
+        true_spans, pred_spans = set(get_entities(list(t))), set(get_entities(list(p)))
+        counts[i] = len(true_spans & pred_spans), len(pred_spans), len(true_spans)
+    return counts
 
 
 def hierarchy_scores(

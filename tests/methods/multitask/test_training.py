@@ -131,4 +131,9 @@ def test_bench_compares_dual_and_consolidated(models, massive_slice):
     for row in (dual, consolidated):
         assert 0 < row["frame_exact_match"] <= row["accuracy"] and row["ms_per_utterance"] > 0
     report = (models / "report.md").read_text(encoding="utf-8")
-    assert "| dual |" in report and "| consolidated |" in report
+    assert "| dual |" in report and "| consolidated |" in report and "paired bootstrap" in report
+    difference = results["consolidated_minus_dual"]
+    slot_f1 = difference["slot_f1"]
+    assert slot_f1[0] == pytest.approx(100 * (consolidated["slot_f1"] - dual["slot_f1"]))
+    assert slot_f1[1] <= slot_f1[0] <= slot_f1[2]
+    assert difference["accuracy"][0] == pytest.approx(100 * (consolidated["accuracy"] - dual["accuracy"]))
