@@ -12,16 +12,11 @@ import argparse
 import json
 
 from agileclf.bench.multitask import paired_differences
-from agileclf.evaluate.slots import frame_exact_match, slot_scores
+from agileclf.evaluate.slots import evaluate_frames
 from agileclf.methods.multitask.workflow import check_task, read_task_data
 from agileclf.methods.persistence import load_classifier
 
-
-def frames(model_dir: str, texts: list[str]) -> tuple[list[str], list[list[str]]]:
-    """(intent, word tags) of every text from one saved intent+slots model."""
-    classifier = check_task(load_classifier(model_dir), "intent+slots")
-    outputs = classifier.predict_outputs(texts)
-    return [classifier.labels.names[i] for i in outputs.proba.argmax(axis=1)], outputs.tags
+SHOWN = ("accuracy", "slot_precision", "slot_recall", "slot_f1", "frame_exact_match")
 
 
 def main() -> None:
@@ -33,11 +28,10 @@ def main() -> None:
     data = read_task_data(args.data, "intent+slots", "text", "intent", "annot_utt")
     result = {}
     for name in ("first", "second"):
-        labels, tags = result[name] = frames(getattr(args, name), data.texts)
-        accuracy = sum(t == p for t, p in zip(data.labels, labels, strict=True)) / len(data)
-        scores = {"accuracy": accuracy, **slot_scores(data.tags, tags)}
-        scores["frame_exact_match"] = frame_exact_match(data.labels, labels, data.tags, tags)
-        print(name, getattr(args, name), json.dumps({k: round(100 * v, 2) for k, v in scores.items()}))
+        classifier = check_task(load_classifier(getattr(args, name)), "intent+slots")
+        scores = evaluate_frames(classifier, data.texts, data.labels, data.tags)
+        result[name] = scores["predicted_labels"], scores["predicted_tags"]
+        print(name, getattr(args, name), json.dumps({k: round(100 * scores[k], 2) for k in SHOWN}))
     difference = paired_differences(data, result["first"], result["second"])
     shown = {name: [round(value, 2) for value in interval] for name, interval in difference.items()}
     print("first - second, points [95% interval]:", json.dumps(shown))

@@ -42,12 +42,12 @@ def frame_matches(
 ) -> np.ndarray:
     """Per utterance, whether its whole frame is right (what `frame_exact_match` averages)."""
     n = len(true_labels) if true_labels is not None else len(true_tags)
-    hits = np.zeros(n, dtype=bool)
-    for i in range(n):
-        ok = true_labels is None or true_labels[i] == pred_labels[i]
-        if ok and true_tags is not None:
-            ok = set(get_entities(list(true_tags[i]))) == set(get_entities(list(pred_tags[i])))
-        hits[i] = ok
+    hits = np.ones(n, dtype=bool)
+    if true_labels is not None:
+        hits &= np.asarray([t == p for t, p in zip(true_labels, pred_labels, strict=True)], dtype=bool)
+    if true_tags is not None:  # the span sets are equal when every predicted and every true span is a correct one
+        correct, predicted, true = slot_counts(true_tags, pred_tags).T
+        hits &= (correct == predicted) & (correct == true)
     return hits
 
 
