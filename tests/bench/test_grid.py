@@ -67,3 +67,34 @@ def test_augmented_variants_run_only_at_their_shots(tiny_sets):
     assert [(c.name, c.shots) for c in grid.cells()] == [("lora", 4), ("lora+synthetic", 4), ("lora", 25)]
     with pytest.raises(ConfigError, match=r"augmented shots \[8\] are not among"):
         BenchGrid(datasets=grid.datasets, methods=["lora"], augmented=["lora"], shots=[4], augmented_shots=[8])
+
+
+def test_dev_rows_carve_a_dev_split_from_train_that_leaves_the_pool(tiny_sets, tmp_path):
+    from agileclf.data.readers import read_examples
+
+    def read(path, text_field, label_field, scored):
+        return read_examples(path, text_field, label_field)
+
+    topic = tiny_sets[1]
+    (grid,) = load_grid_file(_grid_file(tmp_path, '{ path = "topic", dev_rows = 4 }'))
+    spec = grid["datasets"][0]
+    everything = read_examples(topic / "train.jsonl")
+    pool, dev = spec.load_splits(read, "dev")
+    assert len(dev.texts) == 4 and len(pool.texts) == len(everything.texts) - 4
+    assert not set(dev.texts) & set(pool.texts) and set(dev.texts) | set(pool.texts) == set(everything.texts)
+    assert spec.load_splits(read, "dev")[1].texts == dev.texts  # the same rows every run
+    test_pool, test = spec.load_splits(read, "test")
+    assert test_pool.texts == pool.texts and str(test.path).endswith("test.jsonl")  # scoring test keeps them out too
+    BenchGrid(datasets=[spec], methods=["zero-shot"], eval_split="dev")  # a dev split exists now
+
+    with pytest.raises(ConfigError, match="leaves no training rows"):
+        DatasetSpec(topic, dev_rows=len(everything.texts)).load_splits(read, "dev")
+    (topic / "dev.jsonl").write_text((topic / "train.jsonl").read_text())
+    with pytest.raises(ConfigError, match="it has a dev.jsonl"):
+        DatasetSpec(topic, dev_rows=4)
+
+
+def _grid_file(folder, data: str):
+    path = folder / "grid.toml"
+    path.write_text(f'methods = ["zero-shot"]\ndata = [{data}]\n')
+    return path

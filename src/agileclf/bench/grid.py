@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from agileclf.errors import ConfigError
 
 SPLITS = ("test", "dev")
+D = TypeVar("D")  # a dataset type with .texts and .subset (single- or multi-label)
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A folder with train.jsonl and test.jsonl (and dev.jsonl, optional); `name` defaults to the folder's name."""
+    """A folder with train.jsonl and test.jsonl (and dev.jsonl, optional); `name` defaults to the folder's name.
+
+    `dev_rows` (for a set that ships no dev.jsonl): that many rows of train.jsonl, drawn with a fixed seed, are its
+    dev split and leave the training pool, whichever split a grid scores (see carve_dev)."""
 
     path: Path
     name: str = ""
     text_field: str = "text"
     label_field: str = "label"
+    dev_rows: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path))
@@ -27,16 +33,44 @@ class DatasetSpec:
         for split in ("train", "test"):
             if not (self.path / f"{split}.jsonl").is_file():
                 raise ConfigError(f"dataset {self.path}: no {split}.jsonl there (a bench dataset is a folder)")
+        if self.dev_rows < 0:
+            raise ConfigError(f"dataset {self.path}: dev_rows must be >= 0, got {self.dev_rows}")
+        if self.dev_rows and (self.path / "dev.jsonl").is_file():
+            raise ConfigError(f"dataset {self.path}: it has a dev.jsonl; dev_rows is for sets that have none")
 
     @property
     def has_dev(self) -> bool:
-        return (self.path / "dev.jsonl").is_file()
+        return bool(self.dev_rows) or (self.path / "dev.jsonl").is_file()
 
     def split_path(self, split: str) -> Path:
         """The file of `split` ("test" or "dev"); a dataset without dev.jsonl is named in the error."""
         if split == "dev" and not self.has_dev:
-            raise ConfigError(f"dataset {self.path}: no dev.jsonl there, so it cannot be evaluated on a dev split")
+            raise ConfigError(
+                f"dataset {self.path}: no dev.jsonl there, so it cannot be evaluated on a dev split "
+                "(dev_rows = N in its [[data]] table carves one from train.jsonl)"
+            )
         return self.path / f"{split}.jsonl"
+
+    def load_splits(self, read: Callable[..., D], split: str) -> tuple[D, D]:
+        """(training pool, scored rows) read with `read(path, text_field, label_field, scored=...)`: the scored rows
+        are the test or dev file, or with `dev_rows` and split "dev" the rows carved from train.jsonl."""
+        train = read(self.path / "train.jsonl", self.text_field, self.label_field, scored=False)
+        if self.dev_rows:
+            train, dev = carve_dev(train, self.dev_rows, self.path / "train.jsonl")
+            if split == "dev":
+                return train, dev
+        return train, read(self.split_path(split), self.text_field, self.label_field, scored=True)
+
+
+def carve_dev(train: D, rows: int, path: Path) -> tuple[D, D]:
+    """(pool, dev): `rows` of the training rows drawn with seed 0 become a dev split and leave the pool."""
+    from agileclf.data.sampling import sample_rows
+
+    if rows >= len(train.texts):
+        raise ConfigError(f"{path}: dev_rows = {rows} leaves no training rows (it has {len(train.texts)})")
+    dev = sample_rows(len(train.texts), rows, seed=0)
+    carved = set(dev)
+    return train.subset([i for i in range(len(train.texts)) if i not in carved]), train.subset(dev)
 
 
 @dataclass(frozen=True)
@@ -173,7 +207,7 @@ def load_grid_file(path: str | Path) -> list[dict]:
 
 
 def _dataset_spec(table: dict, base: Path, where: str) -> DatasetSpec:
-    known = {"path", "name", "text_field", "label_field"}
+    known = {"path", "name", "text_field", "label_field", "dev_rows"}
     if not isinstance(table, dict) or "path" not in table or set(table) - known:
         raise ConfigError(f"{where}: a [[data]] table needs `path` and may have {', '.join(sorted(known - {'path'}))}")
     return DatasetSpec(**{**table, "path": base / table["path"]})

@@ -103,8 +103,13 @@ def multilabel_grid(grid: BenchGrid, methods_given: bool) -> BenchGrid | None:
 
 def _load(spec, max_test: int, split: str = "test") -> tuple[MultiLabelDataset, MultiLabelDataset]:
     """The training pool and the rows every cell is scored on: the test split, or the dev split (eval_split)."""
-    train = read_multilabel_examples(spec.path / "train.jsonl", spec.text_field, spec.label_field, min_classes=2)
-    test = read_multilabel_examples(spec.split_path(split), spec.text_field, spec.label_field, on_conflict="keep-all")
+
+    def read(path, text_field, label_field, scored):
+        if scored:
+            return read_multilabel_examples(path, text_field, label_field, on_conflict="keep-all")
+        return read_multilabel_examples(path, text_field, label_field, min_classes=2)
+
+    train, test = spec.load_splits(read, split)
     if max_test:
         test = test.subset(sample_rows(len(test), max_test, 0))
     return train, test

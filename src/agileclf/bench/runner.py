@@ -152,8 +152,10 @@ def capped_rows(labels: list[str], cap: int, seed: int = TEST_SAMPLE_SEED) -> li
 
 
 def _load(spec: DatasetSpec, max_test: int, split: str = "test") -> tuple[Dataset, Dataset]:
-    train = read_examples(spec.path / "train.jsonl", spec.text_field, spec.label_field, min_classes=2)
-    test = read_examples(spec.split_path(split), spec.text_field, spec.label_field)
+    def read(path, text_field, label_field, scored):
+        return read_examples(path, text_field, label_field, min_classes=0 if scored else 2)
+
+    train, test = spec.load_splits(read, split)
     if max_test:
         test = test.subset(capped_rows(test.labels, max_test))
     return train, test
