@@ -76,7 +76,8 @@ def test_dev_rows_carve_a_dev_split_from_train_that_leaves_the_pool(tiny_sets, t
         return read_examples(path, text_field, label_field)
 
     topic = tiny_sets[1]
-    (grid,) = load_grid_file(_grid_file(tmp_path, '{ path = "topic", dev_rows = 4 }'))
+    (tmp_path / "grid.toml").write_text('methods = ["zero-shot"]\ndata = [{ path = "topic", dev_rows = 4 }]\n')
+    (grid,) = load_grid_file(tmp_path / "grid.toml")
     spec = grid["datasets"][0]
     everything = read_examples(topic / "train.jsonl")
     pool, dev = spec.load_splits(read, "dev")
@@ -92,9 +93,3 @@ def test_dev_rows_carve_a_dev_split_from_train_that_leaves_the_pool(tiny_sets, t
     (topic / "dev.jsonl").write_text((topic / "train.jsonl").read_text())
     with pytest.raises(ConfigError, match="it has a dev.jsonl"):
         DatasetSpec(topic, dev_rows=4)
-
-
-def _grid_file(folder, data: str):
-    path = folder / "grid.toml"
-    path.write_text(f'methods = ["zero-shot"]\ndata = [{data}]\n')
-    return path

@@ -40,16 +40,8 @@ class DatasetSpec:
 
     @property
     def has_dev(self) -> bool:
+        """A dev split to score: dev.jsonl, or rows carved from train.jsonl (dev_rows)."""
         return bool(self.dev_rows) or (self.path / "dev.jsonl").is_file()
-
-    def split_path(self, split: str) -> Path:
-        """The file of `split` ("test" or "dev"); a dataset without dev.jsonl is named in the error."""
-        if split == "dev" and not self.has_dev:
-            raise ConfigError(
-                f"dataset {self.path}: no dev.jsonl there, so it cannot be evaluated on a dev split "
-                "(dev_rows = N in its [[data]] table carves one from train.jsonl)"
-            )
-        return self.path / f"{split}.jsonl"
 
     def load_splits(self, read: Callable[..., D], split: str) -> tuple[D, D]:
         """(training pool, scored rows) read with `read(path, text_field, label_field, scored=...)`: the scored rows
@@ -59,7 +51,7 @@ class DatasetSpec:
             train, dev = carve_dev(train, self.dev_rows, self.path / "train.jsonl")
             if split == "dev":
                 return train, dev
-        return train, read(self.split_path(split), self.text_field, self.label_field, scored=True)
+        return train, read(self.path / f"{split}.jsonl", self.text_field, self.label_field, scored=True)
 
 
 def carve_dev(train: D, rows: int, path: Path) -> tuple[D, D]:
@@ -133,7 +125,11 @@ class BenchGrid:
             raise ConfigError(f"eval_split must be one of {', '.join(SPLITS)}, not {self.eval_split!r}")
         if self.eval_split == "dev":
             for spec in self.datasets:
-                spec.split_path("dev")
+                if not spec.has_dev:
+                    raise ConfigError(
+                        f"dataset {spec.path}: no dev.jsonl there, so it cannot be evaluated on a dev split "
+                        "(dev_rows = N in its [[data]] table carves one from train.jsonl)"
+                    )
         if any(s < 1 for s in self.shots):
             raise ConfigError(f"shots must be >= 1, got {self.shots}")
         missing = sorted(set(self.augmented_shots) - set(self.shots))
