@@ -6,7 +6,7 @@ cannot share the row resample across several seeds' cells, which the pooled inte
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -40,20 +40,16 @@ def pooled_paired_bootstrap(
     if not diffs or any(d.shape != diffs[0].shape for d in diffs) or diffs[0].ndim != 1 or not diffs[0].size:
         raise ValueError("paired bootstrap needs one or more pairs of equal-length, non-empty score vectors")
     matrix = np.stack(diffs)  # (k pairs, n rows)
-    k, n = matrix.shape
-    rng = np.random.Generator(np.random.PCG64(seed))
-    estimates = np.empty(n_resamples)
-    for start in range(0, n_resamples, CHUNK):
-        size = min(CHUNK, n_resamples - start)
-        rows = rng.integers(0, n, size=(size, n))
+    k = len(matrix)
+
+    def statistic(rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         per_pair = matrix[:, rows].mean(axis=2).T  # (size, k): each pair's mean difference on the resampled rows
         if resample_pairs and k > 1:
-            picked = rng.integers(0, k, size=(size, k))
-            estimates[start : start + size] = np.take_along_axis(per_pair, picked, axis=1).mean(axis=1)
-        else:
-            estimates[start : start + size] = per_pair.mean(axis=1)
-    tail = (1.0 - confidence) / 2
-    low, high = np.quantile(estimates, [tail, 1.0 - tail])
+            picked = rng.integers(0, k, size=(len(rows), k))
+            return np.take_along_axis(per_pair, picked, axis=1).mean(axis=1)
+        return per_pair.mean(axis=1)
+
+    low, high = _percentile_interval(statistic, matrix.shape[1], n_resamples, seed, confidence)
     return float(matrix.mean()), float(low), float(high)
 
 
@@ -75,13 +71,26 @@ def paired_bootstrap_f1(
         denominator = sums[..., 1] + sums[..., 2]
         return np.divide(2 * sums[..., 0], denominator, out=np.zeros_like(denominator), where=denominator > 0)
 
-    n = len(a)
+    low, high = _percentile_interval(
+        lambda rows, _: f1(a[rows].sum(axis=1)) - f1(b[rows].sum(axis=1)), len(a), n_resamples, seed, confidence
+    )
+    return float(f1(a.sum(axis=0)) - f1(b.sum(axis=0))), float(low), float(high)
+
+
+def _percentile_interval(
+    statistic: Callable[[np.ndarray, np.random.Generator], np.ndarray],
+    n: int,
+    n_resamples: int,
+    seed: int,
+    confidence: float,
+) -> tuple[float, float]:
+    """The percentile interval of `statistic(rows, rng)` over `n_resamples` draws of n row indices with
+    replacement, made CHUNK resamples at a time (`rows` has shape (chunk, n); one estimate per resample)."""
     rng = np.random.Generator(np.random.PCG64(seed))
     estimates = np.empty(n_resamples)
     for start in range(0, n_resamples, CHUNK):
-        size = min(CHUNK, n_resamples - start)
-        rows = rng.integers(0, n, size=(size, n))
-        estimates[start : start + size] = f1(a[rows].sum(axis=1)) - f1(b[rows].sum(axis=1))
+        rows = rng.integers(0, n, size=(min(CHUNK, n_resamples - start), n))
+        estimates[start : start + len(rows)] = statistic(rows, rng)
     tail = (1.0 - confidence) / 2
     low, high = np.quantile(estimates, [tail, 1.0 - tail])
-    return float(f1(a.sum(axis=0)) - f1(b.sum(axis=0))), float(low), float(high)
+    return float(low), float(high)
