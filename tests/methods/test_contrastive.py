@@ -40,6 +40,10 @@ def test_bad_parameters_are_user_errors():
         make_method("contrastive", loss="all-pairs")
     with pytest.raises(ConfigError, match="even"):
         make_method("contrastive", batch_size=5)
+    with pytest.raises(ConfigError, match="anchors must be >= 0"):
+        make_method("contrastive", anchors=-1)
+    with pytest.raises(ConfigError, match="must contain"):
+        make_method("contrastive", anchor_template="a label")
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +117,39 @@ def test_contrastive_without_same_label_pairs_says_so_instead_of_being_a_linear_
     clf = make_method("contrastive", backbone=minilm, min_steps=2, steps_per_label=0)
     with pytest.raises(DataError, match=r"two labels with two or more examples.*a \(2\), b \(1\), c \(1\)"):
         clf.fit(["x one", "x two", "y one", "z one"], ["a", "a", "b", "c"])
+
+
+def test_anchors_pull_each_labels_examples_toward_its_name(minilm):
+    def name_margin(backbone):
+        """Mean cosine of an example to its own label's anchor minus to the other label's."""
+        vectors = backbone.embed(TEXTS, normalize=True)
+        names = backbone.embed(["a positive review", "a negative review"], normalize=True)
+        similarity = vectors @ names.T
+        own = np.array([0 if label == "positive" else 1 for label in LABELS])
+        return (similarity[np.arange(len(TEXTS)), own] - similarity[np.arange(len(TEXTS)), 1 - own]).mean()
+
+    def tuned(anchors):
+        clf = make_method(
+            "contrastive", backbone=minilm, anchors=anchors, anchor_template="a {label} review", min_steps=8,
+            steps_per_label=0, batch_size=8, lr=1e-4, seed=0,
+        )  # fmt: skip
+        return clf.fit(TEXTS, LABELS)
+
+    with_anchors = tuned(2)
+    assert with_anchors._anchor_texts() == ["a negative review", "a positive review"] and with_anchors.anchors_used == 2
+    assert name_margin(with_anchors.backbone) > name_margin(tuned(0).backbone) + 0.15  # 0.66-0.73 vs 0.36-0.38
+
+
+def test_anchors_by_default_only_where_the_label_names_classify_the_examples(minilm, monkeypatch):
+    import agileclf.methods.contrastive as module
+    from agileclf.methods.contrastive import name_signal
+
+    y = np.array([1 if label == "positive" else 0 for label in LABELS])
+    assert name_signal(minilm, TEXTS, y, ["negative", "positive"]) >= module.NAME_SIGNAL  # names read the reviews
+    assert name_signal(minilm, TEXTS, y, ["ABBR", "DESC"]) < module.NAME_SIGNAL  # trec-like codes do not
+    monkeypatch.setattr(module, "_train", lambda model, texts, targets, *rest: None)  # the rows, not the tuning
+    clf = make_method("contrastive", backbone=minilm, seed=0)
+    meaningful = clf.fit(TEXTS, LABELS)
+    assert meaningful.config.anchors is None and meaningful.anchors_used == module.AUTO_ANCHORS
+    coded = clf.fit(TEXTS, ["DESC" if label == "positive" else "ABBR" for label in LABELS])
+    assert coded.anchors_used == 0 and coded.name_signal < module.NAME_SIGNAL

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from agileclf import load_classifier
+from agileclf.data.labels import LabelSet
 from agileclf.errors import ConfigError, DataError
 from agileclf.evaluate.multilabel import best_decision_rule, best_thresholds, decisions
 from agileclf.methods import make_method
@@ -146,3 +147,17 @@ def test_finetune_stops_early_on_the_dev_split_it_is_given(minilm):
     clf.fit(TEXTS[:8], LABELS[:8], valid=(TEXTS[8:], LABELS[8:]))
     assert clf.validation_accuracy is not None and clf.validation_accuracy < 0  # minus the dev BCE
     assert clf.threshold_source == "dev"
+
+
+def test_multilabel_anchors_join_the_tuning_rows_as_one_label_rows_grouped_under_it(minilm, monkeypatch):
+    import agileclf.methods.multilabel.contrastive as module
+
+    seen = {}
+    monkeypatch.setattr(module, "grouped_sampler", lambda groups: seen.setdefault("groups", groups))
+    monkeypatch.setattr(module, "_train", lambda model, texts, targets, *rest: seen.update(texts=texts, y=targets))
+    clf = make_task_method("multilabel", "contrastive", minilm, anchors=1, anchor_template="about {label}")
+    clf.labels = LabelSet(NAMES)
+    clf._train_encoder(None, TEXTS, np.array([[n in row for n in NAMES] for row in LABELS], dtype=np.int64))
+    assert seen["texts"][len(TEXTS) :] == [f"about {n}" for n in NAMES]
+    assert seen["y"][len(TEXTS) :] == np.eye(len(NAMES)).tolist()
+    assert seen["groups"][len(TEXTS) :] == list(range(len(NAMES)))

@@ -193,6 +193,8 @@ def _key_params(method: Method) -> dict:
         value = getattr(method, attribute, None)
         if value is not None and not callable(value):
             chosen[key] = round(float(value), 4)
+    if getattr(method, "anchors_used", 0):
+        chosen["anchors"] = method.anchors_used
     if method.temperature != 1.0:
         chosen["temperature"] = round(method.temperature, 3)
     return chosen

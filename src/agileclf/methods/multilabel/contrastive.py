@@ -28,11 +28,14 @@ from agileclf.methods.registry import register
 @dataclass
 class MultiLabelContrastiveConfig(ContrastiveConfig, MultiLabelFields):
     loss: str = "batch-cosine"
+    anchors: int | None = 0  # measured on single-label sets only (contrastive.AUTO_ANCHORS)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.loss != "batch-cosine":
             raise ValueError("multi-label contrastive uses loss=batch-cosine (Jaccard pair targets)")
+        if self.anchors is None:
+            raise ValueError("multi-label contrastive takes a number of anchors (0 or more), not None")
 
 
 class JaccardCosineSimilarityLoss(BatchCosineSimilarityLoss):
@@ -94,7 +97,9 @@ class MultiLabelContrastive(MultiLabelMethod, Contrastive):
         groups = rarest_label(y)
         check_groups(groups, self.labels.names)
         steps = training_steps(len(texts), len(self.labels), self.config)
-        targets = y.astype(np.float32).tolist()
+        anchor_texts, anchor_ids = self._anchors(texts, y)  # an anchor holds its one label, grouped under it
+        targets = y.astype(np.float32).tolist() + np.eye(len(self.labels), dtype=np.float32)[anchor_ids].tolist()
+        texts, groups = list(texts) + anchor_texts, groups + anchor_ids
         _train(model, texts, targets, self.config, steps, JaccardCosineSimilarityLoss(model), grouped_sampler(groups))
         return steps
 
