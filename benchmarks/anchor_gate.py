@@ -16,6 +16,7 @@ import numpy as np
 from agileclf.backbones import load_backbone
 from agileclf.data import read_examples
 from agileclf.data.labels import LabelSet
+from agileclf.methods.contrastive import above_chance, name_hits
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SETS = {"sst2": "label", "ag_news": "label", "trec": "label", "massive_en": "intent"}
@@ -36,18 +37,17 @@ def main() -> None:
         pool = rng.choice(len(data.texts), size=min(args.pool, len(data.texts)), replace=False)
         labels = LabelSet.from_labels([data.labels[i] for i in pool])
         y = labels.encode([data.labels[i] for i in pool])
-        names = backbone.embed([labels.describe(n) for n in labels.names], normalize=True)
-        hit = (backbone.embed([data.texts[i] for i in pool], normalize=True) @ names.T).argmax(axis=1) == y
-        chance = 1 / len(labels)
+        names = [labels.describe(n) for n in labels.names]
+        hit = name_hits(backbone, [data.texts[i] for i in pool], y, names)  # embedded once; the draws reuse it
         by_label = [np.flatnonzero(y == c) for c in range(len(labels))]
         usable = [rows for rows in by_label if len(rows) >= args.shots]
         scores = np.array([
-            (hit[np.concatenate([rng.choice(rows, args.shots, replace=False) for rows in usable])].mean() - chance)
-            / (1 - chance)
+            above_chance(hit[np.concatenate([rng.choice(rows, args.shots, replace=False) for rows in usable])].mean(),
+                         len(labels))
             for _ in range(args.draws)
         ])  # fmt: skip
         rates = ", ".join(f">= {t}: {(scores >= t).mean():.0%}" for t in thresholds)
-        print(f"{name}: names' score on {len(pool)} training rows {(hit.mean() - chance) / (1 - chance):.3f}; "
+        print(f"{name}: names' score on {len(pool)} training rows {above_chance(hit.mean(), len(labels)):.3f}; "
               f"{args.draws} draws of {args.shots} per label {rates}")  # fmt: skip
 
 

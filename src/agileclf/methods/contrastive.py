@@ -101,12 +101,21 @@ def check_tunable(y: np.ndarray, names: list[str]) -> None:
         )
 
 
-def name_signal(backbone, texts: list[str], y: np.ndarray, names: list[str]) -> float:
-    """How far the label names alone get on the examples (nearest name by cosine, untuned encoder), from chance
-    (0) to every example right (1); below 0 when worse than chance."""
+def name_hits(backbone, texts: list[str], y: np.ndarray, names: list[str]) -> np.ndarray:
+    """Per example: is its nearest label name (cosine, untuned encoder) its own label's?"""
     similarity = backbone.embed(texts, normalize=True) @ backbone.embed(names, normalize=True).T
-    accuracy, chance = float((similarity.argmax(axis=1) == y).mean()), 1 / len(names)
+    return similarity.argmax(axis=1) == y
+
+
+def above_chance(accuracy: float, n_labels: int) -> float:
+    """Accuracy on a scale from chance (0) to every example right (1); below 0 when worse than chance."""
+    chance = 1 / n_labels
     return (accuracy - chance) / (1 - chance)
+
+
+def name_signal(backbone, texts: list[str], y: np.ndarray, names: list[str]) -> float:
+    """How far the label names alone get on the examples, from chance (0) to every example right (1)."""
+    return above_chance(float(name_hits(backbone, texts, y, names).mean()), len(names))
 
 
 def _loss(model, cfg: ContrastiveConfig):
@@ -192,12 +201,12 @@ class Contrastive(LogisticHeadState, FastInference, Method):
     def _anchors(self, texts: list[str], y: np.ndarray) -> tuple[list[str], list[int]]:
         """Each label's name or description, `anchors` times, as extra tuning rows of that label: the in-batch
         loss then pulls a label's examples toward its name and away from the other names (AncSetFit's idea)."""
-        copies = self.config.anchors
+        copies, anchor_texts = self.config.anchors, self._anchor_texts()
         if copies is None:
-            self.name_signal = name_signal(self.backbone.origin, texts, y, self._anchor_texts())
+            self.name_signal = name_signal(self.backbone.origin, texts, y, anchor_texts)
             copies = AUTO_ANCHORS if self.name_signal >= NAME_SIGNAL else 0
         self.anchors_used = copies
-        return self._anchor_texts() * copies, list(range(len(self.labels))) * copies
+        return anchor_texts * copies, list(range(len(self.labels))) * copies
 
     def _fit_head(self, features: np.ndarray, y: np.ndarray) -> None:
         cfg = self.config
