@@ -122,6 +122,46 @@ def test_auto_never_reads_test_data(minilm, monkeypatch):
 
 def test_auto_skips_a_candidate_that_cannot_run_on_the_folds_and_says_why(minilm):
     texts, labels = flatten({k: v[:2] for k, v in TRAIN.items()})  # 2 per label: 2 folds of 1 per label
-    clf = make_method("auto", backbone=minilm, candidates=["zero-shot", "contrastive"]).fit(texts, labels)
+    clf = make_method("auto", backbone=minilm, candidates=["zero-shot", "contrastive"], min_cv_per_label=0)
+    clf.fit(texts, labels)
     assert clf.choice["chosen"] == "zero-shot" and clf.choice["folds"] == 2
     assert "two labels with two or more examples" in clf.choice["candidates"]["contrastive"]["skipped"]
+
+
+QUICK_TUNING = {"min_steps": 4, "steps_per_label": 0, "batch_size": 8}
+
+
+def test_with_few_examples_per_label_auto_takes_the_tuned_candidate_without_cross_validating(minilm, monkeypatch):
+    import agileclf.evaluate.crossval as crossval
+
+    def no_cv(*args, **kwargs):
+        raise AssertionError("auto cross-validated below min_cv_per_label")
+
+    monkeypatch.setattr(crossval, "cross_val_proba", no_cv)
+    texts, labels = flatten(TRAIN)  # 4 per label
+    candidates = ["zero-shot", "contrastive", "linear-probe"]
+    clf = make_method("auto", backbone=minilm, candidates=candidates, candidate_params=QUICK_TUNING).fit(texts, labels)
+    choice = clf.choice
+    assert choice["chosen"] == "contrastive" and choice["folds"] == 0  # the last candidate that tunes the backbone
+    assert "4 example(s) of" in choice["reason"] and "min_cv_per_label=20" in choice["reason"]
+    assert clf.bench_info["auto_cv_accuracy"] is None
+    from agileclf.methods.auto import describe_choice
+
+    line = describe_choice(choice)
+    assert line.startswith("auto chose contrastive (") and "out-of-fold" not in line
+
+
+def test_a_tuned_candidate_that_cannot_fit_falls_back_to_the_contest(minilm):
+    texts, labels = flatten({k: v[:1] for k, v in TRAIN.items()})  # one per label: contrastive has no pairs
+    clf = make_method("auto", backbone=minilm, candidates=["zero-shot", "contrastive"], candidate_params=QUICK_TUNING)
+    clf.fit(texts, labels)
+    assert clf.choice["chosen"] == "zero-shot" and clf.choice["folds"] == 0
+    assert "two labels with two or more examples" in clf.choice["candidates"]["contrastive"]["skipped"]
+
+
+def test_enough_examples_per_label_keep_the_contest(minilm):
+    texts, labels = flatten(TRAIN)
+    quick = {**QUICK_TUNING, "min_steps": 2}
+    clf = make_method("auto", backbone=minilm, candidates=["zero-shot", "contrastive"], min_cv_per_label=4,
+                      candidate_params=quick).fit(texts, labels)  # fmt: skip
+    assert clf.choice["folds"] == 3 and "cv_accuracy" in clf.choice["candidates"]["contrastive"]

@@ -2,9 +2,12 @@
 
 Each candidate is cross-validated on the examples (evaluate.crossval, stratified folds), the one with the best
 out-of-fold accuracy wins (ties: lower out-of-fold log-loss, then the cheaper candidate, in listed order), and it
-is refitted on all examples. Its key parameters are chosen inside it the same way (prior-probe's prior weight and
-C, contrastive's head C), and a temperature is fitted on the winner's out-of-fold probabilities (kept where a
-cross-fitted check lowers log-loss). Nothing here sees anything but the training examples.
+is refitted on all examples. With fewer than `min_cv_per_label` examples of some label, a candidate that tunes the
+backbone is not judged by cross-validation: its fold models, tuned on a few examples each, score the held-out
+examples far below what they score on unseen rows (README, "auto"), so the last such candidate (the most capable)
+is fitted on all examples without a contest. Its key parameters are chosen inside it the same way (prior-probe's
+prior weight and C, contrastive's head C), and a temperature is fitted on the winner's out-of-fold probabilities
+(kept where a cross-fitted check lowers log-loss). Nothing here sees anything but the training examples.
 
 The fitted `auto` is its winner: it predicts, saves and loads as that method, and its agileclf.json records
 what was chosen and the cross-validation estimate under "auto".
@@ -23,9 +26,9 @@ from agileclf.errors import AgileclfError, ConfigError
 from agileclf.methods.base import Method, MethodConfig, param
 from agileclf.methods.registry import register
 
-# contrastive's 3 folds + refit are 4 encoder tunings (30-100 s each on 16-48 examples on 2 cores; over 14 min for one
-# sst2 8-shot auto cell under 3x oversubscription); without it auto is frozen-encoder only, which on trec 8-shot
-# seed 0 chose prior-probe at 53.8% test accuracy where contrastive and SetFit reach the 70s.
+# contrastive's 3 folds + refit are 4 encoder tunings (30-100 s each on 16-48 examples on 2 cores; one below
+# min_cv_per_label); without it auto is frozen-encoder only, which on trec 8-shot seed 0 chose prior-probe at 53.8%
+# test accuracy where contrastive and SetFit reach the 70s.
 DEFAULT_CANDIDATES = ["zero-shot", "prior-probe", "contrastive"]
 # on a causal LM: LoRA is the method that learns most per second on SmolLM2-135M (README); ICL, prompt tuning and
 # finetune can be added with -p candidates=...
@@ -41,6 +44,11 @@ class AutoConfig(MethodConfig):
     )
     candidate_params: dict = param({}, 'parameters for every candidate that takes them, e.g. {"verbalizer": "w.json"}')
     folds: int = param(3, "cross-validation folds on the examples (capped by the smallest label's count)")
+    min_cv_per_label: int = param(
+        20,
+        "with fewer examples than this in some label, the last candidate that tunes the backbone is taken without "
+        "cross-validation (which misjudges tuned models on so few examples); 0: always cross-validate",
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.candidate_params, dict):
@@ -71,12 +79,17 @@ class Auto(Method):
 
         return {f.name for f in dataclasses.fields(method_class(name, self.backbone.kind).config_class)}
 
-    def _candidate(self, name: str) -> Method:
+    def _candidate(self, name: str, calibration: str = "none") -> Method:
         from agileclf.methods.registry import make_method
 
         taken = self._parameters_of(name)
         params = {k: v for k, v in self.config.candidate_params.items() if k in taken}
-        return make_method(name, backbone=self.backbone, seed=self.config.seed, calibration="none", **params)
+        return make_method(name, backbone=self.backbone, seed=self.config.seed, calibration=calibration, **params)
+
+    def _tunes_backbone(self, name: str) -> bool:
+        from agileclf.methods.registry import method_class
+
+        return method_class(name, self.backbone.kind).tunes_backbone
 
     def _check_candidates(self) -> None:
         """An unknown or unsuitable candidate, or a candidate parameter no candidate takes, fails before fitting."""
@@ -97,12 +110,15 @@ class Auto(Method):
         self._check_candidates()
         labels = [self.labels.names[i] for i in y]
         report: dict[str, dict] = {}
+        if self._fit_without_contest(texts, labels, report):
+            return
+        unfit = set(report)  # candidates that could not fit on all the examples
         oof_of: dict[str, object] = {}
         try:
             folds = fold_count(labels, self.config.folds)
         except AgileclfError as err:
             folds, no_cv = 0, str(err)
-        for name in self.candidates if folds else []:
+        for name in [n for n in self.candidates if n not in report] if folds else []:
             start = time.process_time()
             try:
                 oof = cross_val_proba(
@@ -129,7 +145,7 @@ class Auto(Method):
             best = min(scored, key=lambda n: (-report[n]["cv_accuracy"], report[n]["cv_log_loss"], order[n]))
             reason = f"best out-of-fold accuracy over {folds} folds"
         else:
-            best = next((n for n in self.candidates if n != "zero-shot"), self.candidates[0])
+            best = next((n for n in self.candidates if n != "zero-shot" and n not in unfit), self.candidates[0])
             reason = f"no candidate could be cross-validated ({no_cv if not folds else 'all skipped'}); first one"
         self.chosen = self._candidate(best)
         self.chosen.fit(texts, labels, label_set=self.labels)
@@ -145,6 +161,35 @@ class Auto(Method):
             "chosen_params": _key_params(self.chosen),
             "temperature": self.chosen.temperature,
         }
+
+    def _fit_without_contest(self, texts: list[str], labels: list[str], report: dict[str, dict]) -> bool:
+        """Below min_cv_per_label examples of some label: fit the last candidate that tunes the backbone on all the
+        examples (its own calibration rules apply) and return True; a candidate that cannot run on these examples
+        is recorded in `report` as skipped and the one before it is tried. False when none applies or none ran."""
+        counts = {label: labels.count(label) for label in dict.fromkeys(labels)}
+        smallest, label = min((count, label) for label, count in counts.items())
+        if smallest >= self.config.min_cv_per_label:
+            return False
+        for name in reversed([n for n in self.candidates if self._tunes_backbone(n)]):
+            candidate = self._candidate(name, calibration=self.config.calibration)
+            try:
+                candidate.fit(texts, labels, label_set=self.labels)
+            except AgileclfError as err:  # e.g. contrastive without two labels of two examples each
+                report[name] = {"skipped": str(err)}
+                continue
+            self.chosen = candidate
+            self.choice = {
+                "chosen": name,
+                "reason": f"{smallest} example(s) of {label!r}, under min_cv_per_label={self.config.min_cv_per_label}: "
+                "too few for cross-validation to judge a tuned backbone, so the last candidate that tunes one, "
+                "without a contest",
+                "folds": 0,
+                "candidates": report,
+                "chosen_params": _key_params(candidate),
+                "temperature": candidate.temperature,
+            }
+            return True
+        return False
 
     def _calibrate(self, texts, labels, backbone) -> dict:
         return {"mode": "delegated", "temperature": 1.0}  # the winner carries its own temperature
@@ -183,6 +228,8 @@ def describe_choice(choice: dict) -> str:
         for name, entry in choice["candidates"].items()
     )
     head = f"auto chose {choice['chosen']}" + (f" ({params})" if params else "")
+    if not choice["folds"]:
+        return f"{head}: {choice['reason']}" + (f"; {scores}" if scores else "")
     return f"{head}: {choice['reason']}; out-of-fold accuracy: {scores or 'none'}"
 
 

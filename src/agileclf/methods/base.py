@@ -58,6 +58,9 @@ class Method(ClassifierMixin, BaseEstimator):
     task: ClassVar[str] = "label"
     # True when fit changes the backbone's weights, so the artifact must carry its own copy of them.
     stores_backbone: ClassVar[bool] = False
+    # True when fit trains on the backbone (its weights, adapters or a soft prompt): `auto` does not judge such a
+    # candidate by cross-validation on a handful of examples per label (min_cv_per_label)
+    tunes_backbone: ClassVar[bool] = False
 
     def __init__(self, backbone: Any = None, config: MethodConfig | None = None, **params: Any):
         if config is not None and params:

@@ -172,6 +172,7 @@ class Contrastive(LogisticHeadState, FastInference, Method):
     """Metric learning of the encoder on in-batch pairs (linear cost), then a CV-tuned logistic head."""
 
     name = "contrastive"
+    tunes_backbone = True
     kinds = ("encoder",)
     config_class = ContrastiveConfig
     stores_backbone = True

@@ -67,6 +67,7 @@ class EncoderFinetune(FastInference, Method):
     """Every encoder weight is tuned together with the head; the artifact stores the tuned encoder."""
 
     name = "finetune"
+    tunes_backbone = True
     kinds = ("encoder",)
     config_class = FinetuneConfig
     stores_backbone = True

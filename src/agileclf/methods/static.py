@@ -60,6 +60,7 @@ class Static(LogisticHeadState, Method):
     """A teacher's encoder distilled to static token vectors, with a logistic head on them."""
 
     name = "static"
+    tunes_backbone = True
     kinds = ("encoder",)
     config_class = StaticConfig
     unlabeled_used = 0

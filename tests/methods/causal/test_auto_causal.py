@@ -17,7 +17,8 @@ LORA = {"min_steps": 80, "lr": 1e-2, "target_modules": ["all-linear"], "merge": 
 def test_auto_on_a_causal_lm_picks_lora_by_cv_and_becomes_it(tiny_lm, task, tmp_path):
     backbone = load_backbone(tiny_lm)
     (train_x, train_y), _, (test_x, test_y) = task
-    clf = make_method("auto", backbone=backbone, candidate_params=LORA).fit(train_x, train_y)
+    # 8 per label: below min_cv_per_label auto would take lora without a contest; this checks the contest
+    clf = make_method("auto", backbone=backbone, candidate_params=LORA, min_cv_per_label=0).fit(train_x, train_y)
     assert clf.candidates == ["zero-shot", "lora"]  # the causal default
     report = clf.choice["candidates"]
     assert report["zero-shot"]["cv_accuracy"] <= 0.35  # the tiny model answers in another dialect unless tuned

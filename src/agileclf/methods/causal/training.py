@@ -101,6 +101,7 @@ class TrainedCausalMethod(CausalMethod):
     """A causal method that learns parameters: subclasses say which (`_start_training`) and how to snapshot."""
 
     config_class = TrainConfig
+    tunes_backbone = True
 
     def _start_training(self) -> tuple[nn.Module, nn.Parameter | None, list[nn.Parameter]]:
         """(model to run, soft prompt or None, parameters to optimise)."""

@@ -1,0 +1,73 @@
+"""What cross-validation on a few-shot sample says about two candidates, against what a dev split says about them.
+
+For each seed's sample of `--shots` per label (the bench's sampler), each method is cross-validated on the sample as
+`auto` does it (evaluate.crossval, 3 stratified folds): its out-of-fold accuracy, the same fold models' accuracy on
+the dev split, and the dev accuracy of the method refitted on the whole sample. `auto` would pick the method with the
+best out-of-fold accuracy; the dev columns say which one it should pick. Dev and training files only; no test row.
+
+    python benchmarks/cv_vs_dev.py --shots 16 --seeds 0,1,2          # sst2 under ../shared/data: about 8 min a seed
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from agileclf.backbones import load_backbone
+from agileclf.data import LabelSet, read_examples, sample_few_shot
+from agileclf.evaluate.crossval import cross_val_proba
+from agileclf.methods import make_method
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _record(made: list, **params):
+    """A fresh classifier for cross_val_proba, kept in `made` so its fold's model can be scored on dev too."""
+    made.append(make_method(params.pop("method"), **params))
+    return made[-1]
+
+
+def accuracy(classifier, texts: list[str], labels: list[str]) -> float:
+    return float(np.mean(classifier.predict(texts) == np.array(labels)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA / "sst2", help="a folder with train.jsonl and dev.jsonl")
+    parser.add_argument("--shots", type=int, default=16)
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--methods", default="zero-shot,contrastive")
+    parser.add_argument("--folds", type=int, default=3)
+    args = parser.parse_args()
+    train, dev = read_examples(args.data / "train.jsonl"), read_examples(args.data / "dev.jsonl")
+    label_set = LabelSet.from_labels(train.labels)
+    backbone = load_backbone()
+    for seed in [int(s) for s in args.seeds.split(",")]:
+        sample = train.subset(sample_few_shot(train.labels, args.shots, seed).indices)
+        texts, labels = list(sample.texts), list(sample.labels)
+        for method in args.methods.split(","):
+            fold_models: list = []
+            make = partial(_record, fold_models, method=method, backbone=backbone, seed=seed, calibration="none")
+            oof = cross_val_proba(make, texts, labels, label_set, n_splits=args.folds, seed=seed)
+            whole = make_method(method, backbone=backbone, seed=seed, calibration="none")
+            whole.fit(texts, labels, label_set=label_set)
+            row = {
+                "data": args.data.name,
+                "shots": args.shots,
+                "seed": seed,
+                "method": method,
+                "cv_accuracy": round(float(np.mean(np.array(oof.predicted()) == np.array(labels))), 4),
+                "fold_models_dev_accuracy": round(
+                    float(np.mean([accuracy(m, dev.texts, dev.labels) for m in fold_models])), 4
+                ),
+                "dev_accuracy": round(accuracy(whole, dev.texts, dev.labels), 4),
+            }
+            print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
