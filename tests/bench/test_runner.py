@@ -193,5 +193,6 @@ def test_auto_in_a_grid_records_its_choice_and_the_paired_interval_against_a_pee
     assert {"fit_cpu_s", "log_loss", "ece", "load_s"} <= set(auto)
     report = write_report([auto, peer], out).read_text()
     assert "What `auto` chose" in report and "| sentiment | 3 | auto |" in report
+    assert auto["auto_reason"].startswith("best out-of-fold accuracy") and auto["auto_reason"] in report
     (comparison,) = json.loads((out / "comparisons.json").read_text())
     assert comparison["method"] == "auto" and comparison["peer"] == "tfidf" and "low" in comparison

@@ -128,12 +128,12 @@ def auto_choices(rows: list[dict]) -> list[str]:
     chosen = [r for r in rows if r.get("auto_choice") and "error" not in r]
     if not chosen:
         return []
-    lines = ["", "What `auto` chose in each cell (by cross-validation on the cell's training sample only).", ""]
-    lines.append("| dataset | shots | seed | chosen | CV accuracy | CV log-loss | test accuracy |")
-    lines.append("|---|---:|---:|---|---:|---:|---:|")
+    lines = ["", "What `auto` chose in each cell, from the cell's training sample only, and why.", ""]
+    lines.append("| dataset | shots | seed | chosen | why | CV accuracy | CV log-loss | test accuracy |")
+    lines.append("|---|---:|---:|---|---|---:|---:|---:|")
     for r in sorted(chosen, key=lambda r: (r["dataset"], r["shots"], r["seed"])):
         lines.append(
-            f"| {r['dataset']} | {r['shots']} | {r['seed']} | {r['auto_choice']} | "
+            f"| {r['dataset']} | {r['shots']} | {r['seed']} | {r['auto_choice']} | {r.get('auto_reason', '–')} | "
             f"{_number(r.get('auto_cv_accuracy'), 100, 1)} | {_number(r.get('auto_cv_log_loss'), 1, 3)} | "
             f"{100 * r['accuracy']:.1f} |"
         )

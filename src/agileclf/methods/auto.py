@@ -207,6 +207,7 @@ class Auto(Method):
             "auto_cv_accuracy": best.get("cv_accuracy"),
             "auto_cv_log_loss": best.get("cv_log_loss"),
             "auto_candidates": self.choice["candidates"],
+            "auto_reason": self.choice["reason"],
         }
 
     def save(self, path: str | Path, extra: dict | None = None) -> Path:
