@@ -3,7 +3,9 @@
 For each seed's sample of `--shots` per label (the bench's sampler), each method is cross-validated on the sample as
 `auto` does it (evaluate.crossval, 3 stratified folds): its out-of-fold accuracy, the same fold models' accuracy on
 the dev split, and the dev accuracy of the method refitted on the whole sample. `auto` would pick the method with the
-best out-of-fold accuracy; the dev columns say which one it should pick. Dev and training files only; no test row.
+best out-of-fold accuracy; the dev columns say which one it should pick. The last line per method averages
+out-of-fold minus fold-model dev accuracy over the seeds (a bootstrap interval over seeds): whether CV on the sample
+is biased against the fold models' true accuracy. Dev and training files only; no test row.
 
     python benchmarks/cv_vs_dev.py --shots 16 --seeds 0,1,2          # sst2 under ../shared/data: about 8 min a seed
 """
@@ -19,6 +21,7 @@ import numpy as np
 
 from agileclf.backbones import load_backbone
 from agileclf.data import LabelSet, read_examples, sample_few_shot
+from agileclf.evaluate.bootstrap import paired_bootstrap
 from agileclf.evaluate.crossval import cross_val_proba
 from agileclf.methods import make_method
 
@@ -46,6 +49,7 @@ def main() -> None:
     train, dev = read_examples(args.data / "train.jsonl"), read_examples(args.data / "dev.jsonl")
     label_set = LabelSet.from_labels(train.labels)
     backbone = load_backbone()
+    rows: list[dict] = []
     for seed in [int(s) for s in args.seeds.split(",")]:
         sample = train.subset(sample_few_shot(train.labels, args.shots, seed).indices)
         texts, labels = list(sample.texts), list(sample.labels)
@@ -67,6 +71,24 @@ def main() -> None:
                 "dev_accuracy": round(accuracy(whole, dev.texts, dev.labels), 4),
             }
             print(json.dumps(row), flush=True)
+            rows.append(row)
+    for method in args.methods.split(","):
+        print(json.dumps(cv_bias(method, [r for r in rows if r["method"] == method])), flush=True)
+
+
+def cv_bias(method: str, rows: list[dict]) -> dict:
+    """Out-of-fold minus the same fold models' dev accuracy, averaged over seeds, with a 95% bootstrap interval over
+    seeds: both estimate the fold models' accuracy, so an interval away from 0 means CV is biased, not unlucky."""
+    cv = [r["cv_accuracy"] for r in rows]
+    dev = [r["fold_models_dev_accuracy"] for r in rows]
+    gap, low, high = paired_bootstrap(cv, dev)
+    return {
+        "method": method,
+        "seeds": len(rows),
+        "cv_minus_fold_dev": round(gap, 4),
+        "low": round(low, 4),
+        "high": round(high, 4),
+    }
 
 
 if __name__ == "__main__":
