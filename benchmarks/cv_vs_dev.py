@@ -36,10 +36,6 @@ def _record(made: list, **params):
     return made[-1]
 
 
-def accuracy(classifier, texts: list[str], labels: list[str]) -> float:
-    return float(np.mean(classifier.predict(texts) == np.array(labels)))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA / "sst2", help="a folder with train.jsonl and dev.jsonl")
@@ -74,16 +70,15 @@ def main() -> None:
                 "shots": args.shots,
                 "seed": seed,
                 "method": method,
-                "cv_accuracy": round(float(np.mean(np.array(oof.predicted()) == np.array(labels))), 4),
+                "cv_accuracy": round(oof.metrics()["accuracy"], 4),
                 "fold_models_dev_accuracy": round(
-                    float(np.mean([accuracy(m, dev.texts, dev.labels) for m in fold_models])), 4
+                    float(np.mean([m.score(dev.texts, dev.labels) for m in fold_models])), 4
                 ),
-                "dev_accuracy": round(accuracy(whole, dev.texts, dev.labels), 4),
+                "dev_accuracy": round(whole.score(dev.texts, dev.labels), 4),
             }
             if len(unseen):
-                row["fold_models_unseen_train_accuracy"] = round(
-                    float(np.mean([accuracy(m, unseen.texts, unseen.labels) for m in fold_models])), 4
-                )
+                unseen_scores = [m.score(unseen.texts, unseen.labels) for m in fold_models]
+                row["fold_models_unseen_train_accuracy"] = round(float(np.mean(unseen_scores)), 4)
             print(json.dumps(row), flush=True)
             rows.append(row)
     for method in args.methods.split(","):

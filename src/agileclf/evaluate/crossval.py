@@ -54,12 +54,16 @@ class CrossValResult:
         return result
 
 
+def smallest_label(labels: Sequence[str]) -> tuple[int, str]:
+    """(count, label) of the label with the fewest examples (ties: the first name in sorted order)."""
+    return min((count, name) for name, count in Counter(labels).items())
+
+
 def fold_count(labels: Sequence[str], n_splits: int = 5) -> int:
     """Folds that leave every label in every training part: at most the smallest label's count."""
-    counts = Counter(labels)
-    if len(counts) < 2:
+    if len(set(labels)) < 2:
         raise DataError("cross-validation needs at least 2 labels")
-    smallest, label = min((c, name) for name, c in counts.items())
+    smallest, label = smallest_label(labels)
     if smallest < 2:
         raise DataError(f"cross-validation needs at least 2 examples of every label; {label!r} has {smallest}")
     return max(2, min(n_splits, smallest))
