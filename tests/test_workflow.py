@@ -59,6 +59,15 @@ def test_train_from_file_records_provenance_and_reports_short_classes(minilm, tm
     ]
 
 
+def test_train_tells_and_saves_what_the_method_chose_from_the_examples(minilm, tmp_path):
+    notes = []
+    train_from_file(DEMO / "support_train.jsonl", "linear-probe", tmp_path / "lp", backbone=minilm,
+                    note=notes.append, log=lambda line: None)  # fmt: skip
+    fitted = json.loads((tmp_path / "lp" / "agileclf.json").read_text())["fitted"]
+    assert fitted["c"] > 0  # the head's C, chosen by cross-validation on the examples
+    assert notes[-1] == f"linear-probe chose from the examples: c={fitted['c']}"
+
+
 def test_fit_classifier_with_label_lists_trains_a_multilabel_classifier_with_cv_thresholds(minilm):
     rows = [json.loads(line) for line in (Path(__file__).parent / "multilabel_reviews.jsonl").read_text().splitlines()]
     texts, labels = [r["text"] for r in rows], [r["labels"] for r in rows]

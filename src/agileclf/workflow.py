@@ -175,6 +175,8 @@ def train_from_file(
         from agileclf.methods.auto import describe_choice
 
         tell(describe_choice(result.classifier.choice))
+    elif choices := result.classifier.fit_choices():  # e.g. the head's C and the label-anchor gate, by the examples
+        tell(f"{method} chose from the examples: " + ", ".join(f"{k}={v}" for k, v in choices.items()))
     result.rows_used, result.notes = len(dataset), notes
     from agileclf.methods.training import is_main_process
 

@@ -71,6 +71,9 @@ def test_save_and_load_give_the_same_probabilities(fitted, tmp_path):
     fitted.save(tmp_path / "clf")
     loaded = load_classifier(tmp_path / "clf")
     np.testing.assert_allclose(loaded.predict_proba(TEXTS), fitted.predict_proba(TEXTS), atol=1e-5)
+    # what fit chose from the examples (the head's C, updates, the anchor gate) travels in agileclf.json
+    assert set(fitted.fit_choices()) == {"c", "steps", "anchors", "name_signal"}
+    assert loaded.fit_choices() == fitted.fit_choices()
 
 
 def test_int8_inference_agrees_with_fp32(fitted, tmp_path):
@@ -153,3 +156,4 @@ def test_anchors_by_default_only_where_the_label_names_classify_the_examples(min
     assert meaningful.config.anchors is None and meaningful.anchors_used == module.AUTO_ANCHORS
     coded = clf.fit(TEXTS, ["DESC" if label == "positive" else "ABBR" for label in LABELS])
     assert coded.anchors_used == 0 and coded.name_signal < module.NAME_SIGNAL
+    assert coded.fit_choices()["anchors"] == 0 and coded.fit_choices()["name_signal"] == round(coded.name_signal, 4)

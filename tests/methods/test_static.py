@@ -85,6 +85,7 @@ def test_a_contrastive_teacher_is_distilled_after_tuning(tiny_encoder):
                                       "lr": 1e-2})  # fmt: skip
     clf.fit(TEXTS, LABELS)
     assert clf.teacher_steps == 2
+    assert clf.fit_choices()["teacher"]["steps"] == 2  # the teacher's own choices are recorded with the student's
     untuned = make_method("static", backbone=tiny_encoder, teacher="linear-probe").fit(TEXTS, LABELS)
     assert not np.allclose(clf.encoder.embed(["film"]), untuned.encoder.embed(["film"]))  # the tuned encoder's
 
@@ -102,7 +103,7 @@ def test_unlabeled_texts_are_labelled_by_the_teacher_for_the_head(tiny_encoder, 
     path.write_text("\n".join(bulk + bulk[:2]) + "\n")  # duplicates are read once; training texts are left out
     clf = make_method("static", backbone=tiny_encoder, teacher="linear-probe", unlabeled=str(path), seed=0)
     clf.fit(TEXTS, LABELS)
-    assert clf.unlabeled_used == 5
+    assert clf.unlabeled_used == 5 and clf.fit_choices()["unlabeled_texts"] == 5
     teacher = make_method("linear-probe", backbone=tiny_encoder, seed=0).fit(TEXTS, LABELS)
     fresh = [t for t in bulk if t not in TEXTS]
     assert (clf.predict(fresh) == teacher.predict(fresh)).mean() >= 0.8  # it learnt the teacher's answers

@@ -238,14 +238,8 @@ def describe_choice(choice: dict) -> str:
 
 
 def _key_params(method: Method) -> dict:
-    """The parameters the winner chose for itself by cross-validation (prior weight, C, temperature)."""
-    chosen = {}
-    for attribute, key in (("prior_weight", "prior_weight"), ("chosen_c", "c")):
-        value = getattr(method, attribute, None)
-        if value is not None and not callable(value):
-            chosen[key] = round(float(value), 4)
-    if getattr(method, "anchors_used", 0):
-        chosen["anchors"] = method.anchors_used
+    """What the winner chose for itself from the examples (prior weight, C, anchors, ...) and its temperature."""
+    chosen = method.fit_choices()
     if method.temperature != 1.0:
         chosen["temperature"] = round(method.temperature, 3)
     return chosen

@@ -58,6 +58,8 @@ class Method(ClassifierMixin, BaseEstimator):
     task: ClassVar[str] = "label"
     # True when fit changes the backbone's weights, so the artifact must carry its own copy of them.
     stores_backbone: ClassVar[bool] = False
+    # Fitted attributes that record a choice fit made from the training examples -> their name in agileclf.json
+    FIT_CHOICES: ClassVar[dict[str, str]] = {"chosen_c": "c"}
     # True when fit trains on the backbone (its weights, adapters or a soft prompt): `auto` does not judge such a
     # candidate by cross-validation on a handful of examples per label (min_cv_per_label)
     tunes_backbone: ClassVar[bool] = False
@@ -199,16 +201,26 @@ class Method(ClassifierMixin, BaseEstimator):
         from agileclf.methods.persistence import save_classifier
 
         self._check_fitted()
-        calibration = self.__dict__.get("calibration")
-        return save_classifier(
-            self, path, extra={**({"calibration": calibration} if calibration else {}), **(extra or {})}
-        )
+        recorded = {"calibration": self.__dict__.get("calibration"), "fitted": self.fit_choices()}
+        return save_classifier(self, path, extra={**{k: v for k, v in recorded.items() if v}, **(extra or {})})
 
     @classmethod
     def load(cls, path: str | Path, backbone: Any = None) -> Method:
         from agileclf.methods.persistence import load_classifier
 
         return load_classifier(path, backbone=backbone)
+
+    def fit_choices(self) -> dict[str, Any]:
+        """What fit chose for itself from the training examples (the head's C, label anchors, ...): agileclf.json's
+        "fitted"; a loaded classifier returns what was saved."""
+        meta = getattr(self, "meta", None)
+        if meta is not None:
+            return dict(meta.get("fitted", {}))
+        return {
+            key: _plain(self.__dict__[attribute])
+            for attribute, key in self.FIT_CHOICES.items()
+            if self.__dict__.get(attribute) is not None
+        }
 
     @property
     def params(self) -> dict:
@@ -248,6 +260,18 @@ class Method(ClassifierMixin, BaseEstimator):
         }
         args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
         return f"{type(self).__name__}({args})"
+
+
+def _plain(value: Any) -> Any:
+    """A fitted value as JSON: floats rounded to 4 places (NaN, e.g. a label never seen, as null), lists itemwise."""
+    if isinstance(value, dict):
+        return {key: _plain(v) for key, v in value.items() if v is not None}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool | int | np.integer):
+        return int(value)
+    value = float(value)
+    return None if np.isnan(value) else round(value, 4)
 
 
 def _default_of(f: dataclasses.Field) -> Any:

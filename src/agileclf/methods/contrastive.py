@@ -176,6 +176,7 @@ class Contrastive(LogisticHeadState, FastInference, Method):
     kinds = ("encoder",)
     config_class = ContrastiveConfig
     stores_backbone = True
+    FIT_CHOICES = {"chosen_c": "c", "steps": "steps", "anchors_used": "anchors", "name_signal": "name_signal"}
 
     def _fit(self, texts, y, valid) -> None:
         cfg = self.config

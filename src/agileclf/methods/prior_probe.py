@@ -71,6 +71,7 @@ class PriorProbe(FastInference, Method):
     kinds = ("encoder",)
     config_class = PriorProbeConfig
     cheap_cv = True
+    FIT_CHOICES = {"chosen_c": "c", "prior_weight": "prior_weight"}
 
     def _name_logits(self, features: np.ndarray) -> np.ndarray:
         return features @ self.label_embeddings.T / self.config.temperature

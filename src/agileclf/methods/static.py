@@ -64,6 +64,7 @@ class Static(LogisticHeadState, Method):
     kinds = ("encoder",)
     config_class = StaticConfig
     unlabeled_used = 0
+    FIT_CHOICES = {"chosen_c": "c", "teacher_choices": "teacher", "unlabeled_used": "unlabeled_texts"}
 
     def _fit(self, texts, y, valid) -> None:
         from agileclf.methods.registry import make_method
@@ -81,6 +82,7 @@ class Static(LogisticHeadState, Method):
         self.labels = self.labels or teacher.labels
         self.encoder = distill_encoder(teacher.backbone, cfg.pca_dims)
         self.teacher_steps = getattr(teacher, "steps", None)
+        self.teacher_choices = teacher.fit_choices()
         rows, targets, confidence = list(texts), np.asarray(y), np.ones(len(texts))
         if len(unlabeled):
             proba = teacher.predict_proba(list(unlabeled))
