@@ -212,15 +212,15 @@ class Method(ClassifierMixin, BaseEstimator):
 
     def fit_choices(self) -> dict[str, Any]:
         """What fit chose for itself from the training examples (the head's C, label anchors, ...): agileclf.json's
-        "fitted"; a loaded classifier returns what was saved."""
-        meta = getattr(self, "meta", None)
-        if meta is not None:
-            return dict(meta.get("fitted", {}))
-        return {
+        "fitted". A loaded classifier returns what was saved; a value fitted since (a refit) wins, as for the
+        temperature."""
+        saved = (getattr(self, "meta", None) or {}).get("fitted", {})
+        fitted = {
             key: _plain(self.__dict__[attribute])
             for attribute, key in self.FIT_CHOICES.items()
             if self.__dict__.get(attribute) is not None
         }
+        return {**saved, **fitted}
 
     @property
     def params(self) -> dict:

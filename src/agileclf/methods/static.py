@@ -66,6 +66,11 @@ class Static(LogisticHeadState, Method):
     unlabeled_used = 0
     FIT_CHOICES = {"chosen_c": "c", "teacher_choices": "teacher", "unlabeled_used": "unlabeled_texts"}
 
+    @property
+    def teacher_steps(self) -> int | None:
+        """The teacher's encoder updates (None for a teacher that tunes nothing), from its recorded choices."""
+        return self.fit_choices().get("teacher", {}).get("steps")
+
     def _fit(self, texts, y, valid) -> None:
         from agileclf.methods.registry import make_method
 
@@ -81,7 +86,6 @@ class Static(LogisticHeadState, Method):
         cfg = self.config
         self.labels = self.labels or teacher.labels
         self.encoder = distill_encoder(teacher.backbone, cfg.pca_dims)
-        self.teacher_steps = getattr(teacher, "steps", None)
         self.teacher_choices = teacher.fit_choices()
         rows, targets, confidence = list(texts), np.asarray(y), np.ones(len(texts))
         if len(unlabeled):
