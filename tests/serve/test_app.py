@@ -96,7 +96,10 @@ def test_health_ready_and_openapi(client):
     assert client.get("/readyz").json() == {"status": "ready", "models": ["tickets"]}
     schema = client.get("/openapi.json").json()
     assert "/v1/classify" in schema["paths"]
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/docs-static/swagger-ui-bundle.js" in docs.text  # offline: no CDN
+    assert "cdn" not in docs.text.lower()
+    assert client.get("/docs-static/swagger-ui-bundle.js").status_code == 200
 
 
 def test_not_ready_before_start_up(served_models):

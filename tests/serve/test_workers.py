@@ -1,5 +1,5 @@
 """`agileclf serve --workers 2`: two uvicorn worker processes behind one port, each with its own classifier and
-micro-batcher; the load test gets answers from both without errors."""
+micro-batcher; the load test gets answers from both without errors, and /metrics counts the requests of both."""
 
 from __future__ import annotations
 
@@ -48,6 +48,10 @@ def test_two_workers_serve_one_port(probe_dir):
         assert summary["requests"] == 64 and summary["errors"] == 0, summary
         body = {"model": "tickets", "texts": ["my card was charged twice"]}
         assert httpx.post(f"{base}/v1/classify", json=body, timeout=30).json()["results"][0]["label"] == "billing"
+        metrics = httpx.get(f"{base}/metrics", timeout=30).text
+        answered = [line for line in metrics.splitlines() if line.startswith("agileclf_requests_total{")]
+        classified = [line for line in answered if 'endpoint="/v1/classify"' in line and 'status="200"' in line]
+        assert len(classified) == 1 and float(classified[0].split()[-1]) == 65, answered  # every worker's count
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)

@@ -21,6 +21,7 @@ from agileclf.app.security import AccessMiddleware
 from agileclf.app.settings import AppSettings
 from agileclf.app.store import Store
 from agileclf.errors import AgileclfError
+from agileclf.serve.docs import add_offline_docs
 from agileclf.serve.middleware import BodyLimitMiddleware
 
 log = logging.getLogger("agileclf.app")
@@ -64,10 +65,10 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
         description="The agile loop: labels, examples, training in the background, cross-validated metrics, "
         "predictions, versions, downloads and serving. Errors are JSON: {error: {message, type}}.",
         lifespan=lifespan,
-        docs_url=None,  # served below from the installed swagger-ui-bundle: the CDN default needs internet
+        docs_url=None,  # served offline by add_offline_docs below
     )
     app.state.ctx = context
-    _offline_docs(app)
+    add_offline_docs(app, "agileclf app API")
     app.include_router(api_data.router)
     app.include_router(api_models.router)
     app.include_router(pages.router)
@@ -96,26 +97,6 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     # DNS rebinding: a web page whose name resolves to 127.0.0.1 must not reach the app; only our own names do.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=_allowed_hosts(settings))
     return app
-
-
-def _offline_docs(app: FastAPI) -> None:
-    """/docs with Swagger UI's files from the `swagger-ui-bundle` package, so the API docs work offline."""
-    from fastapi.openapi.docs import get_swagger_ui_html
-
-    try:
-        from swagger_ui_bundle import swagger_ui_path
-    except ImportError:  # without the package, FastAPI's page (it loads Swagger UI from a CDN)
-        swagger_ui_path = None
-    if swagger_ui_path is not None:
-        app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
-    assets = {"swagger_js_url": "/docs-static/swagger-ui-bundle.js", "swagger_css_url": "/docs-static/swagger-ui.css"}
-    offline = {"swagger_favicon_url": "data:,"}  # FastAPI's default favicon is on the internet
-
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json", title="agileclf app API", **offline, **(assets if swagger_ui_path else {})
-        )
 
 
 def _allowed_hosts(settings: AppSettings) -> list[str]:

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from agileclf import __version__
 from agileclf.serve.batcher import MicroBatcher, Overloaded
 from agileclf.serve.config import Limits
+from agileclf.serve.docs import add_offline_docs
 from agileclf.serve.metrics import MetricsMiddleware, ServeMetrics
 from agileclf.serve.middleware import BearerAuthMiddleware, BodyLimitMiddleware
 from agileclf.serve.models import ServedModel
@@ -65,7 +66,9 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, api
         version=__version__,
         description="Text classifiers trained with agileclf. Errors are JSON: {error: {field, message, type}}.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by add_offline_docs below
     )
+    add_offline_docs(app, "agileclf API")
     app.state.ready = False
     app.state.batchers = batchers
     app.state.metrics = metrics

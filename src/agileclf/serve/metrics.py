@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 
 
 class ServeMetrics:
-    """Metrics in their own registry, so several apps (e.g. in tests) never share counters."""
+    """Metrics in their own registry, so several apps (e.g. in tests) never share counters. Under `serve --workers
+    N` (PROMETHEUS_MULTIPROC_DIR set before the workers start) each worker also writes them to that directory and
+    /metrics reports the sum over all workers."""
 
     content_type = CONTENT_TYPE_LATEST
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.shared_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
         self.requests = Counter(
             "agileclf_requests", "HTTP requests by endpoint and status", ["endpoint", "status"], registry=self.registry
         )
@@ -49,7 +53,11 @@ class ServeMetrics:
         self.texts.labels(model).inc(n_texts)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if self.shared_dir is None:
+            return generate_latest(self.registry)
+        every_worker = CollectorRegistry()
+        multiprocess.MultiProcessCollector(every_worker, path=self.shared_dir)
+        return generate_latest(every_worker)
 
 
 class MetricsMiddleware:

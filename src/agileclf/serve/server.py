@@ -5,12 +5,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 
 from agileclf.errors import ConfigError
 from agileclf.serve.config import Limits, is_loopback_host, parse_model_specs, require_serve_extra
 
 WORKER_CONFIG_ENV = "AGILECLF_SERVE_WORKER_CONFIG"  # how `--workers N` hands the settings to each worker process
+WORKER_HEALTHCHECK_S = 60  # seconds a worker may take to answer uvicorn's liveness ping
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's multiprocess mode: workers write their metrics here
 
 
 def run_server(
@@ -29,7 +33,7 @@ def run_server(
 
     With `workers` > 1, uvicorn starts that many processes on one port; each loads the classifiers and runs its
     own micro-batcher with `threads` torch threads (default: the CPU count / workers), so N workers use N cores
-    without oversubscribing them."""
+    without oversubscribing them; /metrics sums the counts of all workers, whichever one answers it."""
     require_serve_extra()
     import uvicorn
 
@@ -73,7 +77,16 @@ def run_server(
         }
     )
     echo(f"serving {', '.join(map(repr, model_dirs))} with {workers} workers, {threads} torch thread(s) each")
-    uvicorn.run("agileclf.serve.server:worker_app", factory=True, workers=workers, **options)
+    own_metrics_dir = not os.environ.get(METRICS_DIR_ENV)  # a directory the user set is theirs to keep
+    if own_metrics_dir:
+        os.environ[METRICS_DIR_ENV] = tempfile.mkdtemp(prefix="agileclf-metrics-")
+    try:
+        # uvicorn's 5 s default kills a worker still importing torch on a busy machine, and restarts it in a loop
+        options["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK_S
+        uvicorn.run("agileclf.serve.server:worker_app", factory=True, workers=workers, **options)
+    finally:
+        if own_metrics_dir:
+            shutil.rmtree(os.environ.pop(METRICS_DIR_ENV), ignore_errors=True)
 
 
 def worker_app():
