@@ -27,17 +27,17 @@ from agileclf.evaluate.bootstrap import pooled_paired_bootstrap
 
 
 @cache  # every seed of a dataset scores the same rows: read and fingerprint them once
-def _capped_test(test_file: Path, n_test: int) -> tuple[str, np.ndarray]:
+def _capped_test(test_file: Path, n_test: int, label_field: str) -> tuple[str, np.ndarray]:
     """(sha256 of the capped test rows, per row: is it of their most common label?)."""
-    test = read_examples(test_file)
+    test = read_examples(test_file, label_field=label_field)
     test = test.subset(capped_rows(test.labels, n_test))  # all rows when n_test is the whole set
     top = Counter(test.labels).most_common(1)[0][0]
     return test.fingerprint(), np.array([y == top for y in test.labels])
 
 
-def majority_correct(test_file: Path, n_test: int, sha256: str) -> np.ndarray:
+def majority_correct(test_file: Path, n_test: int, sha256: str, label_field: str = "label") -> np.ndarray:
     """Per test row: is it of the most common label among the (capped) test rows?"""
-    fingerprint, correct = _capped_test(test_file, n_test)
+    fingerprint, correct = _capped_test(test_file, n_test, label_field)
     if fingerprint != sha256:
         raise SystemExit(f"{test_file}: its {n_test} capped rows are not the rows the bench scored")
     return correct
@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--methods", default="zero-shot,icl", help="comma-separated methods")
     parser.add_argument("--against", default="", help="METHOD or METHOD@SHOTS instead of the majority label")
     parser.add_argument("--data-root", type=Path, default=Path("../shared/data"), help="folder of the datasets")
+    parser.add_argument("--label-field", default="label", help="the test files' label field (massive_en: intent)")
     args = parser.parse_args()
     rows = read_results(args.out)
     predictions = read_predictions(args.out)
@@ -57,11 +58,18 @@ def main() -> None:
             done = [r for r in rows if r["dataset"] == dataset and r["method"] == method and "error" not in r]
             for k in sorted({r["shots"] for r in done}):
                 cells = [r for r in done if r["shots"] == k]
-                compare(dataset, method, k, cells, predictions, args.against, args.data_root)
+                compare(dataset, method, k, cells, predictions, args.against, args.data_root, args.label_field)
 
 
 def compare(
-    dataset: str, method: str, k: int, cells: list[dict], predictions: dict, against: str, data_root: Path
+    dataset: str,
+    method: str,
+    k: int,
+    cells: list[dict],
+    predictions: dict,
+    against: str,
+    data_root: Path,
+    label_field: str = "label",
 ) -> None:
     """Print one (dataset, method, shots) line: the pooled paired difference over the seeds."""
     name, _, against_shots = against.partition("@")
@@ -74,7 +82,8 @@ def compare(
             if other is not None and (name, shots) != (method, k):  # a cell is not compared with itself
                 pairs.append((stored["correct"], other["correct"]))
             continue
-        constant = majority_correct(data_root / dataset / "test.jsonl", row["n_test"], stored["test_sha256"])
+        test_file = data_root / dataset / "test.jsonl"
+        constant = majority_correct(test_file, row["n_test"], stored["test_sha256"], label_field)
         pairs.append((stored["correct"], constant))
     if not pairs:
         return
