@@ -35,7 +35,7 @@ def test_two_processes_train_lora_like_one(tiny_lm, task, tmp_path):
     assert one[0]["accuracy"] >= 0.9  # the task is learned at all
     # not bit-identical: each process averages its own label tokens, so unequal token counts weigh a little
     # differently than in one process's batch
-    assert abs(two[0]["accuracy"] - one[0]["accuracy"]) <= 0.01
+    assert abs(two[0]["accuracy"] - one[0]["accuracy"]) <= 0.01 + 1e-9  # one point (4 texts), float-safe
     assert two[0]["proba"] == two[1]["proba"]
     seen = [r["examples_seen"] for r in two]
     assert sum(seen) == one[0]["examples_seen"] and seen[0] == seen[1]  # 32 examples: two shards of 16 per epoch
