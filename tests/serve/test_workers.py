@@ -13,6 +13,7 @@ import time
 import httpx
 import psutil
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from agileclf.serve.loadtest import run_loadtest
 
@@ -48,10 +49,11 @@ def test_two_workers_serve_one_port(probe_dir):
         assert summary["requests"] == 64 and summary["errors"] == 0, summary
         body = {"model": "tickets", "texts": ["my card was charged twice"]}
         assert httpx.post(f"{base}/v1/classify", json=body, timeout=30).json()["results"][0]["label"] == "billing"
-        metrics = httpx.get(f"{base}/metrics", timeout=30).text
-        answered = [line for line in metrics.splitlines() if line.startswith("agileclf_requests_total{")]
-        classified = [line for line in answered if 'endpoint="/v1/classify"' in line and 'status="200"' in line]
-        assert len(classified) == 1 and float(classified[0].split()[-1]) == 65, answered  # every worker's count
+        families = text_string_to_metric_families(httpx.get(f"{base}/metrics", timeout=30).text)
+        requests = [f for f in families if f.name == "agileclf_requests"]
+        answered = [s for f in requests for s in f.samples if s.name == "agileclf_requests_total"]
+        classified = [s for s in answered if s.labels == {"endpoint": "/v1/classify", "status": "200"}]
+        assert len(classified) == 1 and classified[0].value == 65, answered  # every worker's count
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)

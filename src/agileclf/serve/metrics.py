@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+SHARED_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's multiprocess mode: workers write metrics here
 
 
 class ServeMetrics:
@@ -20,7 +21,7 @@ class ServeMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.shared_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+        self.shared_dir = os.environ.get(SHARED_DIR_ENV) or None
         self.requests = Counter(
             "agileclf_requests", "HTTP requests by endpoint and status", ["endpoint", "status"], registry=self.registry
         )

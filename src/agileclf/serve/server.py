@@ -14,7 +14,6 @@ from agileclf.serve.config import Limits, is_loopback_host, parse_model_specs, r
 
 WORKER_CONFIG_ENV = "AGILECLF_SERVE_WORKER_CONFIG"  # how `--workers N` hands the settings to each worker process
 WORKER_HEALTHCHECK_S = 60  # seconds a worker may take to answer uvicorn's liveness ping
-METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's multiprocess mode: workers write their metrics here
 
 
 def run_server(
@@ -38,6 +37,7 @@ def run_server(
     import uvicorn
 
     from agileclf.serve.app import create_app
+    from agileclf.serve.metrics import SHARED_DIR_ENV
     from agileclf.serve.models import load_models
 
     if not 0 <= port <= 65535:
@@ -77,16 +77,16 @@ def run_server(
         }
     )
     echo(f"serving {', '.join(map(repr, model_dirs))} with {workers} workers, {threads} torch thread(s) each")
-    own_metrics_dir = not os.environ.get(METRICS_DIR_ENV)  # a directory the user set is theirs to keep
+    # uvicorn's 5 s default kills a worker still importing torch on a busy machine, and restarts it in a loop
+    options["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK_S
+    own_metrics_dir = not os.environ.get(SHARED_DIR_ENV)  # a directory the user set is theirs to keep
     if own_metrics_dir:
-        os.environ[METRICS_DIR_ENV] = tempfile.mkdtemp(prefix="agileclf-metrics-")
+        os.environ[SHARED_DIR_ENV] = tempfile.mkdtemp(prefix="agileclf-metrics-")
     try:
-        # uvicorn's 5 s default kills a worker still importing torch on a busy machine, and restarts it in a loop
-        options["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK_S
         uvicorn.run("agileclf.serve.server:worker_app", factory=True, workers=workers, **options)
     finally:
         if own_metrics_dir:
-            shutil.rmtree(os.environ.pop(METRICS_DIR_ENV), ignore_errors=True)
+            shutil.rmtree(os.environ.pop(SHARED_DIR_ENV), ignore_errors=True)
 
 
 def worker_app():
