@@ -6,7 +6,8 @@ pooled paired bootstrap 95% interval the bench uses (test rows and seeds resampl
 
 With `--against METHOD` the comparison is with that method on the seeds both ran instead; `--against METHOD@K`
 takes that method's cells at K shots (e.g. LoRA on 25 real examples per class against LoRA on 4: the same test
-rows, other training samples).
+rows, other training samples); `--against-data NAME` takes them from another dataset entry of the run that scored
+the same rows (e.g. a set with label descriptions against the same set without).
 
 The test rows are rebuilt from each dataset's test.jsonl with the bench's own stratified cap, so the truth lines up
 with the stored per-row predictions (their sha256 is checked).
@@ -48,6 +49,7 @@ def main() -> None:
     parser.add_argument("out", type=Path, help="a bench --out folder (results.jsonl, predictions.jsonl)")
     parser.add_argument("--methods", default="zero-shot,icl", help="comma-separated methods")
     parser.add_argument("--against", default="", help="METHOD or METHOD@SHOTS instead of the majority label")
+    parser.add_argument("--against-data", default="", help="take --against's cells from this dataset entry")
     parser.add_argument("--data-root", type=Path, default=Path("../shared/data"), help="folder of the datasets")
     parser.add_argument("--label-field", default="label", help="the test files' label field (massive_en: intent)")
     args = parser.parse_args()
@@ -58,7 +60,8 @@ def main() -> None:
             done = [r for r in rows if r["dataset"] == dataset and r["method"] == method and "error" not in r]
             for k in sorted({r["shots"] for r in done}):
                 cells = [r for r in done if r["shots"] == k]
-                compare(dataset, method, k, cells, predictions, args.against, args.data_root, args.label_field)
+                compare(dataset, method, k, cells, predictions, args.against, args.data_root, args.label_field,
+                        args.against_data)  # fmt: skip
 
 
 def compare(
@@ -70,6 +73,7 @@ def compare(
     against: str,
     data_root: Path,
     label_field: str = "label",
+    against_data: str = "",
 ) -> None:
     """Print one (dataset, method, shots) line: the pooled paired difference over the seeds."""
     name, _, against_shots = against.partition("@")
@@ -78,8 +82,11 @@ def compare(
         stored = predictions[(dataset, method, k, row["seed"])]
         if name:
             shots = int(against_shots) if against_shots else k
-            other = predictions.get((dataset, name, shots, row["seed"]))
-            if other is not None and (name, shots) != (method, k):  # a cell is not compared with itself
+            other_data = against_data or dataset
+            other = predictions.get((other_data, name, shots, row["seed"]))
+            if other is not None and (other_data, name, shots) != (dataset, method, k):  # never a cell with itself
+                if other["test_sha256"] != stored["test_sha256"]:
+                    raise SystemExit(f"{other_data} and {dataset} were not scored on the same rows")
                 pairs.append((stored["correct"], other["correct"]))
             continue
         test_file = data_root / dataset / "test.jsonl"
@@ -91,7 +98,8 @@ def compare(
     accuracy = float(np.mean([p[0].mean() for p in pairs]))
     other = float(np.mean([p[1].mean() for p in pairs]))
     print(
-        f"{dataset} {method} ({k}-shot): accuracy {100 * accuracy:.1f} vs {against or 'majority label'} "
+        f"{dataset} {method} ({k}-shot): accuracy {100 * accuracy:.1f} vs {against or 'majority label'}"
+        f"{f' on {against_data}' if against_data else ''} "
         f"{100 * other:.1f}, {100 * diff:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}] over {len(pairs)} seed(s)"
     )
 

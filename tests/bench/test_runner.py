@@ -41,6 +41,7 @@ def test_micro_grid_writes_results_report_and_plots(tiny_sets, tmp_path, minilm)
         assert row["n_test"] <= 4
     assert {r["peer"] for r in stored if r["method"] == "tfidf"} == {True}
     assert "binary_f1" in next(r for r in stored if r["dataset"] == "sentiment")
+    assert next(r for r in stored if r["method"] == "linear-probe")["fitted"]["c"] > 0  # chosen on the examples
 
     report = write_report(rows, out).read_text()
     assert "| sentiment | 2 |" in report and "| topic | 2 |" in report
@@ -196,3 +197,28 @@ def test_auto_in_a_grid_records_its_choice_and_the_paired_interval_against_a_pee
     assert auto["auto_reason"].startswith("best out-of-fold accuracy") and auto["auto_reason"] in report
     (comparison,) = json.loads((out / "comparisons.json").read_text())
     assert comparison["method"] == "auto" and comparison["peer"] == "tfidf" and "low" in comparison
+
+
+def test_a_datasets_labels_file_gives_every_method_its_descriptions(tiny_sets, tmp_path, minilm, monkeypatch):
+    from agileclf.bench import load_grid_file
+
+    (tmp_path / "topic-labels.json").write_text(json.dumps({"sport": "football", "money": "finance"}))
+    (tmp_path / "grid.toml").write_text(
+        'methods = ["zero-shot"]\nshots = [2]\nseeds = [0]\n'
+        'data = [{ path = "topic", labels = "topic-labels.json" }, { path = "sentiment" }]\n'
+    )
+    (spec,) = load_grid_file(tmp_path / "grid.toml")
+    seen = {}
+    real_run_cell = runner_module.run_cell
+
+    def spying_run_cell(cell, sample, label_set, *args):
+        seen[cell.dataset] = label_set.descriptions
+        return real_run_cell(cell, sample, label_set, *args)
+
+    monkeypatch.setattr(runner_module, "run_cell", spying_run_cell)
+    run_grid(BenchGrid(**spec), tmp_path / "out", backbone=minilm, log=lambda _: None)
+    assert seen == {"topic": {"sport": "football", "money": "finance"}, "sentiment": {}}
+
+    (tmp_path / "grid.toml").write_text('data = [{ path = "topic", labels = "missing.json" }]\n')
+    with pytest.raises(ConfigError, match="labels file .*missing.json does not exist"):
+        load_grid_file(tmp_path / "grid.toml")

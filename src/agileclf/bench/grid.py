@@ -18,13 +18,15 @@ class DatasetSpec:
     """A folder with train.jsonl and test.jsonl (and dev.jsonl, optional); `name` defaults to the folder's name.
 
     `dev_rows` (for a set that ships no dev.jsonl): that many rows of train.jsonl, drawn with a fixed seed, are its
-    dev split and leave the training pool, whichever split a grid scores (see carve_dev)."""
+    dev split and leave the training pool, whichever split a grid scores (see carve_dev). `labels`: a labels file
+    ({label: description}, as `agileclf train --labels`) whose descriptions every agileclf method receives."""
 
     path: Path
     name: str = ""
     text_field: str = "text"
     label_field: str = "label"
     dev_rows: int = 0
+    labels: Path | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path))
@@ -37,6 +39,16 @@ class DatasetSpec:
             raise ConfigError(f"dataset {self.path}: dev_rows must be >= 0, got {self.dev_rows}")
         if self.dev_rows and (self.path / "dev.jsonl").is_file():
             raise ConfigError(f"dataset {self.path}: it has a dev.jsonl; dev_rows is for sets that have none")
+        if self.labels is not None:
+            object.__setattr__(self, "labels", Path(self.labels))
+            if not self.labels.is_file():
+                raise ConfigError(f"dataset {self.path}: labels file {self.labels} does not exist")
+
+    def descriptions(self) -> dict[str, str]:
+        """The label descriptions from `labels`, or none."""
+        from agileclf.data.labels import read_label_descriptions
+
+        return read_label_descriptions(self.labels) if self.labels else {}
 
     @property
     def has_dev(self) -> bool:
@@ -203,7 +215,8 @@ def load_grid_file(path: str | Path) -> list[dict]:
 
 
 def _dataset_spec(table: dict, base: Path, where: str) -> DatasetSpec:
-    known = {"path", "name", "text_field", "label_field", "dev_rows"}
+    known = {"path", "name", "text_field", "label_field", "dev_rows", "labels"}
     if not isinstance(table, dict) or "path" not in table or set(table) - known:
         raise ConfigError(f"{where}: a [[data]] table needs `path` and may have {', '.join(sorted(known - {'path'}))}")
-    return DatasetSpec(**{**table, "path": base / table["path"]})
+    paths = {key: base / table[key] for key in ("path", "labels") if key in table}  # relative to the config file
+    return DatasetSpec(**{**table, **paths})

@@ -80,7 +80,7 @@ def multilabel_spec(spec: DatasetSpec) -> DatasetSpec | None:
     if looks_multilabel(spec.path / "train.jsonl", spec.label_field):
         return spec
     if spec.label_field == "label" and looks_multilabel(spec.path / "train.jsonl", "labels"):
-        return DatasetSpec(spec.path, spec.name, spec.text_field, "labels")
+        return DatasetSpec(spec.path, spec.name, spec.text_field, "labels", spec.dev_rows, spec.labels)
     return None
 
 
@@ -136,7 +136,7 @@ def run_multilabel_grid(
     for spec in grid.datasets:
         train, test = _load(spec, grid.max_test, grid.eval_split)
         log(f"{spec.name}: {len(test)} {grid.eval_split} rows")
-        label_set = LabelSet.from_labels(train.classes)
+        label_set = LabelSet.from_labels(train.classes, spec.descriptions())
         truth = indicator(test.labels, label_set.names)
         np.save(out_dir / PREDICTIONS_DIR / f"{spec.name}-truth.npy", truth)
         for shots in grid.shots:

@@ -151,6 +151,20 @@ def capped_rows(labels: list[str], cap: int, seed: int = TEST_SAMPLE_SEED) -> li
     return sorted(chosen)
 
 
+def _fit_choices(classifier) -> dict:
+    """What the method chose from its training examples (a peer has no such record)."""
+    return classifier.fit_choices() if hasattr(classifier, "fit_choices") else {}
+
+
+def _descriptions(spec: DatasetSpec, train: Dataset) -> dict[str, str]:
+    descriptions = spec.descriptions()
+    unknown = set(descriptions) - set(train.labels)
+    if unknown:
+        names = ", ".join(sorted(unknown))
+        raise ConfigError(f"{spec.labels}: describes label(s) {names}, not in {spec.name}'s train.jsonl")
+    return descriptions
+
+
 def _load(spec: DatasetSpec, max_test: int, split: str = "test") -> tuple[Dataset, Dataset]:
     def read(path, text_field, label_field, scored):
         return read_examples(path, text_field, label_field, min_classes=0 if scored else 2)
@@ -208,6 +222,7 @@ def run_cell(
         "peak_mb": round(memory.peak_mb, 1),
         "params": params,
         **(getattr(classifier, "bench_info", None) or {}),  # e.g. what `auto` chose and its CV estimate
+        **({"fitted": fitted} if (fitted := _fit_choices(classifier)) else {}),  # e.g. C, the anchor gate
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
@@ -305,7 +320,8 @@ def run_grid(
                 drawn = sample_few_shot(train.labels, cell.shots, cell.seed)
                 if drawn.short_classes:
                     log(f"note: {cell.dataset}: {drawn.describe(cell.shots)}")
-                samples = {group: (train.subset(drawn.indices), LabelSet.from_labels(train.labels))}
+                label_set = LabelSet.from_labels(train.labels, _descriptions(specs[cell.dataset], train))
+                samples = {group: (train.subset(drawn.indices), label_set)}
             sample, label_set = samples[group]
             n_real = len(sample)
             if cell.augmented:

@@ -25,6 +25,7 @@ def bench(
     resume: bool = typer.Option(False, "--resume", help="keep finished cells of --out and run the rest"),
     text_field: str = TEXT_FIELD,
     label_fields: list[str] = typer.Option(["label"], "--label-field", help="label field: one, or one per --data"),
+    labels_files: list[Path] = typer.Option([], "--labels", help="labels file {label: description}, one per --data"),
     params: list[str] = typer.Option([], "--param", "-p", help="method.key=value or method@dataset.key=value"),
     backbone: str = typer.Option(None, "--backbone", "-b", help="local encoder folder (default: bundled MiniLM)"),
     augmented: str = typer.Option(None, "--augmented", help="methods also run on sample + synthetic rows, e.g. lora"),
@@ -44,8 +45,13 @@ def bench(
         if len(label_fields) not in (1, len(data)):
             raise ConfigError(f"give one --label-field, or one per --data ({len(data)}), not {len(label_fields)}")
         fields = label_fields * len(data) if len(label_fields) == 1 else label_fields
-        pairs = zip(data, fields, strict=True)
-        flags["datasets"] = [DatasetSpec(p, text_field=text_field, label_field=f) for p, f in pairs]
+        if labels_files and len(labels_files) != len(data):
+            raise ConfigError(f"give one --labels per --data ({len(data)}), not {len(labels_files)}")
+        described = labels_files or [None] * len(data)
+        flags["datasets"] = [
+            DatasetSpec(p, text_field=text_field, label_field=f, labels=labels)
+            for p, f, labels in zip(data, fields, described, strict=True)
+        ]
     listed = {"methods": methods_, "peers": peers, "augmented": augmented}  # synthetic settings: -p synthetic.k=v
     flags |= {key: parse_list(value) for key, value in listed.items() if value is not None}
     numbers = {"shots": shots, "seeds": seeds, "augmented_shots": augmented_shots}
