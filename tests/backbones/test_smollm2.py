@@ -104,7 +104,14 @@ def test_zero_shot_on_sst2_is_well_above_chance(smollm2, sst2, sst2_train):
 @pytest.fixture(scope="module")
 def lora(smollm2, sst2):
     texts, labels = sst2
-    params = {"min_steps": 4, "train_batch_size": 4, "max_text_tokens": 48, "seed": 0, "prompt_search": "off"}
+    params = {
+        "min_steps": 4,
+        "steps_per_label": 0,
+        "train_batch_size": 4,
+        "max_text_tokens": 48,
+        "seed": 0,
+        "prompt_search": "off",
+    }
     return make_method("lora", backbone=smollm2, **params).fit(texts[:8], labels[:8])
 
 

@@ -82,3 +82,13 @@ def test_a_failing_cell_is_recorded_and_the_grid_goes_on(tmp_path, minilm):
     assert "1 failed cell(s) run again" in again.output
     rows = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
     assert sorted(r["method"] for r in rows) == ["contrastive", "linear-probe"]  # the old error row was replaced
+
+
+def test_a_grid_files_backbone_is_the_one_loaded(tmp_path):
+    folder = _folder(tmp_path, {"train": ROWS, "test": TEST})
+    config = tmp_path / "grid.toml"
+    missing = tmp_path / "no-such-model"
+    config.write_text(f'backbone = "{missing}"\nmethods = ["zero-shot"]\nshots = [3]\nseeds = [0]\n'
+                      f'data = [{{ path = "{folder}" }}]\n')  # fmt: skip
+    result = CliRunner().invoke(app, ["bench", "--config", str(config), "--out", str(tmp_path / "out"), "--quiet"])
+    assert "no-such-model" in str(result.exception)  # the grid's backbone was loaded, not the default encoder

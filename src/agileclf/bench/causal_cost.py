@@ -21,7 +21,7 @@ METHODS = [
     ("icl k=1", {"demos_per_class": 1}),
     ("icl k=4", {"demos_per_class": 4}),
     ("prompt-tuning", {"min_steps": 1, "num_virtual_tokens": 20}),
-    ("lora", {"min_steps": 1}),
+    ("lora", {"min_steps": 1, "steps_per_label": 0}),
 ]
 SYNTHETIC_LABEL = "category {i} item type"  # a long label whose first word all labels share
 

@@ -132,7 +132,7 @@ def run_multilabel_grid(
         raise ConfigError(f"{out_dir / RESULTS_FILE} already holds {len(rows)} rows; pass --resume, or another --out")
     rows = drop_failed_rows(out_dir / RESULTS_FILE, rows, log)
     done = {row_key(r) for r in rows}
-    backbone = load_backbone(backbone)
+    backbone = load_backbone(backbone if backbone is not None else grid.backbone)
     for spec in grid.datasets:
         train, test = _load(spec, grid.max_test, grid.eval_split)
         log(f"{spec.name}: {len(test)} {grid.eval_split} rows")

@@ -116,5 +116,5 @@ def test_prompt_search_chooses_on_the_training_examples_and_records_the_choice(s
     assert (clf.config.template, clf.config.calibrate, clf.config.prompt_search) == (
         best["template"], best["calibrate"], "off",
     )  # fmt: skip
-    lora = make_method("lora", backbone=sentencepiece_lm, min_steps=1, seed=0).fit(texts, labels)
+    lora = make_method("lora", backbone=sentencepiece_lm, min_steps=1, steps_per_label=0, seed=0).fit(texts, labels)
     assert {r["calibrate"] for r in lora.prompt_search_table} == {False}  # trained methods keep calibration off

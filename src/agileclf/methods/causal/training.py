@@ -40,6 +40,7 @@ class LoopConfig(AccelerateConfig):
 
     epochs: int = param(0, "passes over the data; 0 picks enough epochs for about min_steps updates")
     min_steps: int = param(100, "with epochs=0, the number of optimizer updates to aim for")
+    steps_per_label: int = param(0, "with epochs=0, at least this many updates per label (over min_steps)")
     max_epochs: int = param(100, "with epochs=0, the most epochs to run")
     train_batch_size: int = param(8, "examples per update")
     optimizer: str = param("adamw", "'adamw', or 'adafactor' (updates relative to each parameter's scale)")
@@ -145,7 +146,9 @@ class TrainedCausalMethod(CausalMethod):
         demos = self.train_demos(texts, y)
         examples = [(self.prompt_ids(t, d), self.label_ids[int(k)]) for t, d, k in zip(texts, demos, y, strict=True)]
         score = None if valid is None else (lambda: accuracy(self, valid))
-        self.validation_accuracy = run_training(self, LabelLoss(lm, soft), parameters, examples, score)
+        self.validation_accuracy = run_training(
+            self, LabelLoss(lm, soft), parameters, examples, score, n_labels=len(self.labels)
+        )
         self._finish_training()
 
     def _before_training(self, texts: list[str], y: np.ndarray) -> None:
@@ -153,11 +156,12 @@ class TrainedCausalMethod(CausalMethod):
 
 
 def run_training(
-    method, module: LabelLoss, parameters, examples, score: Callable[[], float] | None = None
+    method, module: LabelLoss, parameters, examples, score: Callable[[], float] | None = None, n_labels: int = 0
 ) -> float | None:
     """Optimise `parameters` on `examples` ((prompt ids, target ids) pairs) with the shared loop
     (agileclf.methods.training); with a `score` (validation, higher is better) keep the best checkpoint. `method`
-    needs `config` (a LoopConfig), `name`, `backbone.tokenizer`, `_snapshot()` and `_load_snapshot()`."""
+    needs `config` (a LoopConfig), `name`, `backbone.tokenizer`, `_snapshot()` and `_load_snapshot()`; `n_labels`
+    scales the update floor by `steps_per_label`."""
     cfg = method.config
     pad_id = method.backbone.tokenizer.pad_token_id
     loader = torch.utils.data.DataLoader(
@@ -169,7 +173,8 @@ def run_training(
     )
     accumulation = cfg.grad_accumulation
     batches = math.ceil(len(loader) / world_size())  # what one process's shard yields (accelerate evens them out)
-    epochs = epochs_for(cfg.epochs, cfg.min_steps, cfg.max_epochs, updates_per_epoch(batches, accumulation))
+    aim = max(cfg.min_steps, cfg.steps_per_label * n_labels)
+    epochs = epochs_for(cfg.epochs, aim, cfg.max_epochs, updates_per_epoch(batches, accumulation))
     total = epochs * updates_per_epoch(batches, accumulation)
     validation = None
     if score is not None:

@@ -1,0 +1,29 @@
+"""How many updates the shared causal training loop makes: min_steps, raised by steps_per_label."""
+
+from __future__ import annotations
+
+import pytest
+
+from agileclf.backbones import load_backbone
+from agileclf.methods import make_method
+from agileclf.methods.causal import training
+
+QUICK = {"num_virtual_tokens": 4, "prompt_init": "random", "min_steps": 4, "prompt_search": "off"}
+
+
+@pytest.mark.parametrize("per_label, expected", [(0, 4), (3, 12)])
+def test_steps_per_label_raises_the_update_floor(tiny_lm, task, monkeypatch, per_label, expected):
+    (texts, labels), _, _ = task
+    texts, labels = texts[:16], labels[:16]  # 2 batches of 8 per epoch
+    seen = {}
+    real_run_loop = training.run_loop
+
+    def counting_run_loop(*args, epochs, batches_per_epoch, **kwargs):
+        seen["updates"] = epochs * batches_per_epoch
+        return real_run_loop(*args, epochs=epochs, batches_per_epoch=batches_per_epoch, **kwargs)
+
+    monkeypatch.setattr(training, "run_loop", counting_run_loop)
+    clf = make_method("prompt-tuning", backbone=load_backbone(tiny_lm), steps_per_label=per_label, **QUICK)
+    clf.fit(texts, labels)
+    assert len(clf.labels) == 4
+    assert seen["updates"] == expected  # max(min_steps, steps_per_label x labels), in whole epochs of 2 updates
