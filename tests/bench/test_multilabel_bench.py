@@ -92,3 +92,15 @@ def test_a_grid_files_backbone_is_the_one_loaded(tmp_path):
                       f'data = [{{ path = "{folder}" }}]\n')  # fmt: skip
     result = CliRunner().invoke(app, ["bench", "--config", str(config), "--out", str(tmp_path / "out"), "--quiet"])
     assert "no-such-model" in str(result.exception)  # the grid's backbone was loaded, not the default encoder
+
+
+def test_a_method_variant_runs_as_its_base_method_with_its_own_parameters(tmp_path, minilm):
+    folder = _folder(tmp_path, {"train": ROWS, "test": TEST})
+    config = tmp_path / "grid.toml"
+    config.write_text(f'methods = ["linear-probe", "linear-probe:c1"]\nshots = [3]\nseeds = [0]\n'
+                      f'data = [{{ path = "{folder}" }}]\n[method_params."linear-probe:c1"]\nc = 1.0\n')  # fmt: skip
+    result = CliRunner().invoke(app, ["bench", "--config", str(config), "--out", str(tmp_path / "out"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    rows = {r["method"]: r for r in map(json.loads, (tmp_path / "out" / "results.jsonl").read_text().splitlines())}
+    assert rows["linear-probe:c1"]["params"] == {"c": 1.0} and rows["linear-probe"]["params"] == {}
+    assert all("macro_f1" in row for row in rows.values())

@@ -20,6 +20,7 @@ from agileclf.bench.runner import (
     RESULTS_FILE,
     PeakMemory,
     _append_row,
+    base_method,
     drop_failed_rows,
     failed_row,
     params_for,
@@ -97,7 +98,7 @@ def multilabel_grid(grid: BenchGrid, methods_given: bool) -> BenchGrid | None:
         raise ConfigError(f"a bench grid is single-label or multi-label; {', '.join(single)} hold(s) single labels")
     methods = grid.methods if methods_given else task_method_names("multilabel")
     for name in methods:
-        task_method_classes("multilabel", name)
+        task_method_classes("multilabel", base_method(name))  # a variant ('icl:other-prompt') is its base method
     return dataclasses.replace(grid, datasets=specs, methods=methods)
 
 
@@ -152,7 +153,7 @@ def run_multilabel_grid(
                     folds = int(params.pop("cv_folds", 3))
 
                     def make(name=name, params=params, seed=seed):
-                        return make_task_method("multilabel", name, backbone, **{"seed": seed, **params})
+                        return make_task_method("multilabel", base_method(name), backbone, **{"seed": seed, **params})
 
                     try:
                         done_rows = _run_cell(spec.name, name, peer, shots, seed, sample, label_set, test, truth,

@@ -45,3 +45,10 @@ def test_one_label_rows_choose_the_prompt_and_the_model_round_trips(backbone, ta
     reloaded = load_classifier(tmp_path / name)
     np.testing.assert_allclose(reloaded.predict_proba(test_texts[:8]), clf.predict_proba(test_texts[:8]), atol=1e-6)
     assert reloaded.predict(test_texts[:8]) == clf.predict(test_texts[:8])
+
+
+def test_zero_shot_searches_the_prompt_when_a_label_has_no_one_label_row(backbone, task):
+    texts, lists, n_single = _multilabel(task[0])
+    lists = lists[:n_single] + [[*row, "mixed"] for row in lists[n_single:]]  # "mixed" only ever comes with others
+    clf = make_task_method("multilabel", "zero-shot", backbone, seed=0).fit(texts, lists)
+    assert "mixed" in clf.labels.names and clf.prompt_search_table  # the one-label rows of 4 labels chose it

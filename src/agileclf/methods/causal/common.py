@@ -98,12 +98,11 @@ class CausalMethod(Method):
 
     def _choose_prompt(self, texts: list[str], y: np.ndarray) -> None:
         """With prompt_search=auto and enough examples, set template, chat and calibration by training accuracy."""
-        need = 2 if self.search_folds > 1 else 1
-        if (
-            self.config.prompt_search != "auto"
-            or not len(texts)
-            or np.bincount(y, minlength=len(self.names)).min() < need
-        ):
+        counts = np.bincount(y, minlength=len(self.names))
+        # folds need 2 examples of every label; scoring every example in place (zero-shot) needs 2 labels among
+        # them (a multi-label sample may hold no one-label row of some label)
+        enough = counts.min() >= 2 if self.search_folds > 1 else np.count_nonzero(counts) >= 2
+        if self.config.prompt_search != "auto" or not len(texts) or not enough:
             return
         best, self.prompt_search_table = prompt_search.search_prompt(
             self._search_clone, texts, np.asarray(y), self.labels, self.search_folds, self.config.seed,
