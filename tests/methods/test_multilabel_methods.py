@@ -35,8 +35,9 @@ def fitted(minilm):
 def test_the_task_selects_the_multilabel_variant_by_the_same_name():
     single, multi = method_class("linear-probe", "encoder"), method_class("linear-probe", "encoder", "multilabel")
     assert multi is not single and issubclass(multi, single) and multi.task == "multilabel"
+    assert method_class("icl", "causal-lm", "multilabel").task == "multilabel"  # prompting methods have one
     with pytest.raises(ConfigError, match="no multilabel variant"):
-        method_class("icl", "causal-lm", "multilabel")
+        method_class("lora", "causal-lm", "multilabel")
 
 
 @pytest.mark.parametrize("name", list(PARAMS))
