@@ -93,3 +93,11 @@ def search_prompt(
 def apply(config, overrides: dict):
     """A copy of `config` with the chosen settings and the search switched off (what the artifact records)."""
     return dataclasses.replace(config, **overrides, prompt_search="off")
+
+
+def clone_as(method_class, backbone, config, overrides: dict):
+    """An unfitted `method_class` with the fields of `config` that its own config class has, and the prompt
+    `overrides` applied: the search's clone of a method whose config carries more fields than the clone's."""
+    names = {f.name for f in dataclasses.fields(method_class.config_class)}
+    shared = method_class.config_class(**{k: v for k, v in dataclasses.asdict(config).items() if k in names})
+    return method_class(backbone=backbone, config=apply(shared, overrides))

@@ -9,7 +9,6 @@ with the best validation accuracy is kept.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from torch import nn
 from agileclf.backbones.scoring import embed_inputs
 from agileclf.data.sampling import stratified_holdout
 from agileclf.methods.base import param
+from agileclf.methods.causal import prompt_search
 from agileclf.methods.causal.common import CausalConfig, CausalMethod, Demos
 from agileclf.methods.training import (
     AccelerateConfig,
@@ -123,11 +123,7 @@ class TrainedCausalMethod(CausalMethod):
         """The prompt is chosen as the frozen model reads it best (zero-shot on the training examples)."""
         from agileclf.methods.causal.zero_shot import CausalZeroShot
 
-        names = {f.name for f in dataclasses.fields(CausalConfig)}
-        config = CausalConfig(**{k: v for k, v in dataclasses.asdict(self.config).items() if k in names})
-        return CausalZeroShot(
-            backbone=self.backbone, config=dataclasses.replace(config, **overrides, prompt_search="off")
-        )
+        return prompt_search.clone_as(CausalZeroShot, self.backbone, self.config, overrides)
 
     def train_demos(self, texts: list[str], y: np.ndarray) -> list[Demos]:
         """Demonstrations in each training prompt (none unless a method puts some there)."""

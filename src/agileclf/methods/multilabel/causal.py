@@ -8,7 +8,6 @@ that carry exactly one label; rows with several labels still choose the threshol
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -28,10 +27,7 @@ class SingleLabelRows(MultiLabelMethod):
     single_label_class: ClassVar[type]
 
     def _search_clone(self, overrides: dict):
-        parent = self.single_label_class
-        names = {f.name for f in dataclasses.fields(parent.config_class)}
-        config = parent.config_class(**{k: v for k, v in dataclasses.asdict(self.config).items() if k in names})
-        return parent(backbone=self.backbone, config=prompt_search.apply(config, overrides))
+        return prompt_search.clone_as(self.single_label_class, self.backbone, self.config, overrides)
 
     def _fit(self, texts, y, valid) -> None:
         single = np.flatnonzero(y.sum(axis=1) == 1)
