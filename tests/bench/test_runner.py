@@ -219,6 +219,11 @@ def test_a_datasets_labels_file_gives_every_method_its_descriptions(tiny_sets, t
     run_grid(BenchGrid(**spec), tmp_path / "out", backbone=minilm, log=lambda _: None)
     assert seen == {"topic": {"sport": "football", "money": "finance"}, "sentiment": {}}
 
+    (tmp_path / "topic-labels.json").write_text(json.dumps({"sport": "football", "nope": "not a label"}))
+    rows = run_grid(BenchGrid(**spec), tmp_path / "out2", backbone=minilm, log=lambda _: None)
+    topic_rows = [r for r in rows if r["dataset"] == "topic"]
+    assert topic_rows and all("describes label(s) nope" in r["error"] for r in topic_rows)
+
     (tmp_path / "grid.toml").write_text('data = [{ path = "topic", labels = "missing.json" }]\n')
     with pytest.raises(ConfigError, match="labels file .*missing.json does not exist"):
         load_grid_file(tmp_path / "grid.toml")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -44,11 +44,17 @@ class DatasetSpec:
             if not self.labels.is_file():
                 raise ConfigError(f"dataset {self.path}: labels file {self.labels} does not exist")
 
-    def descriptions(self) -> dict[str, str]:
-        """The label descriptions from `labels`, or none."""
+    def descriptions(self, known: Iterable[str]) -> dict[str, str]:
+        """The label descriptions from `labels`, or none; describing a label not in `known` (the training file's)
+        is an error."""
         from agileclf.data.labels import read_label_descriptions
 
-        return read_label_descriptions(self.labels) if self.labels else {}
+        descriptions = read_label_descriptions(self.labels) if self.labels else {}
+        unknown = set(descriptions) - set(known)
+        if unknown:
+            names = ", ".join(sorted(unknown))
+            raise ConfigError(f"{self.labels}: describes label(s) {names}, not in {self.name}'s train.jsonl")
+        return descriptions
 
     @property
     def has_dev(self) -> bool:

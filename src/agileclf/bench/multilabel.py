@@ -137,7 +137,7 @@ def run_multilabel_grid(
     for spec in grid.datasets:
         train, test = _load(spec, grid.max_test, grid.eval_split)
         log(f"{spec.name}: {len(test)} {grid.eval_split} rows")
-        label_set = LabelSet.from_labels(train.classes, spec.descriptions())
+        label_set = LabelSet.from_labels(train.classes, spec.descriptions(train.classes))
         truth = indicator(test.labels, label_set.names)
         np.save(out_dir / PREDICTIONS_DIR / f"{spec.name}-truth.npy", truth)
         for shots in grid.shots:

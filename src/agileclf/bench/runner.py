@@ -156,15 +156,6 @@ def _fit_choices(classifier) -> dict:
     return classifier.fit_choices() if hasattr(classifier, "fit_choices") else {}
 
 
-def _descriptions(spec: DatasetSpec, train: Dataset) -> dict[str, str]:
-    descriptions = spec.descriptions()
-    unknown = set(descriptions) - set(train.labels)
-    if unknown:
-        names = ", ".join(sorted(unknown))
-        raise ConfigError(f"{spec.labels}: describes label(s) {names}, not in {spec.name}'s train.jsonl")
-    return descriptions
-
-
 def _load(spec: DatasetSpec, max_test: int, split: str = "test") -> tuple[Dataset, Dataset]:
     def read(path, text_field, label_field, scored):
         return read_examples(path, text_field, label_field, min_classes=0 if scored else 2)
@@ -301,8 +292,8 @@ def run_grid(
         return rows
     backbone = load_backbone(backbone if backbone is not None else grid.backbone)
     specs = {spec.name: spec for spec in grid.datasets}
-    loaded: dict[str, tuple[Dataset, Dataset]] = {}
-    samples: dict[tuple, tuple[Dataset, LabelSet]] = {}
+    loaded: dict[str, tuple[Dataset, Dataset, LabelSet]] = {}
+    samples: dict[tuple, Dataset] = {}
     writer, mixed = None, {}  # the synthesis LM and the augmented samples, made when a cell first needs them
     bar = progress(total=len(todo), desc="bench cells", leave=True)
     for cell in todo:
@@ -311,18 +302,19 @@ def run_grid(
         params = params_for(table, cell.method, cell.dataset)
         try:
             if cell.dataset not in loaded:  # one dataset in memory at a time
-                loaded = {cell.dataset: _load(specs[cell.dataset], grid.max_test, grid.eval_split)}
+                train, test = _load(specs[cell.dataset], grid.max_test, grid.eval_split)
+                described = specs[cell.dataset].descriptions(train.labels)
+                loaded = {cell.dataset: (train, test, LabelSet.from_labels(train.labels, described))}
                 samples = {}
-                _note_test_set(cell.dataset, loaded[cell.dataset], grid, log)
-            train, test = loaded[cell.dataset]
+                _note_test_set(cell.dataset, (train, test), grid, log)
+            train, test, label_set = loaded[cell.dataset]
             group = (cell.shots, cell.seed)
             if group not in samples:
                 drawn = sample_few_shot(train.labels, cell.shots, cell.seed)
                 if drawn.short_classes:
                     log(f"note: {cell.dataset}: {drawn.describe(cell.shots)}")
-                label_set = LabelSet.from_labels(train.labels, _descriptions(specs[cell.dataset], train))
-                samples = {group: (train.subset(drawn.indices), label_set)}
-            sample, label_set = samples[group]
+                samples = {group: train.subset(drawn.indices)}
+            sample = samples[group]
             n_real = len(sample)
             if cell.augmented:
                 if (cell.dataset, group) not in mixed:
