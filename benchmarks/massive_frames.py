@@ -95,7 +95,11 @@ def main() -> None:
     print(f"encoder epochs on the dev slice: {on_dev}; chosen {chosen}", flush=True)
     contenders = {
         "encoder-joint (MiniLM)": (f"encoder-e{chosen}", None, {"epochs": chosen}),
-        "json-frames LoRA (SmolLM2)": ("causal", args.causal, {"adapter": "lora", "min_steps": args.causal_steps}),
+        "json-frames LoRA (SmolLM2)": (
+            f"causal-{args.causal_steps}",
+            args.causal,
+            {"adapter": "lora", "min_steps": args.causal_steps},
+        ),
     }
     results, correct = {}, {}
     for label, (name, backbone, params) in contenders.items():

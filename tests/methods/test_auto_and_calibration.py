@@ -145,6 +145,7 @@ def test_with_few_examples_per_label_auto_takes_the_tuned_candidate_without_cros
     assert choice["chosen"] == "contrastive" and choice["folds"] == 0  # the last candidate that tunes the backbone
     assert "4 example(s) of" in choice["reason"] and "min_cv_per_label=20" in choice["reason"]
     assert clf.bench_info["auto_cv_accuracy"] is None
+    assert {"c", "steps", "anchors"} <= set(clf.fit_choices())  # the bench row's "fitted": the winner's choices
     from agileclf.methods.auto import describe_choice
 
     line = describe_choice(choice)

@@ -194,6 +194,10 @@ class Auto(Method):
             return True
         return False
 
+    def fit_choices(self) -> dict:
+        """The winner's own fitted choices (its C, anchors, ...): auto fits nothing else but the choice."""
+        return self.chosen.fit_choices() if getattr(self, "chosen", None) is not None else {}
+
     def _calibrate(self, texts, labels, backbone) -> dict:
         return {"mode": "delegated", "temperature": 1.0}  # the winner carries its own temperature
 
