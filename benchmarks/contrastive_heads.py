@@ -122,7 +122,8 @@ def main() -> None:
               f"anchors used: {[r['_anchors_used'][0] for r in runs]})")  # fmt: skip
         for head in [h for h in runs[0] if not h.startswith("_")]:
             per_seed = [100 * np.mean(r[head]) for r in runs]
-            line = f"  {head:16s} {np.mean(per_seed):5.1f} ± {np.std(per_seed, ddof=1):3.1f}"
+            spread = f" ± {np.std(per_seed, ddof=1):3.1f}" if len(per_seed) > 1 else " (one seed)"
+            line = f"  {head:16s} {np.mean(per_seed):5.1f}{spread}"
             if head != "default":
                 diff, low, high = pooled_paired_bootstrap([(r[head], r["default"]) for r in runs])
                 line += f"   vs default {100 * diff:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"

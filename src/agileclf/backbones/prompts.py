@@ -14,7 +14,8 @@ from agileclf.errors import ConfigError
 class PromptTemplate:
     """How a prompt is laid out: an instruction naming the labels, demonstrations, then the query.
 
-    `{labels}` in the instruction is the comma-separated label list; `{text}` and `{label}` fill the
+    `{labels}` in the instruction is the comma-separated label list (each label's words, with its description in
+    brackets when the user gave one); `{text}` and `{label}` fill the
     demonstration and the query. The label continuation follows the query directly (so `answer_prefix` is
     usually one space after `Label:`; with a chat template the answer starts the assistant turn instead).
     """
@@ -86,9 +87,16 @@ def load_template(name_or_path: str) -> PromptTemplate:
     return PromptTemplate(**payload)
 
 
-def verbalizer(labels: LabelSet, path: str = "") -> dict[str, str]:
-    """label -> the words the model should say for it: from a JSON file, else the readable label name."""
+DESCRIPTION_USES = ("auto", "answer", "list", "off")
+ANSWER_WORDS = 3  # a description this short names the label ("abbreviation"); a longer one is context
+
+
+def verbalizer(labels: LabelSet, path: str = "", descriptions: bool = False) -> dict[str, str]:
+    """label -> the words the model should say for it: from a JSON file, else (with `descriptions`) the label's
+    --labels description, else the readable label name."""
     words = {name: name.replace("_", " ").replace("-", " ").strip() for name in labels.names}
+    if descriptions:
+        words.update({k: v.strip() for k, v in labels.descriptions.items() if v.strip()})
     if path:
         file = Path(path).expanduser()
         if not file.is_file():
@@ -106,3 +114,32 @@ def verbalizer(labels: LabelSet, path: str = "") -> dict[str, str]:
     if len(set(words.values())) != len(words):
         raise ConfigError(f"two labels share the same words in the verbalizer: {words}")
     return words
+
+
+def description_use(labels: LabelSet) -> str:
+    """How --labels descriptions serve a causal LM when nothing chooses: short ones ('abbreviation' for ABBR) are
+    the answer the model says, longer ones are listed beside the label in the instruction; 'off' without any,
+    or when two labels share a description."""
+    given = [d.strip() for d in labels.descriptions.values() if d.strip()]
+    if not given:
+        return "off"
+    if all(len(d.split()) <= ANSWER_WORDS for d in given):
+        try:
+            verbalizer(labels, descriptions=True)
+        except ConfigError:
+            return "list"
+        return "answer"
+    return "list"
+
+
+def label_texts(labels: LabelSet, path: str, use: str) -> tuple[dict[str, str], list[str]]:
+    """(label -> answer words, what the instruction's `{labels}` lists per label) under description use `use`
+    ('auto' resolves by description_use): 'answer' says the description, 'list' adds it in brackets."""
+    use = description_use(labels) if use == "auto" else use
+    words = verbalizer(labels, path, descriptions=use == "answer")
+    listing = []
+    for name in labels.names:
+        description = labels.descriptions.get(name, "").strip() if use == "list" else ""
+        same = description.casefold() in ("", words[name].casefold())  # a description equal to the words adds nothing
+        listing.append(words[name] if same else f"{words[name]} ({description})")
+    return words, listing

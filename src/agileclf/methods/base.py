@@ -270,6 +270,8 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, bool | int | np.integer):
         return int(value)
+    if isinstance(value, str):  # a chosen name (the prompt template)
+        return value
     value = float(value)
     return None if np.isnan(value) else round(value, 4)
 

@@ -7,6 +7,8 @@ of Llama-2's and Mistral's tokenizers), built here offline: " positive" alone be
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -118,3 +120,71 @@ def test_prompt_search_chooses_on_the_training_examples_and_records_the_choice(s
     )  # fmt: skip
     lora = make_method("lora", backbone=sentencepiece_lm, min_steps=1, steps_per_label=0, seed=0).fit(texts, labels)
     assert {r["calibrate"] for r in lora.prompt_search_table} == {False}  # trained methods keep calibration off
+
+
+def test_short_descriptions_are_answers_and_long_ones_are_listed():
+    from agileclf.backbones.prompts import description_use, label_texts
+    from agileclf.data import LabelSet
+
+    assert description_use(LabelSet.from_labels(["ABBR", "HUM"], {"ABBR": "abbreviation"})) == "answer"
+    assert description_use(LabelSet.from_labels(["ABBR", "HUM"], {"HUM": "a person or a group of people"})) == "list"
+    assert description_use(LabelSet.from_labels(["ABBR", "HUM"], {"ABBR": "thing", "HUM": "thing"})) == "list"
+    assert description_use(LabelSet.from_labels(["ABBR", "HUM"])) == "off"
+    described = LabelSet.from_labels(["ABBR", "HUM"], {"ABBR": "abbreviation", "HUM": "hum"})
+    assert label_texts(described, "", "auto") == ({"ABBR": "abbreviation", "HUM": "hum"}, ["abbreviation", "hum"])
+    # a description equal to the words adds nothing to the listing
+    assert label_texts(described, "", "list") == ({"ABBR": "ABBR", "HUM": "HUM"}, ["ABBR (abbreviation)", "HUM"])
+    assert label_texts(described, "", "off") == ({"ABBR": "ABBR", "HUM": "HUM"}, ["ABBR", "HUM"])
+
+
+def test_label_descriptions_shape_the_prompt_and_survive_save_and_load(sentencepiece_lm, tmp_path):
+    from agileclf.data import LabelSet
+    from agileclf.methods.persistence import load_classifier
+
+    texts, labels = ["great film", "awful plot", "great movie", "awful film"], ["great", "awful"] * 2
+    described = LabelSet.from_labels(labels, {"great": "positive", "awful": "negative"})
+    tok, query = sentencepiece_lm.tokenizer, "great plot"
+
+    def fitted(use: str):
+        clf = make_method("zero-shot", backbone=sentencepiece_lm, prompt_search="off", describe_labels=use)
+        return clf.fit(texts, labels, label_set=described)
+
+    answer, listed, off = fitted("answer"), fitted("list"), fitted("off")
+    assert [tok.decode(ids).strip() for ids in answer.label_ids] == ["negative", "positive"]
+    assert answer.listing == ["negative", "positive"]
+    assert [tok.decode(ids).strip() for ids in listed.label_ids] == ["awful", "great"]
+    assert listed.listing == ["awful (negative)", "great (positive)"]
+    assert listed.template.render(query, listed.listing).startswith(
+        "Classify the text into one of these labels: awful (negative), great (positive)."
+    )
+    assert off.listing == ["awful", "great"] and len({tuple(c.prompt_ids(query)) for c in (answer, listed, off)}) == 3
+    assert not np.allclose(answer.predict_proba([query]), off.predict_proba([query]))
+
+    for clf in (answer, listed):
+        clf.save(tmp_path / clf.config.describe_labels)
+        loaded = load_classifier(tmp_path / clf.config.describe_labels, backbone=sentencepiece_lm)
+        assert loaded.prompt_ids(query) == clf.prompt_ids(query)
+        assert loaded.predict_proba([query]) == pytest.approx(clf.predict_proba([query]), abs=1e-6)
+    # an artifact saved before descriptions entered the prompt listed its label words alone
+    meta_file = tmp_path / "list" / "agileclf.json"
+    meta = json.loads(meta_file.read_text())
+    del meta["causal_state"]["listing"]
+    meta_file.write_text(json.dumps(meta))
+    assert load_classifier(tmp_path / "list", backbone=sentencepiece_lm).prompt_ids(query) == off.prompt_ids(query)
+
+
+def test_the_prompt_search_tries_the_label_descriptions_against_the_names(sentencepiece_lm, tmp_path):
+    from agileclf.data import LabelSet
+
+    texts, labels = ["great film", "awful plot", "great movie", "awful film"], ["great", "awful"] * 2
+    described = LabelSet.from_labels(labels, {"great": "positive", "awful": "negative"})
+    clf = make_method("zero-shot", backbone=sentencepiece_lm, seed=0).fit(texts, labels, label_set=described)
+    assert {r["describe_labels"] for r in clf.prompt_search_table} == {"answer", "off"}
+    best = max(clf.prompt_search_table, key=lambda r: (r["train_accuracy"], r["train_logprob"]))
+    assert clf.config.describe_labels == best["describe_labels"]
+    chosen = {k: best[k] for k in ("template", "chat_template", "calibrate", "describe_labels")}
+    assert clf.fit_choices() == {"prompt": chosen}  # the bench's rows and agileclf.json record it
+    clf.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "agileclf.json").read_text())["fitted"] == {"prompt": chosen}
+    plain = make_method("zero-shot", backbone=sentencepiece_lm, seed=0).fit(texts, labels)
+    assert "describe_labels" not in plain.prompt_search_table[0]  # no descriptions: nothing more to try

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agileclf.backbones.prompts import PromptTemplate, load_template, verbalizer
+from agileclf.backbones.prompts import DESCRIPTION_USES, PromptTemplate, label_texts, load_template, verbalizer
 from agileclf.backbones.scoring import (
     contextual_calibration,
     greedy_generate,
@@ -25,6 +25,12 @@ STATE_KEY = "causal_state"  # agileclf.json field with the prompt template and l
 class CausalConfig(MethodConfig):
     template: str = param("classify", "prompt template: classify, topic, sentiment, intent, bare, or a JSON file")
     verbalizer: str = param("", "JSON file {label: words} the model should say; default: the readable label name")
+    describe_labels: str = param(
+        "auto",
+        "--labels descriptions: 'answer' (the model says 'abbreviation' for ABBR), 'list' (the instruction lists "
+        "'ABBR (abbreviation)'), 'off', or 'auto' (the prompt search tries them against the names; without a "
+        "search: answer when every description has at most 3 words, else list)",
+    )
     chat_template: bool = param(True, "wrap prompts in the tokenizer's chat template when it has one")
     decode: str = param("score", "'score' each label's words, or 'generate' an answer and match it to a label")
     scoring: str = param("exact", "'exact' multi-token scoring, or 'first-token' (one pass; distinct first tokens)")
@@ -49,6 +55,10 @@ class CausalConfig(MethodConfig):
             raise ValueError(f"scoring must be 'exact' or 'first-token', not {self.scoring!r}")
         if self.prompt_search not in ("auto", "off"):
             raise ValueError(f"prompt_search must be 'auto' or 'off', not {self.prompt_search!r}")
+        if self.describe_labels not in DESCRIPTION_USES:
+            raise ValueError(
+                f"describe_labels must be one of {', '.join(DESCRIPTION_USES)}, not {self.describe_labels!r}"
+            )
         if self.label_forms not in ("case", "exact"):
             raise ValueError(f"label_forms must be 'case' or 'exact', not {self.label_forms!r}")
         if self.max_text_tokens < 1 or self.batch_size < 1:
@@ -63,6 +73,7 @@ class CausalMethod(Method):
 
     kinds = ("causal-lm",)
     config_class = CausalConfig
+    FIT_CHOICES = {"prompt_chosen": "prompt"}  # what the prompt search chose on the training examples
 
     # ---- what subclasses change -------------------------------------------------------------------------
     @property
@@ -109,10 +120,11 @@ class CausalMethod(Method):
             self.backbone.has_chat_template, (False, True) if self.search_calibration else (self.config.calibrate,),
         )  # fmt: skip
         self.config = prompt_search.apply(self.config, best)
+        self.prompt_chosen = best
 
     def _setup_prompting(self) -> None:
         self.template = load_template(self.config.template)
-        self.words = verbalizer(self.labels, self.config.verbalizer)
+        self.words, self.listing = label_texts(self.labels, self.config.verbalizer, self.config.describe_labels)
 
     @property
     def chat(self) -> bool:
@@ -132,9 +144,9 @@ class CausalMethod(Method):
         (see CausalLMBackbone.encode_answer), recomputed whenever template, words or chat switch change.
         """
         words = [self.words[n] for n in self.names]
-        key = (self.template, tuple(words), self.chat, self.config.label_forms)
+        key = (self.template, tuple(words), tuple(self.listing), self.chat, self.config.label_forms)
         if getattr(self, "_label_forms_key", None) != key:
-            reference = self.backbone.render(self.template.render("-", words), self.config.chat_template)
+            reference = self.backbone.render(self.template.render("-", self.listing), self.config.chat_template)
             forms = []
             for w in words:
                 variants = [w] if self.config.label_forms == "exact" else [w, w.lower(), w[:1].upper() + w[1:]]
@@ -174,7 +186,7 @@ class CausalMethod(Method):
     def _encode_prompt(self, text: str, demos: Demos) -> list[int]:
         words = [self.words[n] for n in self.names]
         pairs = [(self.clip(t), words[y]) for t, y in demos]
-        prompt = self.template.render(self.clip(text), words, pairs)
+        prompt = self.template.render(self.clip(text), self.listing, pairs)
         return self.backbone.encode(self.backbone.render(prompt, self.config.chat_template), self.config.chat_template)
 
     # ---- prediction -------------------------------------------------------------------------------------
@@ -254,11 +266,15 @@ class CausalMethod(Method):
     def save(self, path: str | Path, extra: dict | None = None) -> Path:
         """As Method.save; agileclf.json also keeps the template and label words, so loading needs no files."""
         self._check_fitted()
-        state = {"template": self.template.to_json(), "words": self.words, **self._state_json()}
+        state = {
+            "template": self.template.to_json(), "words": self.words, "listing": self.listing, **self._state_json()
+        }  # fmt: skip
         return super().save(path, extra={**(extra or {}), STATE_KEY: state})
 
     def _load_state_tensors(self, tensors: dict) -> None:
         state = getattr(self, "meta", {}).get(STATE_KEY, {})
         self.template = PromptTemplate(**state["template"]) if "template" in state else load_template("classify")
         self.words = state.get("words") or verbalizer(self.labels, "")
+        # artifacts saved before descriptions entered the prompt listed the label words alone
+        self.listing = state.get("listing") or [self.words[n] for n in self.names]
         self._restore(state, tensors)

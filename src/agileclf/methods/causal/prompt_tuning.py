@@ -58,7 +58,7 @@ class CausalPromptTuning(TrainedCausalMethod):
         if cfg.init_from:
             return transferred_prompt(cfg.init_from, lm.get_input_embeddings().embedding_dim).to(self.backbone.device)
         words = [self.words[n] for n in self.names]
-        text = cfg.init_text or self.template.instruction.format(labels=", ".join(words)) or " ".join(words)
+        text = cfg.init_text or self.template.instruction.format(labels=", ".join(self.listing)) or " ".join(words)
         peft_config = PeftPromptConfig(
             task_type="CAUSAL_LM",
             num_virtual_tokens=cfg.num_virtual_tokens,
