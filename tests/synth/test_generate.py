@@ -8,7 +8,7 @@ import pytest
 
 from agileclf.backbones import load_backbone
 from agileclf.data import read_examples
-from agileclf.errors import ConfigError
+from agileclf.errors import ConfigError, DataError
 from agileclf.synth import FilterSettings, GenerationSettings, run, synthesize
 from agileclf.synth.filters import is_malformed
 from agileclf.synth.generate import CHAT_REQUEST, LMGenerator, first_text, generation_prompt
@@ -93,6 +93,29 @@ def test_a_verbalizer_names_the_labels_in_the_prompts_and_for_the_judge(
     verbalizer.write_text(json.dumps({"no-such-label": "x"}))
     with pytest.raises(ConfigError, match="words.json: verbalizer names unknown labels: no-such-label"):
         run.synthesize_with_lm(dataset, lm, tmp_path / "t.jsonl", 2, verbalizer=str(verbalizer))
+
+
+def test_label_descriptions_name_the_labels_in_the_prompts_and_reach_the_judge(
+    tiny_writer, few_shot_file, tmp_path, monkeypatch
+):
+    dataset = read_examples(few_shot_file)
+    first, second, *_ = dataset.classes
+    seen = {}
+
+    def capture(dataset, out_path, per_class, generator, judge, *args, label_words=None, **kwargs):
+        seen.update(described=judge.labels.descriptions, label_words=label_words)
+
+    monkeypatch.setattr(run, "synthesize", capture)
+    lm = load_backbone(str(tiny_writer))
+    short = {first: "sky colour", second: "sunny colour"}
+    run.synthesize_with_lm(dataset, lm, tmp_path / "s.jsonl", 2, judge="zero-shot", descriptions=short)
+    assert seen["described"] == short  # the judge's prompt search tries them (describe_labels=auto)
+    assert seen["label_words"] == {**{c: c for c in dataset.classes}, **short}  # a few words: the label's words
+    long = {first: "the colour of a clear sky at noon"}
+    run.synthesize_with_lm(dataset, lm, tmp_path / "t.jsonl", 2, judge="zero-shot", descriptions=long)
+    assert seen["label_words"][first] == f"{first} (the colour of a clear sky at noon)"  # longer: beside the name
+    with pytest.raises(DataError, match="descriptions given for labels with no examples in .*: purple"):
+        run.synthesize_with_lm(dataset, lm, tmp_path / "u.jsonl", 2, descriptions={"purple": "grape colour"})
 
 
 def test_the_label_filter_takes_another_judge(tiny_writer, few_shot_file, tmp_path, monkeypatch):

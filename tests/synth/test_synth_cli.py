@@ -47,3 +47,19 @@ def test_train_with_augment_adds_synthetic_rows(few_shot_file, tmp_path):
     assert data["synthetic"]["added"] == {"blue": 0, "gold": 0, "green": 2, "red": 0}
     assert data["rows_used"] == 16
     assert "training linear-probe on 18 examples" in result.output.replace("[bold]", "").replace("[/]", "")
+
+
+def test_synthesize_takes_label_descriptions(tiny_writer, few_shot_file, tmp_path):
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({"blue": "sky colour", "red": "a colour of fire and of ripe strawberries"}))
+    out = tmp_path / "syn.jsonl"
+    args = ["synthesize", str(few_shot_file), "-b", str(tiny_writer), "-n", "1", "-o", str(out), "-q"]
+    args += ["--max-new-tokens", "8", "--max-rounds", "1", "--judge", "zero-shot", "--labels", str(labels)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "syn.report.json").read_text())["rounds"] == 1
+    labels.write_text(json.dumps({"purple": "grape colour"}))
+    failed = CliRunner().invoke(app, [*args[:-2], "--labels", str(labels), "-o", str(tmp_path / "other.jsonl")])
+    assert "descriptions given for labels with no examples" in str(failed.exception) and "purple" in str(
+        failed.exception
+    )

@@ -46,7 +46,7 @@ def suggest_examples(
     report(0.05, f"writing {per_class} suggestion(s) per label with the language model")
     result = synthesize_with_lm(  # the cheap ICL judge: a person checks every suggestion in Label next anyway
         dataset, settings.load_generator(), out, per_class, seed=settings.seed + job_id, filters=filters, max_rounds=3,
-        judge="icl",
+        judge="icl", descriptions={k: v for k, v in label_set.descriptions.items() if k in dataset.classes},
     )  # fmt: skip
     rows = [r for r in _read(out) if r.get("label") in label_set.names]
     with Session(store.engine) as session, session.begin():

@@ -245,14 +245,19 @@ def failed_row(cell: Cell, err: BaseException, params: dict) -> dict:
     }
 
 
-def augmented_sample(grid: BenchGrid, cell: Cell, sample: Dataset, writer, out_dir: Path, log) -> Dataset:
-    """The sample plus synthetic rows written from it, kept under out_dir/synthetic/ (resumed when there)."""
+def augmented_sample(
+    grid: BenchGrid, cell: Cell, sample: Dataset, writer, out_dir: Path, log, descriptions: dict[str, str]
+) -> Dataset:
+    """The sample plus synthetic rows written from it, kept under out_dir/synthetic/ (resumed when there); the
+    data entry's label descriptions reach the writer's prompts and judge."""
     from agileclf.synth.augment import augment
     from agileclf.synth.run import settings_from, synthesize_with_lm
 
     path = out_dir / "synthetic" / f"{cell.dataset}-{cell.shots}shot-seed{cell.seed}.jsonl"
     settings = settings_from(grid.synthetic_params)
-    result = synthesize_with_lm(sample, writer, path, grid.synthetic_per_class, cell.seed, resume=True, **settings)
+    result = synthesize_with_lm(
+        sample, writer, path, grid.synthetic_per_class, cell.seed, resume=True, descriptions=descriptions, **settings
+    )
     if not result.complete:
         log(f"note: {cell.dataset} {cell.shots}-shot seed {cell.seed} synthesis {result.stopped}")
     mix = augment(sample.texts, sample.labels, path, cap=grid.synthetic_per_class, seed=cell.seed)
@@ -319,7 +324,9 @@ def run_grid(
             if cell.augmented:
                 if (cell.dataset, group) not in mixed:
                     writer = writer or (load_backbone(grid.writer) if grid.writer else backbone)
-                    mixed[(cell.dataset, group)] = augmented_sample(grid, cell, sample, writer, out_dir, log)
+                    mixed[(cell.dataset, group)] = augmented_sample(
+                        grid, cell, sample, writer, out_dir, log, label_set.descriptions
+                    )
                 sample = mixed[(cell.dataset, group)]
             row, predictions = run_cell(cell, sample, label_set, test, params, backbone, n_real)
         except Exception as err:  # one failing cell never kills the grid: it is recorded and reported

@@ -37,6 +37,7 @@ def synthesize(
     chat_template: bool = typer.Option(True, "--chat/--no-chat", help="use the tokenizer's chat template if any"),
     examples_per_prompt: int = typer.Option(0, "--examples-per-prompt", help="real examples per prompt (0: all)"),
     verbalizer: str = typer.Option("", "--verbalizer", help="JSON {label: words} for prompts and the judge"),
+    labels_file: Path = typer.Option(None, "--labels", help="label descriptions for prompts and the judge (as train)"),
     resume: bool = typer.Option(False, "--resume", help="continue the rows already in --out"),
     report_dir: Path = typer.Option(None, "--report-dir", help="reports folder (default: <out>.report/)"),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1, mps (default: best available)"),
@@ -47,7 +48,7 @@ def synthesize(
     """Write synthetic examples per class with a causal LM, filter them, and report what was kept."""
     setup(quiet)
     from agileclf.backbones import load_backbone
-    from agileclf.data import read_examples, sample_few_shot
+    from agileclf.data import read_examples, read_label_descriptions, sample_few_shot
     from agileclf.synth import FilterSettings, GenerationSettings
     from agileclf.synth.report import filter_table, write_reports
     from agileclf.synth.run import synthesize_with_lm
@@ -66,7 +67,7 @@ def synthesize(
     err.print(f"synthesizing {per_class} per class for {len(dataset.classes)} classes from {len(dataset)} examples")
     result = synthesize_with_lm(
         dataset, lm, out_path, per_class, seed, generation, filters, judge_demos, max_rounds, budget, oversample,
-        resume, verbalizer, judge,
+        resume, verbalizer, judge, read_label_descriptions(labels_file) if labels_file else None,
     )  # fmt: skip
     kept = read_examples(out_path, "text", "label") if out_path.is_file() and out_path.stat().st_size else None
     paths = write_reports(

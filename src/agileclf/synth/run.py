@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import fields
 from pathlib import Path
 
-from agileclf.backbones.prompts import verbalizer as label_words
+from agileclf.backbones.prompts import label_texts
 from agileclf.data import Dataset, LabelSet
-from agileclf.errors import ConfigError
+from agileclf.errors import ConfigError, DataError
 from agileclf.params import literal
 from agileclf.synth.filters import FilterSettings
 from agileclf.synth.generate import GenerationSettings, LMGenerator
@@ -35,16 +35,26 @@ def synthesize_with_lm(
     resume: bool = False,
     verbalizer: str = "",
     judge: str = "lora",
+    descriptions: dict[str, str] | None = None,
 ) -> SynthesisResult:
     """Generate with `lm` and, when the label filter is on, label each candidate with a `judge` fitted on the real
     examples with the same LM: `lora` (trained on the real examples), `icl` (`judge_demos` real demonstrations per
     class, balanced, in seeded random order; the papers' judge) or `zero-shot`. `verbalizer` (a JSON file {label:
-    words}) gives the words the generation prompt and the judge use for a label whose name is a code (TREC's ENTY)."""
+    words}) gives the words the generation prompt and the judge use for a label whose name is a code (TREC's ENTY);
+    `descriptions` ({label: description}, as `--labels`) serve both as in the causal methods (describe_labels=auto:
+    a short one is the label's words, a longer one follows its name in brackets)."""
     if getattr(lm, "kind", None) != "causal-lm":
         raise ConfigError(f"synthesis needs a causal-LM backbone, not {getattr(lm, 'kind', type(lm).__name__)}")
     if judge not in JUDGES:
         raise ConfigError(f"the judge is one of {', '.join(JUDGES)}, not {judge!r}")
-    words = label_words(LabelSet.from_labels(dataset.classes), verbalizer) if verbalizer else None
+    unknown = sorted(set(descriptions or {}) - set(dataset.classes))
+    if unknown:
+        raise DataError(f"descriptions given for labels with no examples in {dataset.path}: {', '.join(unknown)}")
+    label_set = LabelSet.from_labels(dataset.classes, descriptions)
+    words = None
+    if verbalizer or label_set.descriptions:
+        _, listing = label_texts(label_set, verbalizer, "auto")
+        words = dict(zip(label_set.names, listing, strict=True))
     classifier = None
     if filters.label:
         from agileclf.methods import make_method
@@ -52,7 +62,7 @@ def synthesize_with_lm(
         params = {"seed": seed, "chat_template": generation.chat_template, "verbalizer": verbalizer}
         if judge == "icl":
             params["demos_per_class"] = judge_demos
-        classifier = make_method(judge, backbone=lm, **params).fit(dataset.texts, dataset.labels)
+        classifier = make_method(judge, backbone=lm, **params).fit(dataset.texts, dataset.labels, label_set=label_set)
     return synthesize(
         dataset, out_path, per_class, LMGenerator(lm, generation), classifier, generation, filters, max_rounds, budget,
         oversample, seed, resume, label_words=words,
