@@ -14,8 +14,8 @@ from agileclf.errors import ConfigError
 class PromptTemplate:
     """How a prompt is laid out: an instruction naming the labels, demonstrations, then the query.
 
-    `{labels}` in the instruction is the comma-separated label list (each label's words, with its description in
-    brackets when the user gave one); `{text}` and `{label}` fill the
+    `{labels}` in the instruction is the comma-separated label list (each label's words; with describe_labels=list,
+    its description in brackets); `{text}` and `{label}` fill the
     demonstration and the query. The label continuation follows the query directly (so `answer_prefix` is
     usually one space after `Label:`; with a chat template the answer starts the assistant turn instead).
     """

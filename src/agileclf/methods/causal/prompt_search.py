@@ -8,7 +8,7 @@ template (measured on SST-2's dev split, see README). No single setting wins on 
 come from them) and keeps the most accurate one (ties: the higher mean log-probability of the true label).
 Calibration costs one content-free pass per candidate, so both settings are read from the same scores. Label
 descriptions double the candidates: with names as answers, SmolLM2 zero-shot reads TREC's dev rows at 23.0%
-(ABBR, DESC, ...), with the words of its labels file at 43.2% (README).
+(ABBR, DESC, ...), with its labels file's one-word descriptions as the answers at 28.8% (README).
 """
 
 from __future__ import annotations
