@@ -100,34 +100,51 @@ def _logistic(features, y, n_labels, c, seed):
     return lambda x: x @ weight.T + bias
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("bench-out/heads-dev"))
-    parser.add_argument("--data", default="sst2,trec,ag_news")
+def dev_arguments(doc: str, out: str, data: str = "sst2,trec,ag_news") -> argparse.Namespace:
+    """The dev scripts' command line: output folder, sets, seeds, shots, rows carved where there is no dev.jsonl."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path(out))
+    parser.add_argument("--data", default=data)
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--shots", type=int, default=8)
     parser.add_argument("--dev-rows", type=int, default=1000, help="rows carved from train.jsonl without dev.jsonl")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def seed_runs(args: argparse.Namespace, name: str, run, backbone) -> list[dict]:
+    """One set's results per seed: `run(name, seed, shots, dev_rows, backbone)` once, kept in OUT/<set>-<seed>.json
+    so an interrupted run resumes."""
+    runs = []
+    for seed in (int(s) for s in args.seeds.split(",")):
+        path = args.out / f"{name}-{seed}.json"
+        if not path.is_file():
+            write_json_atomic(path, run(name, seed, args.shots, args.dev_rows, backbone))
+        runs.append(json.loads(path.read_text(encoding="utf-8")))
+    return runs
+
+
+def versus_default(runs: list[dict], variant: str, width: int) -> str:
+    """A variant's dev accuracy over the seeds (mean ± std) and its pooled paired interval against `default`."""
+    per_seed = [100 * np.mean(r[variant]) for r in runs]
+    spread = f" ± {np.std(per_seed, ddof=1):3.1f}" if len(per_seed) > 1 else " (one seed)"
+    line = f"  {variant:{width}s} {np.mean(per_seed):5.1f}{spread}"
+    if variant != "default":
+        diff, low, high = pooled_paired_bootstrap([(r[variant], r["default"]) for r in runs])
+        line += f"   vs default {100 * diff:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
+    return line
+
+
+def main() -> None:
+    args = dev_arguments(__doc__, "bench-out/heads-dev")
     backbone = load_backbone()
-    seeds = [int(s) for s in args.seeds.split(",")]
     for name in args.data.split(","):
-        runs = []
-        for seed in seeds:
-            path = args.out / f"{name}-{seed}.json"
-            if not path.is_file():
-                write_json_atomic(path, head_hits(name, seed, args.shots, args.dev_rows, backbone))
-            runs.append(json.loads(path.read_text(encoding="utf-8")))
+        runs = seed_runs(args, name, head_hits, backbone)
         print(f"\n{name} ({len(runs[0]['default'])} dev rows, seeds {args.seeds}, {args.shots} shots; "
               f"anchors used: {[r['_anchors_used'][0] for r in runs]})")  # fmt: skip
         for head in [h for h in runs[0] if not h.startswith("_")]:
-            per_seed = [100 * np.mean(r[head]) for r in runs]
-            spread = f" ± {np.std(per_seed, ddof=1):3.1f}" if len(per_seed) > 1 else " (one seed)"
-            line = f"  {head:16s} {np.mean(per_seed):5.1f}{spread}"
-            if head != "default":
-                diff, low, high = pooled_paired_bootstrap([(r[head], r["default"]) for r in runs])
-                line += f"   vs default {100 * diff:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
-            print(line, flush=True)
+            print(versus_default(runs, head, 16), flush=True)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import torch
 from agileclf.errors import ConfigError
 from agileclf.methods import make_method
 from agileclf.methods.contrastive import ContrastiveConfig, training_steps
+from agileclf.methods.multilabel.contrastive import MultiLabelContrastiveConfig
 from agileclf.methods.persistence import load_classifier
 
 TEXTS = [
@@ -44,6 +45,12 @@ def test_bad_parameters_are_user_errors():
         make_method("contrastive", anchors=-1)
     with pytest.raises(ConfigError, match="must contain"):
         make_method("contrastive", anchor_template="a label")
+    with pytest.raises(ConfigError, match="stop_after_zero_loss must be >= 0"):
+        make_method("contrastive", stop_after_zero_loss=-1)
+    with pytest.raises(ConfigError, match="end_to_end must be >= 0"):
+        make_method("contrastive", end_to_end=-1)
+    with pytest.raises(ValueError, match="single-label only"):
+        MultiLabelContrastiveConfig(end_to_end=2)
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +81,38 @@ def test_save_and_load_give_the_same_probabilities(fitted, tmp_path):
     # what fit chose from the examples (the head's C, updates, the anchor gate) travels in agileclf.json
     assert set(fitted.fit_choices()) == {"c", "steps", "anchors", "name_signal"}
     assert loaded.fit_choices() == fitted.fit_choices()
+
+
+def test_end_to_end_phase_tunes_encoder_and_head_together_from_the_fitted_head(fitted, minilm, tmp_path):
+    params = {"min_steps": 3, "steps_per_label": 0, "passes": 1, "batch_size": 8, "lr": 1e-4, "seed": 0}
+    two_phase = make_method("contrastive", backbone=minilm, end_to_end=4, end_to_end_lr=1e-4, **params)
+    two_phase.fit(TEXTS, LABELS)
+
+    def training_log_loss(clf):
+        proba = clf.predict_proba(TEXTS)
+        columns = [list(clf.classes_).index(label) for label in LABELS]
+        return -np.log(proba[np.arange(len(TEXTS)), columns]).mean()
+
+    # the first phase is the same (same seed); the second moved the encoder and sharpened the head on its examples
+    assert two_phase.steps == fitted.steps
+    assert not np.allclose(two_phase.backbone.embed(TEXTS), fitted.backbone.embed(TEXTS), atol=1e-4)
+    assert training_log_loss(two_phase) < training_log_loss(fitted) / 2
+    assert two_phase.predict(TEXTS).tolist() == LABELS
+    two_phase.save(tmp_path / "clf")
+    np.testing.assert_allclose(
+        load_classifier(tmp_path / "clf").predict_proba(TEXTS), two_phase.predict_proba(TEXTS), atol=1e-5
+    )
+
+
+def test_tuning_stops_once_the_loss_has_been_zero_for_a_run_of_updates(minilm):
+    params = {"steps_per_label": 0, "batch_size": 8, "lr": 1e-4, "seed": 0, "min_steps": 40, "anchors": 0}
+    stopped = make_method("contrastive", backbone=minilm, stop_after_zero_loss=3, **params).fit(TEXTS, LABELS)
+    assert 3 <= stopped.steps < 40  # eight separable reviews meet the triplet margin long before 40 updates
+    assert stopped.fit_choices()["steps"] == stopped.steps
+    assert stopped.predict(TEXTS).tolist() == LABELS
+    # batch-cosine regresses cosines to targets: its loss is never exactly 0, so every update runs
+    params |= {"min_steps": 6, "loss": "batch-cosine"}
+    assert make_method("contrastive", backbone=minilm, stop_after_zero_loss=1, **params).fit(TEXTS, LABELS).steps == 6
 
 
 def test_int8_inference_agrees_with_fp32(fitted, tmp_path):

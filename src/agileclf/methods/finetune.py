@@ -164,17 +164,19 @@ class EncoderFinetune(FastInference, Method):
 
 
 class SentenceClassifier(nn.Module):
-    """A SentenceTransformer and a linear head: texts in, logits out (tokenized to the batch's longest text)."""
+    """A SentenceTransformer and a linear head: texts in, logits out (tokenized to the batch's longest text);
+    `normalize` scales each embedding to unit length before the head (as a head fitted on normalized ones needs)."""
 
-    def __init__(self, model, head: nn.Linear):
+    def __init__(self, model, head: nn.Linear, normalize: bool = False):
         super().__init__()
-        self.model, self.head = model, head
+        self.model, self.head, self.normalize = model, head, normalize
 
     def forward(self, texts: list[str]) -> torch.Tensor:
         features = self.model.preprocess(texts)
         device = module_device(self.head)
         features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
-        return self.head(self.model(features)["sentence_embedding"])
+        embeddings = self.model(features)["sentence_embedding"]
+        return self.head(nn.functional.normalize(embeddings, dim=-1) if self.normalize else embeddings)
 
 
 @torch.no_grad()

@@ -36,6 +36,8 @@ class MultiLabelContrastiveConfig(ContrastiveConfig, MultiLabelFields):
             raise ValueError("multi-label contrastive uses loss=batch-cosine (Jaccard pair targets)")
         if self.anchors is None:
             raise ValueError("multi-label contrastive takes a number of anchors (0 or more), not None")
+        if self.end_to_end:
+            raise ValueError("end_to_end (cross-entropy over one label per text) is single-label only")
 
 
 class JaccardCosineSimilarityLoss(BatchCosineSimilarityLoss):
@@ -100,8 +102,8 @@ class MultiLabelContrastive(MultiLabelMethod, Contrastive):
         anchor_texts, anchor_ids = self._anchors(texts, y)  # an anchor holds its one label, grouped under it
         targets = y.astype(np.float32).tolist() + np.eye(len(self.labels), dtype=np.float32)[anchor_ids].tolist()
         texts, groups = list(texts) + anchor_texts, groups + anchor_ids
-        _train(model, texts, targets, self.config, steps, JaccardCosineSimilarityLoss(model), grouped_sampler(groups))
-        return steps
+        loss = JaccardCosineSimilarityLoss(model)
+        return _train(model, texts, targets, self.config, steps, loss, grouped_sampler(groups))
 
     def _fit_head(self, features: np.ndarray, y: np.ndarray) -> None:
         self.weight, self.bias, self.chosen_c = fit_binary_heads(features, y, self.config.c, self.config.seed)
