@@ -50,7 +50,7 @@ def variant_hits(name: str, seed: int, shots: int, dev_rows: int, backbone) -> d
         second = copy.deepcopy(method)
         second.config.end_to_end, second.config.end_to_end_head, second.config.end_to_end_lr = EPOCHS, head, lr
         start = time.perf_counter()
-        second._tune_end_to_end(second.backbone.model, texts, y)
+        second._tune_end_to_end(texts, y)
         seconds[variant] = time.perf_counter() - start
         hits[variant] = _hits(second, dev_texts, truth, label_set)
     return hits | {"_seconds": seconds, "_anchors_used": [int(method.anchors_used)]}

@@ -33,7 +33,7 @@ from agileclf.methods.heads import (
 )
 from agileclf.methods.inference import FastInference, check_inference, inference_param
 from agileclf.methods.registry import register
-from agileclf.methods.training import run_loop
+from agileclf.methods.training import run_loop, shuffled_batches
 from agileclf.progress import is_quiet, quiet_loading
 
 # Label anchors on the dev splits at 8 shots (README, "Label anchors"): ag_news +1.2 [+0.1, +2.4], sst2 +3.2
@@ -215,7 +215,7 @@ class Contrastive(LogisticHeadState, FastInference, Method):
         self.backbone = base.with_model(model)  # the tuned copy; `base` stays untouched
         self._fit_head(self.backbone.embed(texts, normalize=True), y)
         if cfg.end_to_end:
-            self._tune_end_to_end(model, texts, y)
+            self._tune_end_to_end(texts, y)
 
     def _train_encoder(self, model, texts: list[str], y: np.ndarray) -> int:
         """Tune `model` in place; the number of updates made (fewer than scheduled after a zero-loss stop)."""
@@ -245,11 +245,11 @@ class Contrastive(LogisticHeadState, FastInference, Method):
             features, y, len(self.labels), cfg.c, cfg.seed, class_weight=weights
         )
 
-    def _tune_end_to_end(self, model, texts: list[str], y: np.ndarray) -> None:
+    def _tune_end_to_end(self, texts: list[str], y: np.ndarray) -> None:
         """SetFit's second phase: the tuned encoder and a head trained together on cross-entropy, the head starting
-        from the fitted logistic one (or from zeros, as SetFit's fresh head). `model` (the backbone's) is tuned in
+        from the fitted logistic one (or from zeros, as SetFit's fresh head). The backbone's model is tuned in
         place."""
-        cfg = self.config
+        cfg, model = self.config, self.backbone.model
         torch.manual_seed(cfg.seed)
         rng = np.random.Generator(np.random.PCG64(cfg.seed))
         head = torch.nn.Linear(self.weight.shape[1], len(self.labels), device=model.device)
@@ -267,16 +267,12 @@ class Contrastive(LogisticHeadState, FastInference, Method):
         weights = class_weights(cfg.class_weight, y, self.labels.names)
         targets = torch.as_tensor(y)
 
-        def epoch_batches():
-            order = rng.permutation(len(texts))
-            return [order[start : start + cfg.batch_size] for start in range(0, len(order), cfg.batch_size)]
-
         def loss_of(module, batch) -> torch.Tensor:
             return weighted_cross_entropy(module([texts[i] for i in batch]), targets[batch], weights)
 
         model.train()
         run_loop(
-            network, optimizer, epoch_batches, loss_of, epochs=cfg.end_to_end,
+            network, optimizer, shuffled_batches(rng, len(texts), cfg.batch_size), loss_of, epochs=cfg.end_to_end,
             batches_per_epoch=math.ceil(len(texts) / cfg.batch_size), warmup_ratio=cfg.warmup_ratio,
             desc=f"contrastive end-to-end {len(texts)} examples",
         )  # fmt: skip

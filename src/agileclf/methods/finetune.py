@@ -31,6 +31,7 @@ from agileclf.methods.training import (
     epochs_for,
     module_device,
     run_loop,
+    shuffled_batches,
     updates_per_epoch,
 )
 
@@ -95,10 +96,6 @@ class EncoderFinetune(FastInference, Method):
         labels = self._targets(y)
         batch_loss = self._batch_loss(y)
 
-        def epoch_batches():
-            order = rng.permutation(len(texts))
-            return [order[start : start + cfg.batch_size] for start in range(0, len(order), cfg.batch_size)]
-
         def loss_of(module, batch) -> torch.Tensor:
             logits = module([texts[i] for i in batch])
             return batch_loss(logits, labels[batch])
@@ -112,7 +109,7 @@ class EncoderFinetune(FastInference, Method):
                 patience=cfg.patience,
             )
         best_score = run_loop(
-            network, optimizer, epoch_batches, loss_of, epochs=epochs,
+            network, optimizer, shuffled_batches(rng, len(texts), cfg.batch_size), loss_of, epochs=epochs,
             batches_per_epoch=math.ceil(len(texts) / cfg.batch_size), warmup_ratio=cfg.warmup_ratio,
             validation=validation, mixed_precision=cfg.mixed_precision, grad_accumulation=cfg.grad_accumulation,
             desc=f"finetune {len(texts)} examples",

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -75,6 +76,16 @@ def updates_per_epoch(batches_per_epoch: int, grad_accumulation: int = 1) -> int
 def epochs_for(epochs: int, min_steps: int, max_epochs: int, per_epoch: int) -> int:
     """`epochs` if set, else enough epochs for about `min_steps` updates, at most `max_epochs`."""
     return epochs or min(max_epochs, max(1, math.ceil(min_steps / per_epoch)))
+
+
+def shuffled_batches(rng: np.random.Generator, n: int, batch_size: int) -> Callable[[], list[np.ndarray]]:
+    """run_loop's `epoch_batches` for n rows: each call, a fresh shuffle of the row indices cut into batches."""
+
+    def epoch_batches() -> list[np.ndarray]:
+        order = rng.permutation(n)
+        return [order[start : start + batch_size] for start in range(0, n, batch_size)]
+
+    return epoch_batches
 
 
 def _shard(batch, accelerator):
