@@ -36,8 +36,10 @@ check-deps: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/agileclf demo
 
+# One pytest-xdist worker per core (most tests use one core); TEST_WORKERS=0 runs them in this process
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

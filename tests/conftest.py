@@ -8,7 +8,26 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+TESTS = REPO / "tests"
 SHARED_DATA = Path(os.environ.get("AGILECLF_SHARED_DATA", REPO.parent / "shared" / "data"))
+# Packages whose shared fixtures train something (a tiny LM for minutes, a classifier): one worker runs them all
+ONE_WORKER_PACKAGES = ("methods/causal", "methods/multitask", "app", "serve")
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs one worker per core: a worker (and the CLI processes it starts) with more than one OpenMP
+    # thread would fight the other worker for the cores (spinning threads were measured 15x slower than one)
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Under pytest-xdist (`make test`, `--dist loadgroup`): each test file runs whole on one worker, and so does
+    each package in ONE_WORKER_PACKAGES, so no module or package fixture is built twice."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        relative = item.path.relative_to(TESTS).as_posix()
+        package = next((p for p in ONE_WORKER_PACKAGES if relative.startswith(p + "/")), None)
+        item.add_marker(pytest.mark.xdist_group(package or relative))
 
 
 @pytest.fixture(autouse=True)
