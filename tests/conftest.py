@@ -19,6 +19,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["OMP_NUM_THREADS"] = "1"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the group marks into the node ids
 def pytest_collection_modifyitems(config, items) -> None:
     """Under pytest-xdist (`make test`, `--dist loadgroup`): each test file runs whole on one worker, and so does
     each package in ONE_WORKER_PACKAGES, so no module or package fixture is built twice."""
