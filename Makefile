@@ -39,7 +39,7 @@ demo: $(STAMP)
 # One pytest-xdist worker per core (most tests use one core); TEST_WORKERS=0 runs them in this process
 TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

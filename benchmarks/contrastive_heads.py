@@ -40,14 +40,22 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 LABELS = Path(__file__).resolve().parent / "labels"
 FUSED_WEIGHTS = (0.25, 0.5, 1.0)
 NAME_TEMPERATURE = 0.05
+LABEL_FIELDS = {"massive_en": "intent"}  # as benchmarks/setfit-comparison.toml reads it
 
 
 def splits(name: str, dev_rows: int):
     """(training pool, dev rows, label set) of a shared set, read as the bench's dev grids read it (DatasetSpec)."""
     folder, described = DATA / name, LABELS / f"{name}.json"
     carve = 0 if (folder / "dev.jsonl").is_file() else dev_rows
-    spec = DatasetSpec(folder, dev_rows=carve, labels=described if described.is_file() else None)
-    train, dev = spec.load_splits(lambda path, text_field, label_field, scored: read_examples(path), "dev")
+    label_field = LABEL_FIELDS.get(name, "label")
+    spec = DatasetSpec(
+        folder, dev_rows=carve, labels=described if described.is_file() else None, label_field=label_field
+    )
+
+    def read(path, text_field, label_field, scored):
+        return read_examples(path, text_field=text_field, label_field=label_field)
+
+    train, dev = spec.load_splits(read, "dev")
     return train, dev, LabelSet.from_labels(train.labels, spec.descriptions(train.labels))
 
 

@@ -19,16 +19,22 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["OMP_NUM_THREADS"] = "1"
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the group marks into the node ids
-def pytest_collection_modifyitems(config, items) -> None:
-    """Under pytest-xdist (`make test`, `--dist loadgroup`): each test file runs whole on one worker, and so does
-    each package in ONE_WORKER_PACKAGES, so no module or package fixture is built twice."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        relative = item.path.relative_to(TESTS).as_posix()
-        package = next((p for p in ONE_WORKER_PACKAGES if relative.startswith(p + "/")), None)
-        item.add_marker(pytest.mark.xdist_group(package or relative))
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` runs pytest-xdist with `--dist loadscope`: each test file runs whole on one worker, and here so
+    does each package in ONE_WORKER_PACKAGES, so no module or package fixture is built twice. (Marking the tests
+    with xdist_group does nothing under pytest 9.2, which no longer reads the node id xdist 3.8 rewrites.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileOrPackageScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            relative = path.removeprefix("tests/")
+            return next((p for p in ONE_WORKER_PACKAGES if relative.startswith(p + "/")), path)
+
+    return FileOrPackageScheduling(config, log)
 
 
 @pytest.fixture(autouse=True)

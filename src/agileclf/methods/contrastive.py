@@ -254,6 +254,8 @@ class Contrastive(LogisticHeadState, FastInference, Method):
         rng = np.random.Generator(np.random.PCG64(cfg.seed))
         head = torch.nn.Linear(self.weight.shape[1], len(self.labels), device=model.device)
         fitted = cfg.end_to_end_head == "fitted"
+        # a label absent from the examples has bias -1e4 (heads.py); -30 still never predicts it, on a scale the
+        # head's learning rate can move
         with torch.no_grad():
             head.weight.copy_(torch.from_numpy(self.weight) if fitted else torch.zeros_like(head.weight))
             head.bias.copy_(torch.from_numpy(np.maximum(self.bias, -30.0) if fitted else np.zeros_like(self.bias)))
