@@ -12,14 +12,6 @@ TESTS = REPO / "tests"
 SHARED_DATA = Path(os.environ.get("AGILECLF_SHARED_DATA", REPO.parent / "shared" / "data"))
 # Packages whose shared fixtures train something (a tiny LM for minutes, a classifier): one worker runs them all
 ONE_WORKER_PACKAGES = ("methods/causal", "methods/multitask", "app", "serve")
-# Work that takes a minute or more (pytest --durations), handed out first so that no worker starts one at the end
-LONG_FIRST = (
-    *ONE_WORKER_PACKAGES,
-    "backbones/test_smollm2.py",
-    "methods/test_distributed_finetune.py",
-    "integrations/test_ray.py",
-    "bench/test_multilabel_bench.py",
-)
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # `make test` runs one worker per core: a worker (and the CLI processes it starts) with more than one OpenMP
@@ -30,8 +22,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 @pytest.hookimpl(tryfirst=True)
 def pytest_xdist_make_scheduler(config, log):
     """`make test` runs pytest-xdist with `--dist loadscope`: each test file runs whole on one worker, and here so
-    does each package in ONE_WORKER_PACKAGES, so no module or package fixture is built twice; LONG_FIRST goes out
-    first. (xdist_group marks do nothing under pytest 9.2, which no longer reads the node id xdist 3.8 rewrites.)"""
+    does each package in ONE_WORKER_PACKAGES, so no module or package fixture is built twice.
+    (xdist_group marks do nothing under pytest 9.2, which no longer reads the node id xdist 3.8 rewrites.)"""
     if config.getvalue("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
@@ -40,12 +32,6 @@ def pytest_xdist_make_scheduler(config, log):
         def _split_scope(self, nodeid: str) -> str:
             relative = nodeid.split("::", 1)[0].removeprefix("tests/")
             return next((p for p in ONE_WORKER_PACKAGES if relative.startswith(p + "/")), relative)
-
-        def _assign_work_unit(self, node) -> None:
-            long = next((scope for scope in LONG_FIRST if scope in self.workqueue), None)
-            if long:
-                self.workqueue.move_to_end(long, last=False)  # the parent hands out the queue's first unit
-            super()._assign_work_unit(node)
 
     return FileOrPackageScheduling(config, log)
 
