@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-TESTS = REPO / "tests"
 SHARED_DATA = Path(os.environ.get("AGILECLF_SHARED_DATA", REPO.parent / "shared" / "data"))
 # Packages whose shared fixtures train something (a tiny LM for minutes, a classifier): one worker runs them all
 ONE_WORKER_PACKAGES = ("methods/causal", "methods/multitask", "app", "serve")
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # `make test` runs one worker per core: a worker (and the CLI processes it starts) with more than one OpenMP
-    # thread would fight the other worker for the cores (spinning threads were measured 15x slower than one)
+    # thread would fight the other worker for the cores (tests/methods/multitask/conftest.py: 2 threads were
+    # measured 15x slower than 1 on shared cores)
     os.environ["OMP_NUM_THREADS"] = "1"
 
 
