@@ -47,8 +47,11 @@ def test_one_label_rows_choose_the_prompt_and_the_model_round_trips(backbone, ta
     assert reloaded.predict(test_texts[:8]) == clf.predict(test_texts[:8])
 
 
-def test_zero_shot_searches_the_prompt_when_a_label_has_no_one_label_row(backbone, task):
+def test_the_prompt_is_searched_when_a_label_has_no_one_label_row(backbone, task):
     texts, lists, n_single = _multilabel(task[0])
     lists = lists[:n_single] + [[*row, "mixed"] for row in lists[n_single:]]  # "mixed" only ever comes with others
     clf = make_task_method("multilabel", "zero-shot", backbone, seed=0).fit(texts, lists)
     assert "mixed" in clf.labels.names and clf.prompt_search_table  # the one-label rows of 4 labels chose it
+    # ICL cannot score out of fold without 2 one-label rows of every label: it takes zero-shot's choice
+    icl = make_task_method("multilabel", "icl", backbone, seed=0).fit(texts, lists)
+    assert icl.prompt_search_table == clf.prompt_search_table and icl.prompt_chosen == clf.prompt_chosen

@@ -122,6 +122,14 @@ def test_prompt_search_chooses_on_the_training_examples_and_records_the_choice(s
     assert {r["calibrate"] for r in lora.prompt_search_table} == {False}  # trained methods keep calibration off
 
 
+def test_icl_with_one_example_of_a_label_takes_the_prompt_the_frozen_model_reads_best(sentencepiece_lm):
+    texts, labels = ["great film", "awful plot", "great movie"], ["positive", "negative", "positive"]
+    icl = make_method("icl", backbone=sentencepiece_lm, seed=0).fit(texts, labels)  # 2 folds need 2 of each label
+    zero = make_method("zero-shot", backbone=sentencepiece_lm, seed=0).fit(texts, labels)
+    assert icl.prompt_search_table == zero.prompt_search_table and icl.prompt_chosen == zero.prompt_chosen
+    assert icl.config.prompt_search == "off" and {r["calibrate"] for r in icl.prompt_search_table} == {False, True}
+
+
 def test_short_descriptions_are_answers_and_long_ones_are_listed():
     from agileclf.backbones.prompts import description_use, label_texts
     from agileclf.data import LabelSet

@@ -107,16 +107,26 @@ class CausalMethod(Method):
         """An unfitted copy of this method with prompt settings `overrides`, for the prompt search."""
         return type(self)(backbone=self.backbone, config=prompt_search.apply(self.config, overrides))
 
+    def _zero_shot_clone(self, overrides: dict):
+        """An unfitted zero-shot method with this one's prompt settings and `overrides`: the frozen model reading
+        the prompt without demonstrations."""
+        from agileclf.methods.causal.zero_shot import CausalZeroShot
+
+        return prompt_search.clone_as(CausalZeroShot, self.backbone, self.config, overrides)
+
     def _choose_prompt(self, texts: list[str], y: np.ndarray) -> None:
         """With prompt_search=auto and enough examples, set template, chat and calibration by training accuracy."""
         counts = np.bincount(y, minlength=len(self.names))
-        # folds need 2 examples of every label; scoring every example in place (zero-shot) needs 2 labels among
-        # them (a multi-label sample may hold no one-label row of some label)
-        enough = counts.min() >= 2 if self.search_folds > 1 else np.count_nonzero(counts) >= 2
-        if self.config.prompt_search != "auto" or not len(texts) or not enough:
+        # scoring every example needs 2 labels among them (a multi-label sample may hold no one-label row of some)
+        if self.config.prompt_search != "auto" or np.count_nonzero(counts) < 2:
             return
+        folds, make = self.search_folds, self._search_clone
+        if folds > 1 and counts.min() < 2:
+            # out-of-fold scoring needs 2 examples of every label; without them the prompt is the one the frozen
+            # model reads best without demonstrations (SmolLM2's default prompt collapses on GoEmotions: README)
+            folds, make = 1, self._zero_shot_clone
         best, self.prompt_search_table = prompt_search.search_prompt(
-            self._search_clone, texts, np.asarray(y), self.labels, self.search_folds, self.config.seed,
+            make, texts, np.asarray(y), self.labels, folds, self.config.seed,
             self.backbone.has_chat_template, (False, True) if self.search_calibration else (self.config.calibrate,),
         )  # fmt: skip
         self.config = prompt_search.apply(self.config, best)

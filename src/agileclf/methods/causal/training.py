@@ -20,7 +20,6 @@ from torch import nn
 from agileclf.backbones.scoring import embed_inputs
 from agileclf.data.sampling import stratified_holdout
 from agileclf.methods.base import param
-from agileclf.methods.causal import prompt_search
 from agileclf.methods.causal.common import CausalConfig, CausalMethod, Demos
 from agileclf.methods.training import (
     AccelerateConfig,
@@ -121,9 +120,7 @@ class TrainedCausalMethod(CausalMethod):
 
     def _search_clone(self, overrides: dict):
         """The prompt is chosen as the frozen model reads it best (zero-shot on the training examples)."""
-        from agileclf.methods.causal.zero_shot import CausalZeroShot
-
-        return prompt_search.clone_as(CausalZeroShot, self.backbone, self.config, overrides)
+        return self._zero_shot_clone(overrides)
 
     def train_demos(self, texts: list[str], y: np.ndarray) -> list[Demos]:
         """Demonstrations in each training prompt (none unless a method puts some there)."""
