@@ -104,3 +104,5 @@ def test_a_method_variant_runs_as_its_base_method_with_its_own_parameters(tmp_pa
     rows = {r["method"]: r for r in map(json.loads, (tmp_path / "out" / "results.jsonl").read_text().splitlines())}
     assert rows["linear-probe:c1"]["params"] == {"c": 1.0} and rows["linear-probe"]["params"] == {}
     assert all("macro_f1" in row for row in rows.values())
+    chosen = [c for c in rows["linear-probe"]["fitted"]["c"] if c is not None]  # one C per label, chosen by CV
+    assert chosen and all(c > 0 for c in chosen)  # what the method chose on the sample is kept, as in single-label

@@ -20,6 +20,7 @@ from agileclf.bench.runner import (
     RESULTS_FILE,
     PeakMemory,
     _append_row,
+    _fit_choices,
     base_method,
     drop_failed_rows,
     failed_row,
@@ -207,6 +208,8 @@ def _run_cell(dataset, name, peer, shots, seed, sample, label_set, test, truth, 
                 results[rule] = {**result, **metrics, "predicted": predicted}
     rows = [_cell_row(dataset, rule, peer, shots, seed, sample, label_set, result, cv, fit_s, memory, params, out)
             for rule, result in results.items()]  # fmt: skip
+    if fitted := {} if peer else _fit_choices(classifier):  # e.g. the prompt the search chose on the sample
+        rows = [{**row, "fitted": fitted} for row in rows]
     messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught})[:10]
     return [{**row, "warnings": messages} if messages else row for row in rows]
 
