@@ -67,11 +67,12 @@ class EncoderBackbone(LocalBackbone):
     def dim(self) -> int:
         return int(self.model.get_embedding_dimension())
 
-    def embed(self, texts: list[str], batch_size: int = 64, normalize: bool = False) -> np.ndarray:
+    def embed(self, texts: list[str], batch_size: int = 32, normalize: bool = False) -> np.ndarray:
         """Embeddings as float32 (n, dim).
 
         sentence-transformers' encode sorts texts by length and pads each batch to its longest text only
-        (length bucketing), which is the 2.5-3.5x speed-up over fixed-length padding.
+        (length bucketing), which is the 2.5-3.5x speed-up over fixed-length padding. Batches of 32 (its default,
+        and SetFit's) ran 12-15% faster than 64 on AG News' texts at one and two threads, and level on SST-2's.
         """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

@@ -23,7 +23,7 @@ from agileclf.methods.registry import register
 class LinearProbeConfig(MethodConfig):
     c: float | None = param(None, "inverse regularisation strength; None picks it by cross-validation")
     normalize: bool = param(True, "L2-normalise embeddings before the head")
-    batch_size: int = param(64, "texts per encoder batch while fitting")
+    batch_size: int = param(32, "texts per encoder batch while fitting")
     class_weight: str | dict | None = class_weight_param()
     inference: str = inference_param()
 
