@@ -208,7 +208,7 @@ def _run_cell(dataset, name, peer, shots, seed, sample, label_set, test, truth, 
                 results[rule] = {**result, **metrics, "predicted": predicted}
     rows = [_cell_row(dataset, rule, peer, shots, seed, sample, label_set, result, cv, fit_s, memory, params, out)
             for rule, result in results.items()]  # fmt: skip
-    if fitted := {} if peer else _fit_choices(classifier):  # e.g. the prompt the search chose on the sample
+    if fitted := _fit_choices(classifier):  # e.g. the prompt the search chose on the sample (peers: none)
         rows = [{**row, "fitted": fitted} for row in rows]
     messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught})[:10]
     return [{**row, "warnings": messages} if messages else row for row in rows]
