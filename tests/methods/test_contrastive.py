@@ -115,6 +115,35 @@ def test_tuning_stops_once_the_loss_has_been_zero_for_a_run_of_updates(minilm):
     assert make_method("contrastive", backbone=minilm, stop_after_zero_loss=1, **params).fit(TEXTS, LABELS).steps == 6
 
 
+def test_zero_loss_updates_skip_the_backward_pass_and_end_with_the_same_weights(minilm, monkeypatch):
+    import agileclf.methods.contrastive as module
+
+    params = {"steps_per_label": 0, "batch_size": 8, "lr": 1e-4, "seed": 0, "min_steps": 24, "anchors": 0}
+    params["stop_after_zero_loss"] = 0  # every update runs, many of them at zero loss once the reviews separate
+    original_init = module.ZeroLossSkipsBackward.__init__
+
+    def counting_init(self, loss, model):  # counts each update's loss value and each backward pass reaching the model
+        original_init(self, loss, model)
+        loss.register_forward_hook(lambda module_, inputs, output: losses.append(float(output.detach())))
+        self.trainable[0].register_hook(lambda grad: backward_passes.append(1))
+
+    monkeypatch.setattr(module.ZeroLossSkipsBackward, "__init__", counting_init)
+    losses, backward_passes = [], []
+    skipping = make_method("contrastive", backbone=minilm, **params).fit(TEXTS, LABELS)
+    zero_updates = losses.count(0.0)
+    assert len(losses) == 24 and zero_updates >= 4 and len(backward_passes) == 24 - zero_updates
+    monkeypatch.setattr(
+        module.ZeroLossSkipsBackward, "forward", lambda self, features, labels: self.loss(features, labels)
+    )
+    losses, backward_passes = [], []
+    computing = make_method("contrastive", backbone=minilm, **params).fit(TEXTS, LABELS)
+    assert losses.count(0.0) == zero_updates and len(backward_passes) == 24  # the same run, every backward pass made
+    computed = dict(computing.backbone.model.named_parameters())
+    for name, tensor in skipping.backbone.model.named_parameters():
+        torch.testing.assert_close(tensor, computed[name], rtol=0, atol=1e-6, msg=name)
+    np.testing.assert_allclose(skipping.predict_proba(TEXTS), computing.predict_proba(TEXTS), atol=1e-6)
+
+
 def test_int8_inference_agrees_with_fp32(fitted, tmp_path):
     fitted.save(tmp_path / "clf")
     fast = load_classifier(tmp_path / "clf")

@@ -296,6 +296,7 @@ def _train(model, texts: list[str], targets: list, cfg: ContrastiveConfig, steps
     from sentence_transformers.sentence_transformer.training_args import BatchSamplers
 
     train = Dataset.from_dict({"sentence": list(texts), "label": list(targets)})
+    loss = ZeroLossSkipsBackward(loss, model)
     with tempfile.TemporaryDirectory(prefix="agileclf-contrastive-") as tmp, quiet_loading():
         args = SentenceTransformerTrainingArguments(
             output_dir=tmp,
@@ -323,10 +324,31 @@ def _train(model, texts: list[str], targets: list, cfg: ContrastiveConfig, steps
         return trainer.state.global_step
 
 
+class ZeroLossSkipsBackward(torch.nn.Module):
+    """An in-batch loss whose backward pass is skipped when its value is exactly 0 (every triplet meets the margin):
+    the gradients are then exactly 0, so they are written as zeros instead of computed, and the optimizer's step (its
+    momentum still moves the weights) is the same as before, for about half the cost of such an update. The trainer
+    has no hook between the loss and the backward pass, so the loss hands it a detached 0."""
+
+    def __init__(self, loss: torch.nn.Module, model):
+        super().__init__()
+        self.loss = loss
+        self.trainable = [p for p in model.parameters() if p.requires_grad]  # a list: not registered as modules
+
+    def forward(self, sentence_features, labels: torch.Tensor) -> torch.Tensor:
+        value = self.loss(sentence_features, labels)
+        if not torch.is_grad_enabled() or float(value.detach()) != 0.0:
+            return value
+        for parameter in self.trainable:
+            if parameter.grad is None:
+                parameter.grad = torch.zeros_like(parameter)
+        return value.detach().requires_grad_()
+
+
 def zero_loss_stop(loss: torch.nn.Module, patience: int):
     """A trainer callback that ends training after `patience` updates in a row whose loss was exactly 0: a triplet
-    loss is 0 when every triplet in the batch already meets the margin, so such updates no longer move the encoder
-    (transformers stops early on evaluation metrics only, not on the training loss)."""
+    loss is 0 when every triplet in the batch already meets the margin, so such updates move the encoder only through
+    the optimizer's momentum (transformers stops early on evaluation metrics only, not on the training loss)."""
     from transformers import TrainerCallback
 
     class ZeroLossStop(TrainerCallback):
