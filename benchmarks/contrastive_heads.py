@@ -144,15 +144,22 @@ def versus_default(runs: list[dict], variant: str, width: int) -> str:
     return line
 
 
-def main() -> None:
-    args = dev_arguments(__doc__, "bench-out/heads-dev")
+def print_variants(args: argparse.Namespace, run, width: int, describe) -> None:
+    """Each set's seeds run (or read back), then every variant's dev accuracy against `default`; `describe(runs)`
+    ends the set's heading."""
     backbone = load_backbone()
     for name in args.data.split(","):
-        runs = seed_runs(args, name, head_hits, backbone)
-        print(f"\n{name} ({len(runs[0]['default'])} dev rows, seeds {args.seeds}, {args.shots} shots; "
-              f"anchors used: {[r['_anchors_used'][0] for r in runs]})")  # fmt: skip
-        for head in [h for h in runs[0] if not h.startswith("_")]:
-            print(versus_default(runs, head, 16), flush=True)
+        runs = seed_runs(args, name, run, backbone)
+        print(
+            f"\n{name} ({len(runs[0]['default'])} dev rows, {args.shots} shots, seeds {args.seeds}; {describe(runs)})"
+        )
+        for variant in [v for v in runs[0] if not v.startswith("_")]:
+            print(versus_default(runs, variant, width), flush=True)
+
+
+def main() -> None:
+    args = dev_arguments(__doc__, "bench-out/heads-dev")
+    print_variants(args, head_hits, 16, lambda runs: f"anchors used: {[r['_anchors_used'][0] for r in runs]}")
 
 
 if __name__ == "__main__":

@@ -25,9 +25,8 @@ from __future__ import annotations
 import copy
 
 import torch
-from contrastive_heads import dev_arguments, seed_runs, splits, versus_default
+from contrastive_heads import dev_arguments, print_variants, splits
 
-from agileclf.backbones import load_backbone
 from agileclf.data import sample_few_shot
 from agileclf.methods import make_method
 
@@ -73,13 +72,7 @@ def soup_hits(name: str, seed: int, shots: int, dev_rows: int, backbone) -> dict
 
 def main() -> None:
     args = dev_arguments(__doc__, "bench-out/soup-dev")
-    backbone = load_backbone()
-    for name in args.data.split(","):
-        runs = seed_runs(args, name, soup_hits, backbone)
-        print(f"\n{name} ({len(runs[0]['default'])} dev rows, {args.shots} shots, seeds {args.seeds}; "
-              f"updates {[r['_updates'] for r in runs]})")  # fmt: skip
-        for variant in ("default", "other", "soup"):
-            print(versus_default(runs, variant, 8), flush=True)
+    print_variants(args, soup_hits, 8, lambda runs: f"updates {[r['_updates'] for r in runs]}")
 
 
 if __name__ == "__main__":
