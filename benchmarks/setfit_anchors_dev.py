@@ -1,12 +1,14 @@
 """SetFit on the dev rows, with and without the label names as extra rows, against contrastive's stored dev rows.
 
-    python benchmarks/setfit_anchors_dev.py --data ag_news --seeds 0,1,2,3,4 --out bench-out/setfit-anchors-dev
-    # 25 min; contrastive's rows: bench-out/margin-dev (contrastive-margin-dev.toml) must hold the same set and seeds
+    for d in ag_news sst2 trec; do python benchmarks/setfit_anchors_dev.py --data $d; done     # 45 min
+    # contrastive's rows: bench-out/margin-dev (contrastive-margin-dev.toml) must hold the same sets and seeds
 
 A diagnostic, not a choice: is SetFit ahead of `contrastive` on these dev rows (session 14 measured 84.4 against 83.0
 over seeds 0-2), and do `contrastive`'s label anchors (each name twice as an extra row) help SetFit too? Per seed:
 SetFit 1.2 at its defaults (the bench's peer), and the same with the names added to its training rows (SetFit's head
 sees them too). Dev rows as in contrastive_heads.py; no test row is read. Per-row hits go to OUT/<set>.jsonl.
+Result (session 25, seeds 0-4): SetFit - contrastive ag_news -0.3 [-1.6, +0.9], sst2 -8.3 [-11.4, -5.4], trec -2.5
+[-5.8, +0.5]; SetFit + names - contrastive +0.4 [-0.4, +1.2], -4.7 [-6.7, -2.6], +1.4 [+0.1, +2.7].
 """
 
 from __future__ import annotations
