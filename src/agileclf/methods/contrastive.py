@@ -328,40 +328,38 @@ class ZeroLossSkipsBackward(torch.nn.Module):
     """An in-batch loss whose backward pass is skipped when its value is exactly 0 (every triplet meets the margin):
     the gradients are then exactly 0, so they are written as zeros instead of computed, and the optimizer's step (its
     momentum still moves the weights) is the same as before, for about half the cost of such an update. The trainer
-    has no hook between the loss and the backward pass, so the loss hands it a detached 0."""
+    has no hook between the loss and the backward pass, so the loss hands it a detached 0. `zero_run` counts the
+    updates in a row at zero loss (the zero-loss stop reads it)."""
 
     def __init__(self, loss: torch.nn.Module, model):
         super().__init__()
         self.loss = loss
         self.trainable = [p for p in model.parameters() if p.requires_grad]  # a list: not registered as modules
+        self.zero_run = 0
 
     def forward(self, sentence_features, labels: torch.Tensor) -> torch.Tensor:
         value = self.loss(sentence_features, labels)
-        if not torch.is_grad_enabled() or float(value.detach()) != 0.0:
+        if not torch.is_grad_enabled():
             return value
+        if float(value.detach()) != 0.0:
+            self.zero_run = 0
+            return value
+        self.zero_run += 1
         for parameter in self.trainable:
             if parameter.grad is None:
                 parameter.grad = torch.zeros_like(parameter)
         return value.detach().requires_grad_()
 
 
-def zero_loss_stop(loss: torch.nn.Module, patience: int):
+def zero_loss_stop(loss: ZeroLossSkipsBackward, patience: int):
     """A trainer callback that ends training after `patience` updates in a row whose loss was exactly 0: a triplet
     loss is 0 when every triplet in the batch already meets the margin, so such updates move the encoder only through
     the optimizer's momentum (transformers stops early on evaluation metrics only, not on the training loss)."""
     from transformers import TrainerCallback
 
     class ZeroLossStop(TrainerCallback):
-        def __init__(self):
-            self.zero_run = 0  # updates in a row at zero loss
-
-        def record(self, module, inputs, output) -> None:
-            self.zero_run = self.zero_run + 1 if float(output.detach()) == 0.0 else 0
-
         def on_step_end(self, args, state, control, **kwargs):
-            control.should_training_stop = control.should_training_stop or self.zero_run >= patience
+            control.should_training_stop = control.should_training_stop or loss.zero_run >= patience
             return control
 
-    callback = ZeroLossStop()
-    loss.register_forward_hook(callback.record)
-    return callback
+    return ZeroLossStop()
