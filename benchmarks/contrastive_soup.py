@@ -58,7 +58,7 @@ def soup_hits(name: str, seed: int, shots: int, dev_rows: int, backbone) -> dict
         return (label_set.encode(list(clf.predict(dev_texts))) == truth).astype(int).tolist()
 
     first, second = fitted(seed), fitted(seed + OTHER_SEED)
-    soup = copy.deepcopy(first)
+    soup = copy.copy(first)  # its own backbone and head below; the rest is shared with `first`
     soup.backbone = first.backbone.origin.with_model(averaged(first.backbone.model, second.backbone.model))
     soup._fit_head(soup.backbone.embed(texts, normalize=True), y)
     return {

@@ -1,6 +1,6 @@
 """SetFit on the dev rows, with and without the label names as extra rows, against contrastive's stored dev rows.
 
-    for d in ag_news sst2 trec; do python benchmarks/setfit_anchors_dev.py --data $d; done     # 45 min
+    python benchmarks/setfit_anchors_dev.py --data ag_news,sst2,trec     # 45 min
     # contrastive's rows: bench-out/margin-dev (contrastive-margin-dev.toml) must hold the same sets and seeds
 
 A diagnostic, not a choice: is SetFit ahead of `contrastive` on these dev rows (session 14 measured 84.4 against 83.0
@@ -13,29 +13,30 @@ Result (session 25, seeds 0-4): SetFit - contrastive ag_news -0.3 [-1.6, +0.9], 
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
 import numpy as np
-from contrastive_heads import splits
+from contrastive_heads import dev_arguments, splits
 
 from agileclf.bench.peers import make_peer
 from agileclf.data import sample_few_shot
 from agileclf.evaluate.bootstrap import pooled_paired_bootstrap
 
+CONTRASTIVE_ROWS = Path("bench-out/margin-dev")  # contrastive-margin-dev.toml's run: the same sets, samples, dev rows
 
-def setfit_rows(name: str, seeds: list[int], out: Path) -> dict:
+
+def setfit_rows(name: str, seeds: list[int], shots: int, dev_rows: int, out: Path) -> dict:
     """(variant, seed) -> per-dev-row hits, run or read back from `out`."""
-    train, dev, label_set = splits(name, 1000)
+    train, dev, label_set = splits(name, dev_rows)
     truth = label_set.encode(list(dev.labels))
     done = {}
     if out.is_file():
         done = {(r["variant"], r["seed"]): r["hits"] for r in map(json.loads, out.read_text().splitlines())}
     names = [label_set.describe(n) for n in label_set.names]
     for seed in seeds:
-        sample = train.subset(sample_few_shot(train.labels, 8, seed).indices)
+        sample = train.subset(sample_few_shot(train.labels, shots, seed).indices)
         texts, labels = list(sample.texts), list(sample.labels)
         variants = {
             "setfit": (texts, labels),
@@ -51,39 +52,37 @@ def setfit_rows(name: str, seeds: list[int], out: Path) -> dict:
             with out.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(row) + "\n")
             done[(variant, seed)] = hits
-    return done
+    return done, truth, list(label_set.names)
 
 
-def contrastive_rows(name: str, margin_dev: Path) -> dict[int, list[int]]:
-    """seed -> contrastive's per-dev-row hits from the margin check's predictions."""
-    train, dev, label_set = splits(name, 1000)
-    truth = label_set.encode(list(dev.labels))
+def contrastive_rows(name: str, shots: int, truth: np.ndarray, names: list[str]) -> dict[int, list[int]]:
+    """seed -> contrastive's per-dev-row hits from the margin check's predictions (CONTRASTIVE_ROWS)."""
     rows = {}
-    for row in map(json.loads, (margin_dev / "predictions.jsonl").read_text().splitlines()):
-        if row["method"] == "contrastive" and row["dataset"] == name:
-            assert row["labels"] == list(label_set.names)
+    for row in map(json.loads, (CONTRASTIVE_ROWS / "predictions.jsonl").read_text().splitlines()):
+        if row["method"] == "contrastive" and row["dataset"] == name and row["shots"] == shots:
+            assert row["labels"] == names
             rows[row["seed"]] = (np.array(row["predicted"]) == truth).astype(int).tolist()
     return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="ag_news")
-    parser.add_argument("--seeds", default="0,1,2,3,4")
-    parser.add_argument("--out", type=Path, default=Path("bench-out/setfit-anchors-dev"))
-    parser.add_argument("--contrastive", type=Path, default=Path("bench-out/margin-dev"))
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = dev_arguments(__doc__, "bench-out/setfit-anchors-dev", data="ag_news")
     seeds = [int(s) for s in args.seeds.split(",")]
-    setfit = setfit_rows(args.data, seeds, args.out / f"{args.data}.jsonl")
-    ours = contrastive_rows(args.data, args.contrastive)
-    columns = {"contrastive": ours, **{v: {s: setfit[(v, s)] for s in seeds} for v in ("setfit", "setfit+anchors")}}
-    for variant, hits in columns.items():
-        print(f"{variant:15s} {100 * np.mean([np.mean(hits[s]) for s in seeds]):5.1f}  per seed "
-              f"{[round(float(100 * np.mean(hits[s])), 1) for s in seeds]}")  # fmt: skip
-    for first, second in (("setfit", "contrastive"), ("setfit+anchors", "setfit"), ("setfit+anchors", "contrastive")):
-        diff, low, high = pooled_paired_bootstrap([(columns[first][s], columns[second][s]) for s in seeds])
-        print(f"{first} - {second}: {100 * diff:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]")
+    for name in args.data.split(","):
+        setfit, truth, names = setfit_rows(name, seeds, args.shots, args.dev_rows, args.out / f"{name}.jsonl")
+        ours = contrastive_rows(name, args.shots, truth, names)
+        columns = {"contrastive": ours, **{v: {s: setfit[(v, s)] for s in seeds} for v in ("setfit", "setfit+anchors")}}
+        print(f"\n{name}")
+        for variant, hits in columns.items():
+            print(f"{variant:15s} {100 * np.mean([np.mean(hits[s]) for s in seeds]):5.1f}  per seed "
+                  f"{[round(float(100 * np.mean(hits[s])), 1) for s in seeds]}")  # fmt: skip
+        for first, second in (
+            ("setfit", "contrastive"),
+            ("setfit+anchors", "setfit"),
+            ("setfit+anchors", "contrastive"),
+        ):
+            diff, low, high = pooled_paired_bootstrap([(columns[first][s], columns[second][s]) for s in seeds])
+            print(f"{first} - {second}: {100 * diff:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]")
 
 
 if __name__ == "__main__":
