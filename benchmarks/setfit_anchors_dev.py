@@ -27,8 +27,10 @@ from agileclf.evaluate.bootstrap import pooled_paired_bootstrap
 CONTRASTIVE_ROWS = Path("bench-out/margin-dev")  # contrastive-margin-dev.toml's run: the same sets, samples, dev rows
 
 
-def setfit_rows(name: str, seeds: list[int], shots: int, dev_rows: int, out: Path) -> dict:
-    """(variant, seed) -> per-dev-row hits, run or read back from `out`."""
+def setfit_rows(
+    name: str, seeds: list[int], shots: int, dev_rows: int, out: Path
+) -> tuple[dict[tuple[str, int], list[int]], np.ndarray, list[str]]:
+    """((variant, seed) -> per-dev-row hits, run or read back from `out`; the dev labels; the label names)."""
     train, dev, label_set = splits(name, dev_rows)
     truth = label_set.encode(list(dev.labels))
     done = {}
