@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from agileclf.data.streaming import Row, chunked, iter_rows, open_writer, resume_point, skip_rows
-from agileclf.data.streaming import output_format as stream_output_format
+from agileclf.data.streaming import Row, chunked, iter_rows, skip_rows
+from agileclf.data.writers import flat_row, open_writer, resume_point
+from agileclf.data.writers import output_format as stream_output_format
 from agileclf.errors import ConfigError, DataError
 from agileclf.progress import progress
 
@@ -65,23 +66,11 @@ def format_rows(rows: Iterable[dict], fmt: str = "jsonl", delimiter: str = ",") 
         return
     columns: list[str] | None = None
     for row in rows:
-        flat = _flat(row)
+        flat = flat_row(row)
         if columns is None:
             columns = list(flat)
             yield _csv_line(columns, delimiter)
         yield _csv_line([flat.get(c, "") for c in columns], delimiter)
-
-
-def _flat(row: dict) -> dict:
-    flat = {}
-    for key, value in row.items():
-        if key == "probabilities" and isinstance(value, dict):
-            flat.update({f"p({label})": p for label, p in value.items()})
-        elif isinstance(value, dict | list):
-            flat[key] = json.dumps(value, ensure_ascii=False)
-        else:
-            flat[key] = value
-    return flat
 
 
 def _csv_line(values: list, delimiter: str) -> str:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from agileclf.data.streaming import chunked, iter_rows, resume_point
+from agileclf.data.streaming import chunked, iter_rows
 from agileclf.errors import DataError
 from agileclf.predictions import label_stream
 
@@ -157,14 +157,6 @@ def test_resume_refuses_another_input_or_classifier(tmp_path):
         label_stream(other, tmp_path / "a.jsonl", out)
     label_stream(other, tmp_path / "a.jsonl", out, resume=False)
     assert json.loads(out.read_text().splitlines()[0])["label"] in ("x", "y")
-
-
-def test_resume_point_of_an_empty_or_header_only_file(tmp_path):
-    path = tmp_path / "out.csv"
-    path.write_text("text,label\r\n")
-    assert resume_point(path).rows == 0
-    path.write_text("text,lab")
-    assert (resume_point(path).rows, path.read_text()) == (0, "")
 
 
 def test_stdin_reader_thread_does_not_block_the_caller():
