@@ -383,6 +383,7 @@ def bench_from_config(
     fields, e.g. {"shots": [8]}) win over the file in every grid; `params` ({name: {key: value}}, name is a
     method, a peer, `name@dataset`, or `synthetic`) are routed to method, peer and synthesis settings."""
     from agileclf.bench import load_grid_file, run_grid
+    from agileclf.bench.grid import grid_spec
     from agileclf.bench.multilabel import multilabel_grid, run_multilabel_grid, write_multilabel_report
     from agileclf.bench.plots import write_plots
     from agileclf.bench.report import write_report
@@ -400,30 +401,3 @@ def bench_from_config(
     if any(multilabel):
         return BenchResult(rows, write_multilabel_report(rows, out_dir), [])
     return BenchResult(rows, write_report(rows, out_dir), write_plots(rows, out_dir))
-
-
-def grid_spec(grid: dict[str, Any], params: dict[str, dict[str, Any]]):
-    """One BenchGrid from its keyword values, checked (unknown methods and peers fail before any cell runs)."""
-    from agileclf.bench import BenchGrid
-    from agileclf.bench.peers import PEER_NAMES
-    from agileclf.bench.runner import base_method
-    from agileclf.methods.registry import method_classes
-    from agileclf.params import literal
-
-    grid = dict(grid)
-    grid.setdefault("datasets", [])  # no methods given: run_grid runs those that apply to the backbone
-    unknown = set(grid.get("peers", [])) - set(PEER_NAMES)
-    if unknown:
-        raise ConfigError(f"unknown peer(s) {', '.join(sorted(unknown))}; available: {', '.join(PEER_NAMES)}")
-    for name in [*(grid.get("methods") or []), *grid.get("augmented", [])]:
-        method_classes(base_method(name))  # an unknown method fails now, not after an hour of other cells
-    for name, values in params.items():
-        if name == "synthetic":
-            grid["synthetic_params"] = {**grid.get("synthetic_params", {}), **values}
-            continue
-        peer = name.partition("@")[0] in PEER_NAMES
-        values = {k: literal(v) for k, v in values.items()} if peer else values  # methods convert strings
-        key = "peer_params" if peer else "method_params"
-        table = grid.get(key, {})
-        grid[key] = {**table, name: {**table.get(name, {}), **values}}
-    return BenchGrid(**grid)

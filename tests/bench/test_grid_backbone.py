@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agileclf.bench import load_grid_file
-from agileclf.workflow import grid_spec
+from agileclf.bench.grid import grid_spec
 
 
 def test_each_grid_names_its_backbone(tmp_path, shared_data):

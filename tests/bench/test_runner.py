@@ -9,11 +9,11 @@ import pytest
 
 from agileclf.bench import BenchGrid, DatasetSpec, run_grid
 from agileclf.bench import runner as runner_module
+from agileclf.bench.grid import grid_spec
 from agileclf.bench.plots import write_plots
 from agileclf.bench.report import write_report
 from agileclf.bench.runner import read_results
 from agileclf.errors import ConfigError
-from agileclf.workflow import grid_spec
 
 REQUIRED = ("dataset", "method", "peer", "shots", "seed", "accuracy", "macro_f1", "fit_s", "predict_ms", "peak_mb")
 

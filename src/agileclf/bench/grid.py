@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from agileclf.errors import ConfigError
 
@@ -226,3 +226,29 @@ def _dataset_spec(table: dict, base: Path, where: str) -> DatasetSpec:
         raise ConfigError(f"{where}: a [[data]] table needs `path` and may have {', '.join(sorted(known - {'path'}))}")
     paths = {key: base / table[key] for key in ("path", "labels") if key in table}  # relative to the config file
     return DatasetSpec(**{**table, **paths})
+
+
+def grid_spec(grid: dict[str, Any], params: dict[str, dict[str, Any]]):
+    """One BenchGrid from its keyword values, checked (unknown methods and peers fail before any cell runs)."""
+    from agileclf.bench.peers import PEER_NAMES
+    from agileclf.bench.runner import base_method
+    from agileclf.methods.registry import method_classes
+    from agileclf.params import literal
+
+    grid = dict(grid)
+    grid.setdefault("datasets", [])  # no methods given: run_grid runs those that apply to the backbone
+    unknown = set(grid.get("peers", [])) - set(PEER_NAMES)
+    if unknown:
+        raise ConfigError(f"unknown peer(s) {', '.join(sorted(unknown))}; available: {', '.join(PEER_NAMES)}")
+    for name in [*(grid.get("methods") or []), *grid.get("augmented", [])]:
+        method_classes(base_method(name))  # an unknown method fails now, not after an hour of other cells
+    for name, values in params.items():
+        if name == "synthetic":
+            grid["synthetic_params"] = {**grid.get("synthetic_params", {}), **values}
+            continue
+        peer = name.partition("@")[0] in PEER_NAMES
+        values = {k: literal(v) for k, v in values.items()} if peer else values  # methods convert strings
+        key = "peer_params" if peer else "method_params"
+        table = grid.get(key, {})
+        grid[key] = {**table, name: {**table.get(name, {}), **values}}
+    return BenchGrid(**grid)
