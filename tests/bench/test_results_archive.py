@@ -1,0 +1,44 @@
+"""The archived bench outputs in benchmarks/results/ reproduce the README's figures from their per-row predictions."""
+
+from pathlib import Path
+
+import pytest
+
+from agileclf.bench.runner import read_predictions, read_results
+from agileclf.evaluate.bootstrap import pooled_paired_bootstrap
+
+ROOT = Path(__file__).resolve().parents[2]
+ARCHIVE = ROOT / "benchmarks" / "results"
+
+
+def pooled(run: str, dataset: str, method: str, against: str) -> str:
+    """`method` minus `against` over the seeds both ran, formatted as the README writes it."""
+    cells = {(d, m, seed): row["correct"] for (d, m, _, seed), row in read_predictions(ARCHIVE / run).items()}
+    pairs = [
+        (hits, cells[(dataset, against, s)]) for (d, m, s), hits in sorted(cells.items()) if (d, m) == (dataset, method)
+    ]
+    mean, low, high = pooled_paired_bootstrap(pairs)
+    return f"{100 * mean:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
+
+
+@pytest.mark.parametrize(
+    ("run", "dataset", "method", "against"),
+    [
+        ("setfit-zero-stop22", "sst2", "auto", "setfit"),
+        ("setfit-zero-stop22", "ag_news", "auto", "setfit"),
+        ("lr-dev", "ag_news", "contrastive:lr5e-5", "contrastive"),
+        ("lora-targets-dev", "trec", "lora:all-linear", "lora"),
+    ],
+)
+def test_readme_quotes_the_archived_interval(run, dataset, method, against):
+    figure = pooled(run, dataset, method, against)
+    assert figure in (ROOT / "README.md").read_text(encoding="utf-8"), f"{run}: {dataset} {method} - {against} {figure}"
+
+
+def test_every_archived_run_is_readable_and_paired():
+    runs = sorted(p for p in ARCHIVE.iterdir() if p.is_dir())
+    assert runs
+    for run in runs:
+        rows, predictions = read_results(run), read_predictions(run)
+        keys = {(r["dataset"], r["method"], r["shots"], r["seed"]) for r in rows if "error" not in r}
+        assert keys and keys <= set(predictions), run.name
