@@ -9,6 +9,7 @@ import torch
 
 from agileclf.backbones.kinds import BUNDLED_MINILM
 from agileclf.methods.base import param
+from agileclf.methods.causal import prompt_search
 from agileclf.methods.causal.common import CausalConfig, CausalMethod, Demos
 from agileclf.methods.causal.demos import nearest, random_per_class, retriever, text_seed
 from agileclf.methods.registry import register
@@ -20,11 +21,18 @@ class ICLConfig(CausalConfig):
     demo_selection: str = param("random", "'random' (one draw by seed for all inputs) or 'similar' (per input)")
     retriever: str = param(BUNDLED_MINILM, "encoder folder whose embeddings rank 'similar' demonstrations")
     max_context_tokens: int = param(0, "prompt budget in tokens; demonstrations are dropped to fit (0: model max)")
+    search_scoring: str = param(
+        "folds",
+        "how the prompt search scores a candidate: 'deployed' (each example with the demonstrations a prediction "
+        "would give it, itself excluded) or 'folds' (2 folds, each drawing its own demonstrations)",
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.demo_selection not in ("random", "similar"):
             raise ValueError(f"demo_selection must be 'random' or 'similar', not {self.demo_selection!r}")
+        if self.search_scoring not in ("deployed", "folds"):
+            raise ValueError(f"search_scoring must be 'deployed' or 'folds', not {self.search_scoring!r}")
         if self.demos_per_class < 0:
             raise ValueError("demos_per_class must be >= 0")
 
@@ -36,7 +44,9 @@ class CausalICL(CausalMethod):
     name = "icl"
     config_class = ICLConfig
 
-    search_folds = 2
+    @property
+    def search_folds(self) -> int:
+        return prompt_search.DEPLOYED if self.config.search_scoring == "deployed" else 2
 
     def _fit(self, texts, y, valid) -> None:
         self._choose_prompt(list(texts), np.asarray(y))
@@ -59,6 +69,21 @@ class CausalICL(CausalMethod):
         queries = retriever(cfg.retriever).embed(texts, normalize=True)
         picks = [nearest(q, self.pool_vectors, self.pool_y, per_class=cfg.demos_per_class) for q in queries]
         return [[(self.pool_texts[i], int(self.pool_y[i])) for i in rows] for rows in picks]
+
+    def search_demos(self) -> tuple[list[int], list[Demos]]:
+        """(training rows, their demonstrations) for the prompt search's 'deployed' scoring: each example with the
+        demonstrations a prediction would give it, never itself (rows in the random draw are not scored)."""
+        cfg = self.config
+        if cfg.demo_selection == "random":
+            drawn = set(self.fixed)
+            rows = [i for i in range(len(self.pool_texts)) if i not in drawn]
+            return rows, self.demos_for([self.pool_texts[i] for i in rows])
+        picks = [
+            nearest(self.pool_vectors[i], self.pool_vectors, self.pool_y, per_class=cfg.demos_per_class, exclude=i)
+            for i in range(len(self.pool_texts))
+        ]
+        demos = [[(self.pool_texts[j], int(self.pool_y[j])) for j in rows] for rows in picks]
+        return list(range(len(self.pool_texts))), demos
 
     def display_order(self, demos: Demos) -> Demos:
         """Shuffled by seed (fixed per input text) so the order carries no label or similarity pattern."""

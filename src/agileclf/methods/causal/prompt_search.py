@@ -22,6 +22,7 @@ from agileclf.backbones.prompts import BUILTIN_TEMPLATES, description_use
 from agileclf.backbones.scoring import contextual_calibration
 
 SEARCH_TEMPLATES = ("classify", "topic", "sentiment")  # 6 candidates with chat on/off: each costs a pass
+DEPLOYED = 0  # `folds` value: one clone fitted on every example scores them with the demonstrations it deploys
 
 
 def candidates(config, has_chat: bool, label_set=None) -> list[dict]:
@@ -59,7 +60,9 @@ def search_prompt(
     """(best overrides, table of every candidate's training accuracy). `make(overrides)` builds an unfitted clone.
 
     folds=1 scores every training text with a clone fitted on all of them (methods that do not read the
-    examples: zero-shot); otherwise stratified folds, each text scored by a clone that never saw it.
+    examples: zero-shot); folds=DEPLOYED fits one clone on all of them and scores the rows its `search_demos`
+    gives, each with the demonstrations a prediction would use, itself excluded (ICL); otherwise stratified
+    folds, each text scored by a clone that never saw it.
     """
     from sklearn.model_selection import StratifiedKFold
 
@@ -78,20 +81,25 @@ def search_prompt(
     for overrides in candidates(probe.config, has_chat, label_set):
         raw = np.zeros((len(texts), len(names)))
         calibrated = np.zeros_like(raw)
+        scored = np.zeros(len(texts), dtype=bool)
         for train_idx, test_idx in splits:
             clone = make(overrides)
             clone.fit([texts[i] for i in train_idx], [labels[i] for i in train_idx], label_set=label_set)
-            held = [texts[i] for i in test_idx]
-            demos = clone.demos_for(held)
+            if folds == DEPLOYED:
+                rows, demos = clone.search_demos()
+                test_idx, held = np.asarray(rows, dtype=np.int64), [texts[i] for i in rows]
+            else:
+                held = [texts[i] for i in test_idx]
+                demos = clone.demos_for(held)
             prompts = [clone.prompt_ids(t, d) for t, d in zip(held, demos, strict=True)]
             scores = clone._score(prompts)
-            raw[test_idx] = scores
+            raw[test_idx], scored[test_idx] = scores, True
             if True in calibrations:
                 calibrated[test_idx] = contextual_calibration(scores, clone._content_free_proba(demos))
         for calibrate, proba in ((False, raw), (True, calibrated)):
             if calibrate not in calibrations:
                 continue
-            accuracy, fit = _rank(proba, y)
+            accuracy, fit = _rank(proba[scored], y[scored])
             table.append({**overrides, "calibrate": calibrate, "train_accuracy": accuracy, "train_logprob": fit})
     best = max(table, key=lambda row: (row["train_accuracy"], row["train_logprob"]))
     return {k: best[k] for k in ("template", "chat_template", "calibrate", "describe_labels") if k in best}, table
