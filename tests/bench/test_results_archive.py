@@ -28,6 +28,7 @@ def pooled(run: str, dataset: str, method: str, against: str) -> str:
         ("setfit-zero-stop22", "ag_news", "auto", "setfit"),
         ("lr-dev", "ag_news", "contrastive:lr5e-5", "contrastive"),
         ("lora-targets-dev", "trec", "lora:all-linear", "lora"),
+        ("icl-search-dev", "ag_news", "icl:deployed", "icl"),
     ],
 )
 def test_readme_quotes_the_archived_interval(run, dataset, method, against):

@@ -44,3 +44,28 @@ def test_context_budget_drops_demonstrations_not_the_input(backbone, task):
     assert decoded.endswith(f"Text: {text}\nLabel:")
     assert decoded.count("Text:") >= 2  # some demonstrations survive
     assert np.allclose(tight.predict_proba([text]).sum(), 1.0)
+
+
+@pytest.mark.parametrize("selection", ["random", "similar"])
+def test_deployed_search_scores_with_the_demonstrations_predictions_use(backbone, task, selection):
+    (train_x, train_y), _, _ = task
+    settings = {"demo_selection": selection, "seed": 1, "search_scoring": "deployed"}
+    clf = make_method("icl", backbone=backbone, **settings).fit(train_x, train_y)
+    assert clf.prompt_chosen and clf.prompt_search_table  # the search ran, in the deployed mode
+    rows, demos = clf.search_demos()
+    for row, shown in zip(rows, demos, strict=True):
+        assert train_x[row] not in {text for text, _ in shown}  # an example never demonstrates itself
+    if selection == "random":
+        assert sorted(rows) == sorted(set(range(len(train_x))) - set(clf.fixed))
+        assert all(shown == clf.demos_for([train_x[0]])[0] for shown in demos)  # the fixed draw, as predictions
+    else:
+        assert rows == list(range(len(train_x)))
+        # leaving the example out changes only its own label's demonstrations: the others are a prediction's
+        for row, shown in zip(rows, demos, strict=True):
+            own = clf.labels.names.index(train_y[row])
+            predicted = clf.demos_for([train_x[row]])[0]
+            assert {d for d in shown if d[1] != own} == {d for d in predicted if d[1] != own}
+    folds = make_method("icl", backbone=backbone, **{**settings, "search_scoring": "folds"})
+    assert folds.search_folds == 2 and clf.search_folds == 0
+    with pytest.raises(ValueError, match="search_scoring"):
+        make_method("icl", backbone=backbone, search_scoring="both")

@@ -122,7 +122,7 @@ class CausalMethod(Method):
             return
         folds, make = self.search_folds, self._search_clone
         if folds != 1 and counts.min() < 2:
-            # out-of-fold scoring needs 2 examples of every label; without them the prompt is the one the frozen
+            # scoring held-out examples needs 2 of every label; without them the prompt is the one the frozen
             # model reads best without demonstrations (SmolLM2's default prompt collapses on GoEmotions: README)
             folds, make = 1, self._zero_shot_clone
         best, self.prompt_search_table = prompt_search.search_prompt(

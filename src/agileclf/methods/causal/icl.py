@@ -22,7 +22,7 @@ class ICLConfig(CausalConfig):
     retriever: str = param(BUNDLED_MINILM, "encoder folder whose embeddings rank 'similar' demonstrations")
     max_context_tokens: int = param(0, "prompt budget in tokens; demonstrations are dropped to fit (0: model max)")
     search_scoring: str = param(
-        "folds",
+        "deployed",
         "how the prompt search scores a candidate: 'deployed' (each example with the demonstrations a prediction "
         "would give it, itself excluded) or 'folds' (2 folds, each drawing its own demonstrations)",
     )

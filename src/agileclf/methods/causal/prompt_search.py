@@ -4,8 +4,10 @@ descriptions replace or join their names) on the training examples only.
 A small instruct model is very sensitive to these: SmolLM2-135M answers "positive" to almost every SST-2 sentence
 in its chat template with the generic template, and reads the same sentences well as plain text with a sentiment
 template (measured on SST-2's dev split, see README). No single setting wins on every task, so with
-`prompt_search=auto` a method scores each candidate on its training examples (out of fold when demonstrations
-come from them) and keeps the most accurate one (ties: the higher mean log-probability of the true label).
+`prompt_search=auto` a method scores each candidate on its training examples (ICL: each example with the
+demonstrations a prediction would give it, itself left out) and keeps the most accurate one (ties: the higher mean
+log-probability of the true label). Scoring ICL's candidates on 2 folds that draw their own demonstrations instead
+(`search_scoring=folds`, the rule before session 27) chose worse prompts on dev rows (README).
 Calibration costs one content-free pass per candidate, so both settings are read from the same scores. Label
 descriptions double the candidates: with names as answers, SmolLM2 zero-shot reads TREC's dev rows at 23.0%
 (ABBR, DESC, ...), with its labels file's one-word descriptions as the answers at 28.8% (README).
