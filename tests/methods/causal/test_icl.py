@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from agileclf.backbones import load_backbone
+from agileclf.errors import ConfigError
 from agileclf.methods import make_method
 
 
@@ -67,5 +68,5 @@ def test_deployed_search_scores_with_the_demonstrations_predictions_use(backbone
             assert {d for d in shown if d[1] != own} == {d for d in predicted if d[1] != own}
     folds = make_method("icl", backbone=backbone, **{**settings, "search_scoring": "folds"})
     assert folds.search_folds == 2 and clf.search_folds == 0
-    with pytest.raises(ValueError, match="search_scoring"):
+    with pytest.raises(ConfigError, match="search_scoring must be 'deployed' or 'folds'"):
         make_method("icl", backbone=backbone, search_scoring="both")
