@@ -30,10 +30,9 @@ def is_definition(texts: list[str]) -> np.ndarray:
     return np.array([bool(DEFINITION.match(text)) for text in texts])
 
 
-def describe_splits(data: Path, shots: list[int], seeds: list[int]) -> None:
+def describe_splits(train, test, shots: list[int], seeds: list[int]) -> None:
     """The form's share of each split and its labels, and how many DESC rows of that form each sample holds."""
-    train = read_examples(data / "train.jsonl")
-    for split, rows in (("train", train), ("test", read_examples(data / "test.jsonl"))):
+    for split, rows in (("train", train), ("test", test)):
         form = is_definition(rows.texts)
         labels = Counter(label for label, hit in zip(rows.labels, form, strict=True) if hit)
         print(f"{split}: {form.sum()} of {len(form)} rows ({form.mean():.1%}) are 'What is X ?'; labels {dict(labels)}")
@@ -46,9 +45,9 @@ def describe_splits(data: Path, shots: list[int], seeds: list[int]) -> None:
         print(f"{k}-shot samples, seeds {seeds}: DESC rows of that form held {held}")
 
 
-def split_predictions(out: Path, form: np.ndarray) -> None:
+def split_predictions(out: Path, predictions: dict[tuple, dict], form: np.ndarray) -> None:
     """Per full-test cell: accuracy on the form's rows and on the rest."""
-    for (dataset, method, shots, seed), row in sorted(read_predictions(out).items(), key=lambda kv: str(kv[0])):
+    for (dataset, method, shots, seed), row in sorted(predictions.items(), key=lambda kv: str(kv[0])):
         correct = row["correct"]
         if dataset != "trec" or len(correct) != len(form):
             continue
@@ -59,10 +58,10 @@ def split_predictions(out: Path, form: np.ndarray) -> None:
         )
 
 
-def compare(out: Path, method: str, against: str, form: np.ndarray) -> None:
+def compare(out: Path, predictions: dict[tuple, dict], method: str, against: str, form: np.ndarray) -> None:
     """`method` minus `against` on the form's rows and on the rest, pooled over the seeds both ran (paired bootstrap,
     test rows and seeds resampled, as the bench reports)."""
-    cells = {(m, k, seed): row for (d, m, k, seed), row in read_predictions(out).items() if d == "trec"}
+    cells = {(m, k, seed): row for (d, m, k, seed), row in predictions.items() if d == "trec"}
     pairs = [
         (row, cells[(against, k, seed)])
         for (m, k, seed), row in sorted(cells.items())
@@ -86,12 +85,14 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.data / "test.jsonl").is_file():
         raise SystemExit(f"{args.data}: no test.jsonl (pass --data to TREC's folder)")
-    describe_splits(args.data, [int(k) for k in args.shots.split(",")], [int(s) for s in args.seeds.split(",")])
-    form = is_definition(read_examples(args.data / "test.jsonl").texts)
+    train, test = read_examples(args.data / "train.jsonl"), read_examples(args.data / "test.jsonl")
+    describe_splits(train, test, [int(k) for k in args.shots.split(",")], [int(s) for s in args.seeds.split(",")])
+    form = is_definition(test.texts)
     for out in args.outs:
-        split_predictions(out, form)
+        predictions = read_predictions(out)
+        split_predictions(out, predictions, form)
         if args.compare:
-            compare(out, *args.compare.split(","), form)
+            compare(out, predictions, *args.compare.split(","), form)
 
 
 if __name__ == "__main__":
