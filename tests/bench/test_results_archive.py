@@ -29,6 +29,7 @@ def pooled(run: str, dataset: str, method: str, against: str) -> str:
         ("lr-dev", "ag_news", "contrastive:lr5e-5", "contrastive"),
         ("lora-targets-dev", "trec", "lora:all-linear", "lora"),
         ("icl-search-dev", "ag_news", "icl:deployed", "icl"),
+        ("icl-draws-dev", "sst2", "icl:draws3", "icl:deployed"),
     ],
 )
 def test_readme_quotes_the_archived_interval(run, dataset, method, against):

@@ -70,3 +70,27 @@ def test_deployed_search_scores_with_the_demonstrations_predictions_use(backbone
     assert folds.search_folds == 2 and clf.search_folds == 0
     with pytest.raises(ConfigError, match="search_scoring must be 'deployed' or 'folds'"):
         make_method("icl", backbone=backbone, search_scoring="both")
+
+
+def test_search_compares_random_draws_and_keeps_the_chosen_one(backbone, task, tmp_path):
+    from agileclf.methods.causal.demos import random_per_class
+    from agileclf.methods.persistence import load_classifier
+
+    (train_x, train_y), (test_x, _), _ = task
+    one = make_method("icl", backbone=backbone, seed=1).fit(train_x, train_y)
+    clf = make_method("icl", backbone=backbone, seed=1, search_draws=3).fit(train_x, train_y)
+    assert len(clf.prompt_search_table) == 3 * len(one.prompt_search_table)
+    assert {row["demo_draw"] for row in clf.prompt_search_table} == {0, 1, 2}
+    best = max(clf.prompt_search_table, key=lambda row: (row["train_accuracy"], row["train_logprob"]))
+    assert clf.prompt_chosen["demo_draw"] == best["demo_draw"] == clf.config.demo_draw
+    draws = [random_per_class(clf.pool_y, 1, 1, draw) for draw in range(3)]
+    assert draws[0] == one.fixed and len({tuple(d) for d in draws}) > 1  # draw 0 is the seed's usual draw
+    assert clf.fixed == draws[clf.config.demo_draw]
+    clf.save(tmp_path / "m")
+    loaded = load_classifier(tmp_path / "m", backbone=backbone)
+    assert loaded.fixed == clf.fixed
+    np.testing.assert_allclose(loaded.predict_proba(test_x[:4]), clf.predict_proba(test_x[:4]), atol=1e-6)
+    similar = make_method("icl", backbone=backbone, demo_selection="similar", search_draws=3)
+    assert similar.search_variants() == ({},)  # retrieved demonstrations have no draw to choose
+    with pytest.raises(ConfigError, match="search_draws must be >= 1"):
+        make_method("icl", backbone=backbone, search_draws=0)

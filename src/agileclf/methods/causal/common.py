@@ -107,6 +107,10 @@ class CausalMethod(Method):
         """An unfitted copy of this method with prompt settings `overrides`, for the prompt search."""
         return type(self)(backbone=self.backbone, config=prompt_search.apply(self.config, overrides))
 
+    def search_variants(self) -> tuple[dict, ...]:
+        """Overrides the prompt search tries with every candidate prompt besides the prompt's own settings."""
+        return ({},)
+
     def _zero_shot_clone(self, overrides: dict):
         """An unfitted zero-shot method with this one's prompt settings and `overrides`: the frozen model reading
         the prompt without demonstrations."""
@@ -120,14 +124,15 @@ class CausalMethod(Method):
         # scoring every example needs 2 labels among them (a multi-label sample may hold no one-label row of some)
         if self.config.prompt_search != "auto" or np.count_nonzero(counts) < 2:
             return
-        folds, make = self.search_folds, self._search_clone
+        folds, make, variants = self.search_folds, self._search_clone, self.search_variants()
         if folds != 1 and counts.min() < 2:
             # scoring held-out examples needs 2 of every label; without them the prompt is the one the frozen
             # model reads best without demonstrations (SmolLM2's default prompt collapses on GoEmotions: README)
-            folds, make = 1, self._zero_shot_clone
+            folds, make, variants = 1, self._zero_shot_clone, ({},)
         best, self.prompt_search_table = prompt_search.search_prompt(
             make, texts, np.asarray(y), self.labels, folds, self.config.seed,
             self.backbone.has_chat_template, (False, True) if self.search_calibration else (self.config.calibrate,),
+            variants,
         )  # fmt: skip
         self.config = prompt_search.apply(self.config, best)
         self.prompt_chosen = best

@@ -28,13 +28,15 @@ def text_seed(seed: int, text: str) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64([seed, digest]))
 
 
-def random_per_class(y: np.ndarray, per_class: int, seed: int) -> list[int]:
+def random_per_class(y: np.ndarray, per_class: int, seed: int, draw: int = 0) -> list[int]:
     """Indices of `per_class` examples of each class (all of a smaller class), drawn by seed, interleaved.
+
+    `draw` > 0 gives other draws for the same seed (ICL's prompt search compares a few).
 
     Interleaved by rank (one of each class, then the second of each, ...) so that dropping from the end for
     the context budget keeps the classes balanced.
     """
-    rng = np.random.Generator(np.random.PCG64(seed))
+    rng = np.random.Generator(np.random.PCG64(seed if draw == 0 else [seed, draw]))
     picks = []
     for label in np.unique(y):
         rows = np.flatnonzero(y == label)

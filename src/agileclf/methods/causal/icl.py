@@ -21,6 +21,10 @@ class ICLConfig(CausalConfig):
     demo_selection: str = param("random", "'random' (one draw by seed for all inputs) or 'similar' (per input)")
     retriever: str = param(BUNDLED_MINILM, "encoder folder whose embeddings rank 'similar' demonstrations")
     max_context_tokens: int = param(0, "prompt budget in tokens; demonstrations are dropped to fit (0: model max)")
+    search_draws: int = param(
+        1, "random demonstration draws the prompt search compares, each with every candidate prompt ('random' only)"
+    )
+    demo_draw: int = param(0, "which random draw of the seed gives the demonstrations (set by the search)")
     search_scoring: str = param(
         "deployed",
         "how the prompt search scores a candidate: 'deployed' (each example with the demonstrations a prediction "
@@ -35,6 +39,8 @@ class ICLConfig(CausalConfig):
             raise ValueError(f"search_scoring must be 'deployed' or 'folds', not {self.search_scoring!r}")
         if self.demos_per_class < 0:
             raise ValueError("demos_per_class must be >= 0")
+        if self.search_draws < 1 or self.demo_draw < 0:
+            raise ValueError("search_draws must be >= 1 and demo_draw >= 0")
 
 
 @register
@@ -48,6 +54,12 @@ class CausalICL(CausalMethod):
     def search_folds(self) -> int:
         return prompt_search.DEPLOYED if self.config.search_scoring == "deployed" else 2
 
+    def search_variants(self) -> tuple[dict, ...]:
+        """Each random draw of demonstrations the search compares (one with 'similar': there is no draw)."""
+        if self.config.demo_selection != "random" or self.config.search_draws == 1:
+            return ({},)
+        return tuple({"demo_draw": draw} for draw in range(self.config.search_draws))
+
     def _fit(self, texts, y, valid) -> None:
         self._choose_prompt(list(texts), np.asarray(y))
         self._setup_prompting()
@@ -60,7 +72,7 @@ class CausalICL(CausalMethod):
             self.pool_vectors = retriever(cfg.retriever).embed(self.pool_texts, normalize=True)
             self.fixed = None
         else:
-            self.fixed = random_per_class(self.pool_y, cfg.demos_per_class, cfg.seed)
+            self.fixed = random_per_class(self.pool_y, cfg.demos_per_class, cfg.seed, cfg.demo_draw)
 
     def demos_for(self, texts: list[str]) -> list[Demos]:
         cfg = self.config

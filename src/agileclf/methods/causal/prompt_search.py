@@ -58,6 +58,7 @@ def search_prompt(
     seed: int,
     has_chat: bool,
     calibrations: tuple[bool, ...] = (False, True),
+    variants: tuple[dict, ...] = ({},),
 ) -> tuple[dict, list[dict]]:
     """(best overrides, table of every candidate's training accuracy). `make(overrides)` builds an unfitted clone.
 
@@ -80,7 +81,8 @@ def search_prompt(
     )
     probe = make({})
     table = []
-    for overrides in candidates(probe.config, has_chat, label_set):
+    prompts_tried = candidates(probe.config, has_chat, label_set)
+    for overrides in [{**prompt, **variant} for variant in variants for prompt in prompts_tried]:
         raw = np.zeros((len(texts), len(names)))
         calibrated = np.zeros_like(raw)
         scored = np.zeros(len(texts), dtype=bool)
@@ -104,7 +106,7 @@ def search_prompt(
             accuracy, fit = _rank(proba[scored], y[scored])
             table.append({**overrides, "calibrate": calibrate, "train_accuracy": accuracy, "train_logprob": fit})
     best = max(table, key=lambda row: (row["train_accuracy"], row["train_logprob"]))
-    return {k: best[k] for k in ("template", "chat_template", "calibrate", "describe_labels") if k in best}, table
+    return {k: v for k, v in best.items() if k not in ("train_accuracy", "train_logprob")}, table
 
 
 def apply(config, overrides: dict):
