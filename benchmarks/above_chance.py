@@ -3,11 +3,13 @@ pooled paired bootstrap 95% interval the bench uses (test rows and seeds resampl
 
     python benchmarks/above_chance.py bench-out/smollm2-8shot --methods zero-shot,icl
     python benchmarks/above_chance.py bench-out/smollm2-8shot --methods prompt-tuning --against icl
+    python benchmarks/above_chance.py bench-out/run-a bench-out/run-b --methods lora --against icl
 
 With `--against METHOD` the comparison is with that method on the seeds both ran instead; `--against METHOD@K`
 takes that method's cells at K shots (e.g. LoRA on 25 real examples per class against LoRA on 4: the same test
 rows, other training samples); `--against-data NAME` takes them from another dataset entry of the run that scored
-the same rows (e.g. a set with label descriptions against the same set without).
+the same rows (e.g. a set with label descriptions against the same set without). Several --out folders are read
+as one run (cells of methods run apart on the same samples and test rows; the rows' sha256 are checked).
 
 The test rows are rebuilt from each dataset's test.jsonl with the bench's own stratified cap, so the truth lines up
 with the stored per-row predictions (their sha256 is checked).
@@ -44,17 +46,28 @@ def majority_correct(test_file: Path, n_test: int, sha256: str, label_field: str
     return correct
 
 
+def read_runs(folders: list[Path]) -> tuple[list[dict], dict]:
+    """The result rows and per-row predictions of several bench folders as one run; a cell in two is an error."""
+    rows, predictions = [], {}
+    for folder in folders:
+        rows += read_results(folder)
+        for key, cell in read_predictions(folder).items():
+            if key in predictions:
+                raise SystemExit(f"{folder}: cell {key} is in another folder too; give each cell once")
+            predictions[key] = cell
+    return rows, predictions
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("out", type=Path, help="a bench --out folder (results.jsonl, predictions.jsonl)")
+    parser.add_argument("out", type=Path, nargs="+", help="bench --out folders (results.jsonl, predictions.jsonl)")
     parser.add_argument("--methods", default="zero-shot,icl", help="comma-separated methods")
     parser.add_argument("--against", default="", help="METHOD or METHOD@SHOTS instead of the majority label")
     parser.add_argument("--against-data", default="", help="take --against's cells from this dataset entry")
     parser.add_argument("--data-root", type=Path, default=Path("../shared/data"), help="folder of the datasets")
     parser.add_argument("--label-field", default="label", help="the test files' label field (massive_en: intent)")
     args = parser.parse_args()
-    rows = read_results(args.out)
-    predictions = read_predictions(args.out)
+    rows, predictions = read_runs(args.out)
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
         for method in args.methods.split(","):
             done = [r for r in rows if r["dataset"] == dataset and r["method"] == method and "error" not in r]
