@@ -14,6 +14,10 @@ that run's `lora` rows. No test row is read.
 The rule, fixed before the first run: TREC first (seeds 0-4); if calibrated minus default has its pooled interval
 above 0 there, SST-2 and AG News run next, and calibration becomes LoRA's default only if neither mean is below
 -0.5 points. If TREC's interval reaches 0, the check stops there and nothing changes.
+Result (session 28, 24 min): calibrated minus default on TREC -7.7 [-13.0, -3.0] (default 73.6 +/- 2.9, as
+session 19's run; calibrated 65.9 +/- 7.1, lower on every seed, -3.6 to -15.4): after LoRA the content-free input
+gives "person" little weight, so calibration over-answers HUM (151-235 of 500 rows against 88-110). The check stops;
+calibration stays off for LoRA.
 Per-row hits go to OUT/<set>-<seed>.json, so an interrupted run resumes.
 """
 
