@@ -43,14 +43,14 @@ NAME_TEMPERATURE = 0.05
 LABEL_FIELDS = {"massive_en": "intent"}  # as benchmarks/setfit-comparison.toml reads it
 
 
-def splits(name: str, dev_rows: int):
-    """(training pool, dev rows, label set) of a shared set, read as the bench's dev grids read it (DatasetSpec)."""
+def splits(name: str, dev_rows: int, descriptions: bool = True):
+    """(training pool, dev rows, label set) of a shared set, read as the bench's dev grids read it (DatasetSpec);
+    with the labels' descriptions from benchmarks/labels/ where that file exists, unless `descriptions` is False."""
     folder, described = DATA / name, LABELS / f"{name}.json"
     carve = 0 if (folder / "dev.jsonl").is_file() else dev_rows
     label_field = LABEL_FIELDS.get(name, "label")
-    spec = DatasetSpec(
-        folder, dev_rows=carve, labels=described if described.is_file() else None, label_field=label_field
-    )
+    labels = described if descriptions and described.is_file() else None
+    spec = DatasetSpec(folder, dev_rows=carve, labels=labels, label_field=label_field)
 
     def read(path, text_field, label_field, scored):
         return read_examples(path, text_field=text_field, label_field=label_field)

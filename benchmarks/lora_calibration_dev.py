@@ -27,13 +27,12 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-from contrastive_heads import DATA, dev_arguments, seed_runs, versus_default
+from contrastive_heads import dev_arguments, seed_runs, splits, versus_default
 
 from agileclf.backbones import load_backbone
 from agileclf.backbones.scoring import contextual_calibration
-from agileclf.bench.grid import DatasetSpec
 from agileclf.bench.runner import capped_rows
-from agileclf.data import LabelSet, read_examples, sample_few_shot
+from agileclf.data import sample_few_shot
 from agileclf.methods import make_method
 
 VERBALIZERS = Path(__file__).resolve().parent / "verbalizers"
@@ -41,15 +40,8 @@ VERBALIZERS = Path(__file__).resolve().parent / "verbalizers"
 
 def dev_split(name: str, dev_rows: int):
     """(training pool, `dev_rows` dev rows, label set) as the LoRA dev grids read them: no label descriptions."""
-    folder = DATA / name
-    spec = DatasetSpec(folder, dev_rows=0 if (folder / "dev.jsonl").is_file() else dev_rows)
-
-    def read(path, text_field, label_field, scored):
-        return read_examples(path, text_field=text_field, label_field=label_field)
-
-    train, dev = spec.load_splits(read, "dev")
-    dev = dev.subset(capped_rows(dev.labels, dev_rows))
-    return train, dev, LabelSet.from_labels(train.labels)
+    train, dev, label_set = splits(name, dev_rows, descriptions=False)
+    return train, dev.subset(capped_rows(dev.labels, dev_rows)), label_set
 
 
 def calibration_hits(name: str, seed: int, shots: int, dev_rows: int, backbone) -> dict:
