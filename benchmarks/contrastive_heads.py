@@ -144,10 +144,10 @@ def versus_default(runs: list[dict], variant: str, width: int) -> str:
     return line
 
 
-def print_variants(args: argparse.Namespace, run, width: int, describe) -> None:
+def print_variants(args: argparse.Namespace, run, width: int, describe, backbone_ref: str | None = None) -> None:
     """Each set's seeds run (or read back), then every variant's dev accuracy against `default`; `describe(runs)`
-    ends the set's heading."""
-    backbone = load_backbone()
+    ends the set's heading. `backbone_ref`: the backbone every run gets (None: the bundled encoder)."""
+    backbone = load_backbone(backbone_ref)
     for name in args.data.split(","):
         runs = seed_runs(args, name, run, backbone)
         print(

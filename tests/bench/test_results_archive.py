@@ -1,5 +1,6 @@
 """The archived bench outputs in benchmarks/results/ reproduce the README's figures from their per-row predictions."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -40,9 +41,20 @@ def test_readme_quotes_the_archived_interval(run, dataset, method, against):
 
 
 def test_every_archived_run_is_readable_and_paired():
-    runs = sorted(p for p in ARCHIVE.iterdir() if p.is_dir())
+    runs = sorted(p.parent for p in ARCHIVE.glob("*/results.jsonl"))
     assert runs
     for run in runs:
         rows, predictions = read_results(run), read_predictions(run)
         keys = {(r["dataset"], r["method"], r["shots"], r["seed"]) for r in rows if "error" not in r}
         assert keys and keys <= set(predictions), run.name
+
+
+def test_readme_quotes_the_archived_speed_ratios():
+    """`agileclf speed` outputs (one JSON per test set) against the README's onnx-int8 vs SetFit cells."""
+    outputs = sorted((ARCHIVE / "speed-session29").glob("*.json"))
+    assert len(outputs) == 4
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for path in outputs:
+        fast = json.loads(path.read_text(encoding="utf-8"))["onnx-int8"]
+        figure = f"**{fast['speedup_vs_setfit_wall']:.2f}x / {fast['speedup_vs_setfit_cpu']:.2f}x**"
+        assert figure in readme, f"{path.name}: {figure}"
