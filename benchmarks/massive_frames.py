@@ -88,13 +88,14 @@ def main() -> None:
     train_path = paths["train"]
     dev, test = (read_task_data(paths[s], TASK, "text", "intent", "annot_utt") for s in ("dev", "test"))
     on_dev = {}
+    encoder = {"token_weight": 1.0}  # the weight its README table ran with (the default became 2 in session 29)
     for epochs in (int(e) for e in args.encoder_epochs.split(",")):
-        path, _ = model(args.out, f"encoder-e{epochs}", train_path, None, {"epochs": epochs}, args.seed)
+        path, _ = model(args.out, f"encoder-e{epochs}", train_path, None, {**encoder, "epochs": epochs}, args.seed)
         on_dev[epochs] = frame_score(load_classifier(path), dev)
     chosen = max(on_dev, key=lambda e: (on_dev[e], -e))  # ties: fewer epochs
     print(f"encoder epochs on the dev slice: {on_dev}; chosen {chosen}", flush=True)
     contenders = {
-        "encoder-joint (MiniLM)": (f"encoder-e{chosen}", None, {"epochs": chosen}),
+        "encoder-joint (MiniLM)": (f"encoder-e{chosen}", None, {**encoder, "epochs": chosen}),
         "json-frames LoRA (SmolLM2)": (
             f"causal-{args.causal_steps}",
             args.causal,

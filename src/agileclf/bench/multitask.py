@@ -11,6 +11,7 @@ import numpy as np
 from agileclf.artifact import META_FILE, read_meta, write_json_atomic, write_text_atomic
 from agileclf.evaluate.bootstrap import paired_bootstrap, paired_bootstrap_f1
 from agileclf.evaluate.slots import frame_exact_match, frame_matches, slot_counts, slot_scores
+from agileclf.methods.multitask.encoder import MultitaskConfig
 from agileclf.methods.multitask.workflow import check_task, read_task_data, train_task
 from agileclf.methods.persistence import load_classifier
 
@@ -49,7 +50,7 @@ def compare_dual_consolidated(
     train_path: str | Path,
     test_path: str | Path,
     out_dir: str | Path,
-    epochs: int = 3,
+    epochs: int | None = None,
     text_field: str = "text",
     label_field: str = "intent",
     slot_field: str = "annot_utt",
@@ -58,9 +59,12 @@ def compare_dual_consolidated(
     single: int = 100,
     log=print,
 ) -> dict:
-    """Train (or reuse) the three models, score both setups on the test file, write results.json + report.md."""
+    """Train (or reuse) the three models, score both setups on the test file, write results.json + report.md.
+
+    `epochs`: every model's passes over the data (None: the method's default)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    epochs = epochs or MultitaskConfig().epochs
     fields = {"text_field": text_field, "label_field": label_field, "slot_field": slot_field}
     test = read_task_data(test_path, "intent+slots", text_field, label_field, slot_field)
     runs = {}

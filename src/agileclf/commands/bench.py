@@ -129,7 +129,7 @@ def bench_multitask(
     train_data: Path = typer.Argument(..., help="training file with labels and slot markup (MASSIVE train)"),
     test_data: Path = typer.Argument(..., help="test file with labels and slot markup"),
     out_dir: Path = typer.Option(Path("bench-out/multitask"), "--out", "-o", help="models, results.json, report.md"),
-    epochs: int = typer.Option(3, "--epochs", help="passes over the data of every model"),
+    epochs: int = typer.Option(None, "--epochs", help="passes over the data of every model (default: the method's)"),
     text_field: str = TEXT_FIELD,
     label_field: str = typer.Option("intent", "--label-field", help="field holding the intent"),
     slot_field: str = SLOT_FIELD,

@@ -40,7 +40,9 @@ LABEL_HEAD, PARENT_HEAD = "label", "parent"
 class MultitaskConfig(AccelerateConfig):
     task: str = param("intent+slots", "intent | slots | intent+slots | label+parent")
     parent_sep: str = param(".", "label+parent: separator between parent and child ('comp.graphics' -> 'comp')")
-    epochs: int = param(5, "passes over the training data")
+    # 10 epochs with token_weight 2 over 5 with 1: MASSIVE dev (2,033 utterances, MiniLM), slot F1 82.80 vs 81.32,
+    # +1.47 [+0.40, +2.59] paired; twice the fit (14 vs 7 min on 11,514 utterances). lr 2e-4: -0.41 [-1.31, +0.51]
+    epochs: int = param(10, "passes over the training data")
     batch_size: int = param(32, "examples per update")
     lr: float = param(1e-4, "AdamW learning rate of the encoder")
     head_lr: float = param(1e-3, "AdamW learning rate of the heads")
@@ -48,7 +50,7 @@ class MultitaskConfig(AccelerateConfig):
     warmup_ratio: float = param(0.1, "fraction of updates with a linearly rising learning rate")
     dropout: float = param(0.1, "dropout before every head")
     max_length: int = param(128, "sub-tokens per text; words past it are tagged O")
-    token_weight: float = param(1.0, "weight of the token (slot) loss; 1 weighs both cross-entropies equally")
+    token_weight: float = param(2.0, "weight of the token (slot) loss against the sequence losses (1: equal)")
     decode: str = param("viterbi", "slot tags: 'viterbi' (best valid BIO path) or 'argmax' (per word)")
     class_weight: str | dict | None = class_weight_param()
 
