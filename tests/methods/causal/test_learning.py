@@ -17,6 +17,8 @@ for the task's dialect for a soft prompt to find (training and scoring agree: te
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -24,6 +26,7 @@ import torch
 from agileclf.backbones import load_backbone
 from agileclf.errors import BackboneError
 from agileclf.methods import make_method
+from agileclf.methods.causal.lora import wrap_lora
 from agileclf.methods.persistence import load_classifier
 
 # The tiny model knows one prompt layout (classify, no chat): the prompt search is off here (it is tested on the
@@ -109,3 +112,10 @@ def test_loading_against_another_base_model_is_a_clear_error(fitted, tmp_path, o
     fitted[0]["lora"].save(tmp_path / "lora")
     with pytest.raises(BackboneError, match="different model"):
         load_classifier(tmp_path / "lora", backbone=other_lm)
+
+
+def test_wrapping_lora_hides_peft_reading_a_deprecated_transformers_property(backbone):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        wrap_lora(backbone, 4, 8.0, 0.0, [])
+    assert not [w for w in caught if "is_gradient_checkpointing" in str(w.message)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -98,5 +99,8 @@ def wrap_lora(backbone, rank: int, alpha: float, dropout: float, target_modules:
     )
     base = backbone.load_model()
     base.requires_grad_(False)
-    peft_model = get_peft_model(base, peft_config)
+    with warnings.catch_warnings():
+        # PEFT 0.21 reads transformers' deprecated `is_gradient_checkpointing`: a warning per fit nobody can act on
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        peft_model = get_peft_model(base, peft_config)
     return peft_model, peft_model.base_model.model  # adapters are injected in place into the transformers model
