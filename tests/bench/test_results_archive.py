@@ -33,6 +33,8 @@ def pooled(run: str, dataset: str, method: str, against: str) -> str:
         ("icl-draws-dev", "sst2", "icl:draws3", "icl:deployed"),
         ("smollm2-icl-8shot", "ag_news", "icl", "zero-shot"),
         ("smollm2-8shot-lora", "trec", "lora", "setfit"),
+        ("smollm2-8shot-lora", "sst2", "lora", "setfit"),
+        ("smollm2-8shot-lora", "ag_news", "lora", "setfit"),
     ],
 )
 def test_readme_quotes_the_archived_interval(run, dataset, method, against):
