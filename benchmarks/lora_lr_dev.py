@@ -11,6 +11,8 @@ it reproduced session 19's 73.6 +/- 2.9), so both rows pair on the same dev rows
 
 The rule, fixed before the first run: if half-lr minus default has its pooled interval above 0 on TREC (seeds
 0-4), SST-2 and AG News are checked next (a later session) before any default changes; otherwise nothing changes.
+Result (session 29, 21 min): half-lr 73.8 +/- 3.2 against 73.6 +/- 2.9, +0.2 [-1.8, +2.1] (per seed -1.6, +0.4,
+-1.0, +1.4, +1.6); the rule fails and LoRA's defaults stay. Rows in benchmarks/results/lora-lr-dev.
 Per-row hits go to OUT/<set>-<seed>.json, so an interrupted run resumes.
 """
 
