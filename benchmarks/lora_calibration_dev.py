@@ -44,11 +44,16 @@ def dev_split(name: str, dev_rows: int):
     return train, dev.subset(capped_rows(dev.labels, dev_rows)), label_set
 
 
-def calibration_hits(name: str, seed: int, shots: int, dev_rows: int, backbone) -> dict:
+def lora_sample(name: str, seed: int, shots: int, dev_rows: int):
+    """(the seed's `shots`-per-label sample, the dev rows, label set, LoRA's verbalizer parameter if any)."""
     train, dev, label_set = dev_split(name, dev_rows)
     sample = train.subset(sample_few_shot(train.labels, shots, seed).indices)
     verbalizer = VERBALIZERS / f"{name}.json"
-    params = {"verbalizer": str(verbalizer)} if verbalizer.is_file() else {}
+    return sample, dev, label_set, {"verbalizer": str(verbalizer)} if verbalizer.is_file() else {}
+
+
+def calibration_hits(name: str, seed: int, shots: int, dev_rows: int, backbone) -> dict:
+    sample, dev, label_set, params = lora_sample(name, seed, shots, dev_rows)
     clf = make_method("lora", backbone=backbone, seed=seed, **params)
     clf.fit(list(sample.texts), list(sample.labels), label_set=label_set)
     texts, truth = list(dev.texts), label_set.encode(list(dev.labels))

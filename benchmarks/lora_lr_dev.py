@@ -22,9 +22,8 @@ import json
 from pathlib import Path
 
 from contrastive_heads import dev_arguments, print_variants
-from lora_calibration_dev import VERBALIZERS, dev_split
+from lora_calibration_dev import lora_sample
 
-from agileclf.data import sample_few_shot
 from agileclf.methods import make_method
 
 DEFAULT_ROWS = Path(__file__).resolve().parent / "results" / "lora-soup-dev"
@@ -32,10 +31,7 @@ HALF_LR = {"lr": 5e-4, "min_steps": 120, "steps_per_label": 30}
 
 
 def half_lr_hits(name: str, seed: int, shots: int, dev_rows: int, backbone) -> dict:
-    train, dev, label_set = dev_split(name, dev_rows)
-    sample = train.subset(sample_few_shot(train.labels, shots, seed).indices)
-    verbalizer = VERBALIZERS / f"{name}.json"
-    params = {"verbalizer": str(verbalizer)} if verbalizer.is_file() else {}
+    sample, dev, label_set, params = lora_sample(name, seed, shots, dev_rows)
     clf = make_method("lora", backbone=backbone, seed=seed, **params, **HALF_LR)
     clf.fit(list(sample.texts), list(sample.labels), label_set=label_set)
     truth = label_set.encode(list(dev.labels))

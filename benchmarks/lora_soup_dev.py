@@ -30,17 +30,13 @@ import copy
 import numpy as np
 from contrastive_heads import dev_arguments, print_variants
 from contrastive_soup import OTHER_SEED, averaged
-from lora_calibration_dev import VERBALIZERS, dev_split
+from lora_calibration_dev import lora_sample
 
-from agileclf.data import sample_few_shot
 from agileclf.methods import make_method
 
 
 def soup_hits(name: str, seed: int, shots: int, dev_rows: int, backbone) -> dict:
-    train, dev, label_set = dev_split(name, dev_rows)
-    sample = train.subset(sample_few_shot(train.labels, shots, seed).indices)
-    verbalizer = VERBALIZERS / f"{name}.json"
-    params = {"verbalizer": str(verbalizer)} if verbalizer.is_file() else {}
+    sample, dev, label_set, params = lora_sample(name, seed, shots, dev_rows)
     texts, truth = list(dev.texts), label_set.encode(list(dev.labels))
 
     def fitted(method_seed: int):

@@ -64,7 +64,7 @@ def compare_dual_consolidated(
     `epochs`: every model's passes over the data (None: the method's default)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    epochs = epochs or MultitaskConfig().epochs
+    epochs = MultitaskConfig().epochs if epochs is None else epochs
     fields = {"text_field": text_field, "label_field": label_field, "slot_field": slot_field}
     test = read_task_data(test_path, "intent+slots", text_field, label_field, slot_field)
     runs = {}
