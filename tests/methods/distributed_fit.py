@@ -71,6 +71,7 @@ def main() -> None:
         "fit_wall_s": round(fit_wall, 2),
         "fit_cpu_s": round(fit_cpu, 2),
     }
+    out.mkdir(parents=True, exist_ok=True)  # only the main process saves, so another rank may get here first
     (out / f"rank{rank}.json").write_text(json.dumps(record))
 
 
