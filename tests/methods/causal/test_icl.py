@@ -67,7 +67,7 @@ def test_deployed_search_scores_with_the_demonstrations_predictions_use(backbone
             predicted = clf.demos_for([train_x[row]])[0]
             assert {d for d in shown if d[1] != own} == {d for d in predicted if d[1] != own}
     folds = make_method("icl", backbone=backbone, **{**settings, "search_scoring": "folds"})
-    assert folds.search_folds == 2 and clf.search_folds == 0
+    assert folds.search_folds == 2 and clf.search_folds == "deployed"
     with pytest.raises(ConfigError, match="search_scoring must be 'deployed' or 'folds'"):
         make_method("icl", backbone=backbone, search_scoring="both")
 

@@ -76,3 +76,29 @@ def test_allowed_transitions_only_restrict_inside_tags():
     assert allowed[:, 1].tolist() == [True, True, False, False]
     assert allowed[:, 2].tolist() == [False, False, True, False]
     assert allowed[:, [0, 3]].all()
+
+
+def test_sentence_to_tokens_makes_a_word_tag_depend_on_the_rest_of_the_utterance():
+    import torch
+    from torch import nn
+
+    from agileclf.methods.multitask.model import JointEncoder
+
+    class Embedding(nn.Module):  # a "transformer" without context: a word's vector is its own
+        config = type("Config", (), {"hidden_size": 4})()
+
+        def __init__(self):
+            super().__init__()
+            self.table = nn.Embedding(10, 4)
+
+        def forward(self, input_ids, attention_mask):
+            return type("Output", (), {"last_hidden_state": self.table(input_ids)})()
+
+    torch.manual_seed(0)
+    mask = torch.ones(1, 2, dtype=torch.long)
+    first, second = torch.tensor([[1, 2]]), torch.tensor([[1, 3]])  # word 1, then another word
+    for with_sentence in (False, True):
+        network = JointEncoder(Embedding(), {"label": 2}, 3, dropout=0.0, sentence_to_tokens=with_sentence).eval()
+        assert network.token_head.in_features == (8 if with_sentence else 4)
+        word_one = [network(ids, mask)["tokens"][0, 0] for ids in (first, second)]
+        assert torch.allclose(*word_one) is not with_sentence

@@ -100,7 +100,9 @@ class CausalMethod(Method):
         return None
 
     # ---- prompts ----------------------------------------------------------------------------------------
-    search_folds = 1  # out-of-fold prompt search for methods whose prompts hold training examples
+    # how the prompt search scores examples (prompt_search.search_prompt's `folds`): 1 for prompts that hold no
+    # examples; k folds or prompt_search.DEPLOYED for prompts that hold demonstrations
+    search_folds: int | str = 1
     search_calibration = True  # whether the search may switch contextual calibration on
 
     def _search_clone(self, overrides: dict):

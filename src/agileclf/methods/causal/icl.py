@@ -51,7 +51,7 @@ class CausalICL(CausalMethod):
     config_class = ICLConfig
 
     @property
-    def search_folds(self) -> int:
+    def search_folds(self) -> int | str:
         return prompt_search.DEPLOYED if self.config.search_scoring == "deployed" else 2
 
     def search_variants(self) -> tuple[dict, ...]:

@@ -24,7 +24,7 @@ from agileclf.backbones.prompts import BUILTIN_TEMPLATES, description_use
 from agileclf.backbones.scoring import contextual_calibration
 
 SEARCH_TEMPLATES = ("classify", "topic", "sentiment")  # 6 candidates with chat on/off: each costs a pass
-DEPLOYED = 0  # `folds` value: one clone fitted on every example scores them with the demonstrations it deploys
+DEPLOYED = "deployed"  # `folds` value: one clone fitted on every example scores them with its deployed demos
 
 
 def candidates(config, has_chat: bool, label_set=None) -> list[dict]:
@@ -54,7 +54,7 @@ def search_prompt(
     texts: list[str],
     y: np.ndarray,
     label_set,
-    folds: int,
+    folds: int | str,
     seed: int,
     has_chat: bool,
     calibrations: tuple[bool, ...] = (False, True),
@@ -71,12 +71,13 @@ def search_prompt(
 
     names = label_set.names
     labels = [names[i] for i in y]
-    if folds > 1:
+    deployed = folds == DEPLOYED
+    if not deployed and folds > 1:
         counts = np.bincount(y, minlength=len(names))
         folds = int(min(folds, counts.min()))
     splits = (
         [(np.arange(len(texts)), np.arange(len(texts)))]
-        if folds < 2
+        if deployed or folds < 2
         else list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
     )
     probe = make({})
@@ -89,7 +90,7 @@ def search_prompt(
         for train_idx, test_idx in splits:
             clone = make(overrides)
             clone.fit([texts[i] for i in train_idx], [labels[i] for i in train_idx], label_set=label_set)
-            if folds == DEPLOYED:
+            if deployed:
                 rows, demos = clone.search_demos()
                 test_idx, held = np.asarray(rows, dtype=np.int64), [texts[i] for i in rows]
             else:

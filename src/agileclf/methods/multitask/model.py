@@ -12,13 +12,24 @@ IGNORE = -100  # cross-entropy's ignore_index: special tokens and every sub-toke
 class JointEncoder(nn.Module):
     """A transformer with named sequence heads on its mean-pooled output and an optional token head."""
 
-    def __init__(self, transformer: nn.Module, sequence_sizes: dict[str, int], token_size: int, dropout: float):
+    def __init__(
+        self,
+        transformer: nn.Module,
+        sequence_sizes: dict[str, int],
+        token_size: int,
+        dropout: float,
+        sentence_to_tokens: bool = False,
+    ):
         super().__init__()
         self.transformer = transformer
         dim = transformer.config.hidden_size
         self.dropout = nn.Dropout(dropout)
         self.sequence_heads = nn.ModuleDict({name: nn.Linear(dim, size) for name, size in sequence_sizes.items()})
-        self.token_head = nn.Linear(dim, token_size) if token_size else None
+        # With sentence_to_tokens each word's tag is read from [word; mean-pooled utterance]: the slot a word
+        # fills depends on what the whole utterance asks for (a date to set an alarm vs. to look up the news).
+        self.sentence_to_tokens = sentence_to_tokens
+        token_inputs = 2 * dim if sentence_to_tokens else dim
+        self.token_head = nn.Linear(token_inputs, token_size) if token_size else None
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **extra) -> dict[str, torch.Tensor]:
         """Logits: one (batch, labels) tensor per sequence head, and 'tokens' (batch, length, tags)."""
@@ -27,6 +38,8 @@ class JointEncoder(nn.Module):
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # the pooling all-MiniLM was trained with
         out = {name: head(self.dropout(pooled)) for name, head in self.sequence_heads.items()}
         if self.token_head is not None:
+            if self.sentence_to_tokens:
+                hidden = torch.cat([hidden, pooled.unsqueeze(1).expand_as(hidden)], dim=-1)
             out["tokens"] = self.token_head(self.dropout(hidden))
         return out
 

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Issue 13's slot target (MASSIVE slot F1 >= 83.4 with MiniLM; 80.81 on test with today's defaults, 82.80 on dev).
+# One lever the joint model had not tried, a consolidated intent+slots model on all 11,514 training utterances,
+# compared with session 29's model A (today's defaults: 10 epochs, token_weight 2, lr 1e-4) on MASSIVE's dev split
+# only (2,033 utterances), paired bootstrap (benchmarks/compare_frames.py):
+#   D  -p sentence_to_tokens=true: each word's tag read from [word; mean-pooled utterance] (intent-aware slots)
+# Rule fixed before the run (session 30): D passes if its slot F1 interval against A lies above 0 and its intent
+# accuracy mean is not below -0.5; then sentence_to_tokens becomes the default (no extra fit cost) and D alone is
+# read once on test.jsonl. (15 epochs were planned too and dropped before they ran: session 12 measured 20 epochs
+# at 82.83, no gain over 10.)
+# Before the run, on A's dev outputs without refitting (/tmp scripts): a bias toward O at decoding (0.5 to 3 nats)
+# gave slot F1 82.49-82.75 against 82.80 (A's precision 80.7 < recall 85.0 comes mostly from spans with no gold
+# span near them, 183 of them, not from a threshold); masking the slot types never seen with the predicted intent
+# in training gave 82.79 (top intent), 82.91 (top 3 intents), 82.78 (marginal over intents): no gain either.
+# Result (session 30, 18 min): D 89.23 / 82.15 / 71.57 (intent / slot F1 / frame) against A 89.28 / 82.80 / 72.06;
+# D - A slot F1 -0.64 [-1.61, +0.32], intent -0.05 [-0.84, +0.69]: the rule fails, sentence_to_tokens stays off.
+# About 20 minutes on 2 cores:  bash benchmarks/massive-slots-dev2.sh bench-out/massive-slots-dev
+set -euo pipefail
+OUT=${1:-bench-out/massive-slots-dev}
+T=${MASSIVE:-../shared/data/massive_en}
+train() {  # name, then extra arguments
+  local name=$1; shift
+  [ -f "$OUT/$name/agileclf.json" ] || agileclf train "$T/train.jsonl" --task intent+slots --label-field intent \
+    -m multitask --seed 0 -o "$OUT/$name" "$@"
+}
+train A --epochs 10 -p token_weight=2
+train D -p sentence_to_tokens=true
+python benchmarks/compare_frames.py "$OUT/D" "$OUT/A" "$T/dev.jsonl"
