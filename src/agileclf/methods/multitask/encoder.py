@@ -51,7 +51,7 @@ class MultitaskConfig(AccelerateConfig):
     dropout: float = param(0.1, "dropout before every head")
     max_length: int = param(128, "sub-tokens per text; words past it are tagged O")
     token_weight: float = param(2.0, "weight of the token (slot) loss against the sequence losses (1: equal)")
-    # on: MASSIVE dev slot F1 -0.64 [-1.61, +0.32] against off (session 30, benchmarks/massive-slots-dev2.sh)
+    # on: MASSIVE dev slot F1 -0.64 [-1.61, +0.32] against off (session 30, benchmarks/massive-slots-dev.sh, D)
     sentence_to_tokens: bool = param(False, "slot tags read each word beside the whole utterance's mean vector")
     decode: str = param("viterbi", "slot tags: 'viterbi' (best valid BIO path) or 'argmax' (per word)")
     class_weight: str | dict | None = class_weight_param()
