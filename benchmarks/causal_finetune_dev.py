@@ -22,7 +22,10 @@ lr2e-5 against finetune's defaults +3.1 [-1.3, +7.4]: the second fails, `finetun
 The next check's rule, fixed before it ran (`--data ag_news,sst2 --variants finetune:lr2e-5`, LoRA refitted here
 on the same samples; 500 rows carved from AG News' training file, 500 of SST-2's dev.jsonl): finetune:lr2e-5
 stands in LoRA's place as the best causal method (the SmolLM2 row read against SetFit on test) if its pooled mean
-against LoRA is not below -0.5 points on AG News nor on SST-2. Fit seconds (wall, this machine, nothing
+against LoRA is not below -0.5 points on AG News nor on SST-2.
+Result (session 30): AG News LoRA 79.6 +/- 2.1, finetune:lr2e-5 80.9 +/- 2.0, +1.3 [-0.8, +3.5] (50 min); SST-2 LoRA
+84.1 +/- 4.0, finetune:lr2e-5 84.6 +/- 3.1, +0.5 [-1.4, +2.4] (26 min): the rule passes; the test look is
+benchmarks/smollm2-8shot-finetune.toml. Fit seconds (wall, this machine, nothing
 else heavy running) are kept per seed.
 Per-row hits go to OUT/<set>-<seed>.json, so an interrupted run resumes.
 """

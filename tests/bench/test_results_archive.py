@@ -12,6 +12,11 @@ ROOT = Path(__file__).resolve().parents[2]
 ARCHIVE = ROOT / "benchmarks" / "results"
 
 
+def readme_text() -> str:
+    """The README with every run of whitespace made one space: a figure may wrap across lines."""
+    return " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+
+
 def pooled(run: str, dataset: str, method: str, against: str) -> str:
     """`method` minus `against` over the seeds both ran, formatted as the README writes it."""
     cells = {(d, m, seed): row["correct"] for (d, m, _, seed), row in read_predictions(ARCHIVE / run).items()}
@@ -39,7 +44,27 @@ def pooled(run: str, dataset: str, method: str, against: str) -> str:
 )
 def test_readme_quotes_the_archived_interval(run, dataset, method, against):
     figure = pooled(run, dataset, method, against)
-    assert figure in (ROOT / "README.md").read_text(encoding="utf-8"), f"{run}: {dataset} {method} - {against} {figure}"
+    assert figure in readme_text(), f"{run}: {dataset} {method} - {against} {figure}"
+
+
+@pytest.mark.parametrize(
+    ("run", "dataset", "variant", "against"),
+    [
+        ("lora-soup-dev", "trec", "soup", "default"),
+        ("lora-lr-dev", "trec", "half-lr", "default"),
+        ("finetune-dev", "trec", "finetune:lr2e-5", "default"),
+        ("finetune-dev", "trec", "finetune:lr2e-5", "finetune"),
+        ("finetune-dev", "ag_news", "finetune:lr2e-5", "default"),
+        ("finetune-dev", "sst2", "finetune:lr2e-5", "default"),
+    ],
+)
+def test_readme_quotes_the_dev_script_interval(run, dataset, variant, against):
+    """The dev scripts' archives (benchmarks/*_dev.py: per-row hits of every variant, one JSON per seed)."""
+    seeds = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((ARCHIVE / run).glob(f"{dataset}-*.json"))]
+    assert len(seeds) == 5
+    mean, low, high = pooled_paired_bootstrap([(hits[variant], hits[against]) for hits in seeds])
+    figure = f"{100 * mean:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
+    assert figure in readme_text(), f"{run}: {dataset} {variant} {figure}"
 
 
 def test_every_archived_run_is_readable_and_paired():
@@ -55,7 +80,7 @@ def test_readme_quotes_the_archived_speed_ratios():
     """`agileclf speed` outputs (one JSON per test set) against the README's onnx-int8 vs SetFit cells."""
     outputs = sorted((ARCHIVE / "speed-session29").glob("*.json"))
     assert len(outputs) == 4
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = readme_text()
     for path in outputs:
         fast = json.loads(path.read_text(encoding="utf-8"))["onnx-int8"]
         figure = f"**{fast['speedup_vs_setfit_wall']:.2f}x / {fast['speedup_vs_setfit_cpu']:.2f}x**"
