@@ -40,6 +40,8 @@ def pooled(run: str, dataset: str, method: str, against: str) -> str:
         ("smollm2-8shot-lora", "trec", "lora", "setfit"),
         ("smollm2-8shot-lora", "sst2", "lora", "setfit"),
         ("smollm2-8shot-lora", "ag_news", "lora", "setfit"),
+        ("smollm2-8shot-finetune", "trec", "finetune:lr2e-5", "setfit"),
+        ("smollm2-8shot-finetune", "trec", "finetune:lr2e-5", "lora"),
     ],
 )
 def test_readme_quotes_the_archived_interval(run, dataset, method, against):
