@@ -37,11 +37,9 @@ import sys
 import time
 from pathlib import Path
 
-from contrastive_heads import dev_arguments, print_variants, seed_runs
+from contrastive_heads import dev_arguments, print_variants, versus_default
 from lora_calibration_dev import lora_sample
 
-from agileclf.backbones import load_backbone
-from agileclf.evaluate.bootstrap import pooled_paired_bootstrap
 from agileclf.methods import make_method
 
 DEFAULT_ROWS = Path(__file__).resolve().parent / "results" / "lora-soup-dev"
@@ -55,8 +53,8 @@ def finetune_hits(name: str, seed: int, shots: int, dev_rows: int, backbone) -> 
     hits: dict = {"_fit_s": {}}
     if archived.is_file():
         hits["default"] = json.loads(archived.read_text(encoding="utf-8"))["default"]
-    fits = {"finetune": VARIANTS} if "default" in hits else {"lora": {"default": {}}, "finetune": VARIANTS}
-    for method, variant, settings in [(m, v, s) for m, variants in fits.items() for v, s in variants.items()]:
+    fits = [] if "default" in hits else [("lora", "default", {})]
+    for method, variant, settings in fits + [("finetune", v, s) for v, s in VARIANTS.items()]:
         clf = make_method(method, backbone=backbone, seed=seed, **params, **settings)
         start = time.perf_counter()
         clf.fit(list(sample.texts), list(sample.labels), label_set=label_set)
@@ -74,12 +72,12 @@ def main() -> None:
         for name in set(VARIANTS) - set(chosen):
             del VARIANTS[name]
     args = dev_arguments(__doc__, "bench-out/finetune-dev", data="trec")
-    print_variants(args, finetune_hits, 16, lambda runs: f"fit s {[r['_fit_s'] for r in runs]}", "smollm2-135m")
+    by_set = print_variants(
+        args, finetune_hits, 16, lambda runs: f"fit s {[r['_fit_s'] for r in runs]}", "smollm2-135m"
+    )
     if len(VARIANTS) == 2:
-        for name in args.data.split(","):
-            runs = seed_runs(args, name, finetune_hits, load_backbone("smollm2-135m"))  # read back: all are stored
-            diff, low, high = pooled_paired_bootstrap([(r["finetune:lr2e-5"], r["finetune"]) for r in runs])
-            print(f"{name}: finetune:lr2e-5 vs finetune {100 * diff:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]")
+        for name, runs in by_set.items():
+            print(f"{name}:" + versus_default(runs, "finetune:lr2e-5", 16, against="finetune"))
 
 
 if __name__ == "__main__":

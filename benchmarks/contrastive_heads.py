@@ -133,21 +133,25 @@ def seed_runs(args: argparse.Namespace, name: str, run, backbone) -> list[dict]:
     return runs
 
 
-def versus_default(runs: list[dict], variant: str, width: int) -> str:
-    """A variant's dev accuracy over the seeds (mean ± std) and its pooled paired interval against `default`."""
+def versus_default(runs: list[dict], variant: str, width: int, against: str = "default") -> str:
+    """A variant's dev accuracy over the seeds (mean ± std) and its pooled paired interval against `against`."""
     per_seed = [100 * np.mean(r[variant]) for r in runs]
     spread = f" ± {np.std(per_seed, ddof=1):3.1f}" if len(per_seed) > 1 else " (one seed)"
     line = f"  {variant:{width}s} {np.mean(per_seed):5.1f}{spread}"
-    if variant != "default":
-        diff, low, high = pooled_paired_bootstrap([(r[variant], r["default"]) for r in runs])
-        line += f"   vs default {100 * diff:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
+    if variant != against:
+        diff, low, high = pooled_paired_bootstrap([(r[variant], r[against]) for r in runs])
+        line += f"   vs {against} {100 * diff:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
     return line
 
 
-def print_variants(args: argparse.Namespace, run, width: int, describe, backbone_ref: str | None = None) -> None:
+def print_variants(
+    args: argparse.Namespace, run, width: int, describe, backbone_ref: str | None = None
+) -> dict[str, list[dict]]:
     """Each set's seeds run (or read back), then every variant's dev accuracy against `default`; `describe(runs)`
-    ends the set's heading. `backbone_ref`: the backbone every run gets (None: the bundled encoder)."""
+    ends the set's heading. `backbone_ref`: the backbone every run gets (None: the bundled encoder). Returns each
+    set's runs, for comparisons beyond `default`."""
     backbone = load_backbone(backbone_ref)
+    by_set = {}
     for name in args.data.split(","):
         runs = seed_runs(args, name, run, backbone)
         print(
@@ -155,6 +159,8 @@ def print_variants(args: argparse.Namespace, run, width: int, describe, backbone
         )
         for variant in [v for v in runs[0] if not v.startswith("_")]:
             print(versus_default(runs, variant, width), flush=True)
+        by_set[name] = runs
+    return by_set
 
 
 def main() -> None:

@@ -17,14 +17,19 @@ def readme_text() -> str:
     return " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
 
 
+def interval_text(pairs) -> str:
+    """The pooled paired difference of (hits, hits) pairs, formatted as the README writes it."""
+    mean, low, high = pooled_paired_bootstrap(pairs)
+    return f"{100 * mean:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
+
+
 def pooled(run: str, dataset: str, method: str, against: str) -> str:
     """`method` minus `against` over the seeds both ran, formatted as the README writes it."""
     cells = {(d, m, seed): row["correct"] for (d, m, _, seed), row in read_predictions(ARCHIVE / run).items()}
     pairs = [
         (hits, cells[(dataset, against, s)]) for (d, m, s), hits in sorted(cells.items()) if (d, m) == (dataset, method)
     ]
-    mean, low, high = pooled_paired_bootstrap(pairs)
-    return f"{100 * mean:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
+    return interval_text(pairs)
 
 
 @pytest.mark.parametrize(
@@ -64,8 +69,7 @@ def test_readme_quotes_the_dev_script_interval(run, dataset, variant, against):
     """The dev scripts' archives (benchmarks/*_dev.py: per-row hits of every variant, one JSON per seed)."""
     seeds = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((ARCHIVE / run).glob(f"{dataset}-*.json"))]
     assert len(seeds) == 5
-    mean, low, high = pooled_paired_bootstrap([(hits[variant], hits[against]) for hits in seeds])
-    figure = f"{100 * mean:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
+    figure = interval_text([(hits[variant], hits[against]) for hits in seeds])
     assert figure in readme_text(), f"{run}: {dataset} {variant} {figure}"
 
 
