@@ -47,6 +47,10 @@ def pooled(run: str, dataset: str, method: str, against: str) -> str:
         ("smollm2-8shot-lora", "ag_news", "lora", "setfit"),
         ("smollm2-8shot-finetune", "trec", "finetune:lr2e-5", "setfit"),
         ("smollm2-8shot-finetune", "trec", "finetune:lr2e-5", "lora"),
+        ("smollm2-8shot-finetune", "ag_news", "finetune:lr2e-5", "setfit"),
+        ("smollm2-8shot-finetune", "ag_news", "finetune:lr2e-5", "lora"),
+        ("smollm2-8shot-finetune", "sst2", "finetune:lr2e-5", "setfit"),
+        ("smollm2-8shot-finetune", "sst2", "finetune:lr2e-5", "lora"),
     ],
 )
 def test_readme_quotes_the_archived_interval(run, dataset, method, against):
