@@ -11,10 +11,9 @@ from agileclf.methods.causal import training
 QUICK = {"num_virtual_tokens": 4, "prompt_init": "random", "min_steps": 4, "prompt_search": "off"}
 
 
-@pytest.mark.parametrize("per_label, expected", [(0, 4), (3, 12)])
-def test_steps_per_label_raises_the_update_floor(tiny_lm, task, monkeypatch, per_label, expected):
-    (texts, labels), _, _ = task
-    texts, labels = texts[:16], labels[:16]  # 2 batches of 8 per epoch
+@pytest.fixture
+def updates_made(monkeypatch) -> dict:
+    """Records under "updates" how many updates the next fit's loop makes (it still trains)."""
     seen = {}
     real_run_loop = training.run_loop
 
@@ -23,24 +22,23 @@ def test_steps_per_label_raises_the_update_floor(tiny_lm, task, monkeypatch, per
         return real_run_loop(*args, epochs=epochs, batches_per_epoch=batches_per_epoch, **kwargs)
 
     monkeypatch.setattr(training, "run_loop", counting_run_loop)
+    return seen
+
+
+@pytest.mark.parametrize("per_label, expected", [(0, 4), (3, 12)])
+def test_steps_per_label_raises_the_update_floor(tiny_lm, task, updates_made, per_label, expected):
+    (texts, labels), _, _ = task
+    texts, labels = texts[:16], labels[:16]  # 2 batches of 8 per epoch
     clf = make_method("prompt-tuning", backbone=load_backbone(tiny_lm), steps_per_label=per_label, **QUICK)
     clf.fit(texts, labels)
     assert len(clf.labels) == 4
-    assert seen["updates"] == expected  # max(min_steps, steps_per_label x labels), in whole epochs of 2 updates
+    assert updates_made["updates"] == expected  # max(min_steps, steps_per_label x labels), in whole epochs of 2
 
 
 @pytest.mark.parametrize("method", ["lora", "finetune"])
-def test_lora_and_finetune_default_to_sixty_updates_and_fifteen_per_label(tiny_lm, task, monkeypatch, method):
+def test_lora_and_finetune_default_to_sixty_updates_and_fifteen_per_label(tiny_lm, task, updates_made, method):
     (texts, labels), _, _ = task
-    seen = {}
-    real_run_loop = training.run_loop
-
-    def counting_run_loop(*args, epochs, batches_per_epoch, **kwargs):
-        seen["updates"] = epochs * batches_per_epoch
-        return real_run_loop(*args, epochs=epochs, batches_per_epoch=batches_per_epoch, **kwargs)
-
-    monkeypatch.setattr(training, "run_loop", counting_run_loop)
     clf = make_method(method, backbone=load_backbone(tiny_lm), prompt_search="off")
     clf.fit(texts[:16], labels[:16])
     assert clf.config.lr == (1e-3 if method == "lora" else 2e-5)
-    assert seen["updates"] == 60  # 4 labels: max(60, 15 x 4), 30 epochs of 2 batches
+    assert updates_made["updates"] == 60  # 4 labels: max(60, 15 x 4), 30 epochs of 2 batches
