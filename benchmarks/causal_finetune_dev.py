@@ -62,13 +62,13 @@ VARIANTS = {
 def finetune_hits(name: str, seed: int, shots: int, dev_rows: int, backbone) -> dict:
     sample, dev, label_set, params = lora_sample(name, seed, shots, dev_rows)
     truth = label_set.encode(list(dev.labels))
-    archived = DEFAULT_ROWS / f"{name}-{seed}.json"
-    hits: dict = {"_fit_s": {}}
-    if archived.is_file():
-        hits["default"] = json.loads(archived.read_text(encoding="utf-8"))["default"]
     earlier = ARCHIVE / "finetune-dev" / f"{name}-{seed}.json"  # this script's archived rows: not fitted again
+    lora_rows = DEFAULT_ROWS / f"{name}-{seed}.json"
+    hits: dict = {"_fit_s": {}}
     if earlier.is_file():
         hits = json.loads(earlier.read_text(encoding="utf-8"))
+    elif lora_rows.is_file():
+        hits["default"] = json.loads(lora_rows.read_text(encoding="utf-8"))["default"]
     fits = [] if "default" in hits else [("lora", "default", {})]
     fits += [("finetune", v, s) for v, s in VARIANTS.items() if v not in hits]
     for method, variant, settings in fits:
