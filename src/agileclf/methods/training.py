@@ -53,6 +53,22 @@ class Validation:
     patience: int = 0
 
 
+@dataclass
+class LowLossStop:
+    """End training after `patience` updates in a row whose loss (the mean over processes) was below `threshold`:
+    the examples are fitted, and further updates only sharpen the answers. `updates` records how many were made."""
+
+    threshold: float
+    patience: int
+    run: int = 0
+    updates: int = 0
+
+    def should_stop(self, loss: float, step: int) -> bool:
+        self.updates = step
+        self.run = self.run + 1 if loss < self.threshold else 0
+        return self.run >= self.patience
+
+
 def is_main_process() -> bool:
     """False in every process but the first of an `accelerate launch` / torchrun job (which alone writes files)."""
     return int(os.environ.get("RANK") or os.environ.get("LOCAL_RANK") or 0) == 0
@@ -109,8 +125,10 @@ def run_loop(
     mixed_precision: str = "no",
     grad_accumulation: int = 1,
     desc: str = "training",
+    low_loss_stop: LowLossStop | None = None,
 ) -> float | None:
-    """Train `module` for `epochs`; returns the best validation score (None without validation).
+    """Train `module` for `epochs` (fewer when `low_loss_stop` ends it); returns the best validation score (None
+    without validation).
 
     `batches` is a DataLoader (accelerate shards it across processes) or a callable giving one epoch's batches;
     `loss_of(prepared_module, batch)` computes the loss by calling the prepared module (so DDP and autocast
@@ -171,6 +189,13 @@ def run_loop(
             if validation is not None and validation.every and (step % validation.every == 0 or step == total):
                 stop = check()
                 if stop:
+                    break
+            if low_loss_stop is not None:
+                mean_loss = accelerator.reduce(loss.detach(), reduction="mean").item()  # every process stops together
+                stop = low_loss_stop.should_stop(mean_loss, step)
+                if stop:
+                    if validation is not None and not (validation.every and step % validation.every == 0):
+                        check()  # the last weights are judged too, unless they just were
                     break
         if stop:
             break

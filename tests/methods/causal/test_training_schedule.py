@@ -1,4 +1,5 @@
-"""How many updates the shared causal training loop makes: min_steps, raised by steps_per_label."""
+"""How many updates the shared causal training loop makes: min_steps, raised by steps_per_label, cut short by a
+run of low-loss updates when asked."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import pytest
 from agileclf.backbones import load_backbone
 from agileclf.methods import make_method
 from agileclf.methods.causal import training
+from agileclf.methods.persistence import load_classifier
+from agileclf.methods.training import LowLossStop
 
 QUICK = {"num_virtual_tokens": 4, "prompt_init": "random", "min_steps": 4, "prompt_search": "off"}
 
@@ -42,3 +45,25 @@ def test_lora_and_finetune_default_to_sixty_updates_and_fifteen_per_label(tiny_l
     clf.fit(texts[:16], labels[:16])
     assert clf.config.lr == (1e-3 if method == "lora" else 2e-5)
     assert updates_made["updates"] == 60  # 4 labels: max(60, 15 x 4), 30 epochs of 2 batches
+    assert clf.fit_choices()["updates"] == 60  # no early stop by default
+
+
+@pytest.mark.parametrize("low_loss, expected", [(100.0, 5), (1e-12, 12)])
+def test_training_stops_after_a_run_of_low_loss_updates(tiny_lm, task, low_loss, expected, tmp_path):
+    (texts, labels), _, _ = task
+    clf = make_method(
+        "finetune", backbone=load_backbone(tiny_lm), prompt_search="off", min_steps=12, steps_per_label=0,
+        stop_after_low_loss=5, low_loss=low_loss,
+    )  # fmt: skip
+    clf.fit(texts[:16], labels[:16])
+    assert clf.fit_choices()["updates"] == expected  # every loss is under 100; none under 1e-12, so all 12 run
+    clf.save(tmp_path / "m")
+    assert load_classifier(tmp_path / "m", backbone=clf.backbone).fit_choices()["updates"] == expected
+
+
+def test_low_loss_stop_counts_a_run_in_a_row():
+    stop = LowLossStop(threshold=0.01, patience=3)
+    assert [stop.should_stop(loss, step) for step, loss in enumerate([0.005, 0.002, 0.5, 0.001, 0.0, 0.003], 1)] == [
+        False, False, False, False, False, True,
+    ]  # fmt: skip
+    assert stop.updates == 6

@@ -23,6 +23,7 @@ from agileclf.methods.base import param
 from agileclf.methods.causal.common import CausalConfig, CausalMethod, Demos
 from agileclf.methods.training import (
     AccelerateConfig,
+    LowLossStop,
     Validation,
     epochs_for,
     run_loop,
@@ -50,11 +51,19 @@ class LoopConfig(AccelerateConfig):
     evaluations: int = param(8, "validation checks over training; the best checkpoint is kept")
     holdout_min_per_class: int = param(16, "with no validation set, hold back a slice when every class has this many")
     holdout_fraction: float = param(0.15, "share of examples held back for validation")
+    stop_after_low_loss: int = param(
+        0, "stop after this many updates in a row with the label loss below low_loss (0: make every update)"
+    )
+    low_loss: float = param(0.01, "with stop_after_low_loss, the loss under which the examples count as fitted")
 
     def __post_init__(self) -> None:
         AccelerateConfig.__post_init__(self)
         if self.optimizer not in ("adamw", "adafactor"):
             raise ValueError(f"optimizer must be 'adamw' or 'adafactor', not {self.optimizer!r}")
+        if self.stop_after_low_loss < 0 or self.low_loss <= 0:
+            raise ValueError(
+                f"stop_after_low_loss must be >= 0 and low_loss > 0, got {self.stop_after_low_loss}, {self.low_loss}"
+            )
 
 
 @dataclass
@@ -102,6 +111,7 @@ class TrainedCausalMethod(CausalMethod):
 
     config_class = TrainConfig
     tunes_backbone = True
+    FIT_CHOICES = {**CausalMethod.FIT_CHOICES, "updates": "updates"}  # fewer than planned when stop_after_low_loss ends
 
     def _start_training(self) -> tuple[nn.Module, nn.Parameter | None, list[nn.Parameter]]:
         """(model to run, soft prompt or None, parameters to optimise)."""
@@ -139,7 +149,7 @@ class TrainedCausalMethod(CausalMethod):
         demos = self.train_demos(texts, y)
         examples = [(self.prompt_ids(t, d), self.label_ids[int(k)]) for t, d, k in zip(texts, demos, y, strict=True)]
         score = None if valid is None else (lambda: accuracy(self, valid))
-        self.validation_accuracy = run_training(
+        self.validation_accuracy, self.updates = run_training(
             self, LabelLoss(lm, soft), parameters, examples, score, n_labels=len(self.labels)
         )
         self._finish_training()
@@ -150,11 +160,11 @@ class TrainedCausalMethod(CausalMethod):
 
 def run_training(
     method, module: LabelLoss, parameters, examples, score: Callable[[], float] | None = None, n_labels: int = 0
-) -> float | None:
+) -> tuple[float | None, int]:
     """Optimise `parameters` on `examples` ((prompt ids, target ids) pairs) with the shared loop
     (agileclf.methods.training); with a `score` (validation, higher is better) keep the best checkpoint. `method`
     needs `config` (a LoopConfig), `name`, `backbone.tokenizer`, `_snapshot()` and `_load_snapshot()`; `n_labels`
-    scales the update floor by `steps_per_label`."""
+    scales the update floor by `steps_per_label`. Returns (best validation score or None, updates made)."""
     cfg = method.config
     pad_id = method.backbone.tokenizer.pad_token_id
     loader = torch.utils.data.DataLoader(
@@ -173,12 +183,15 @@ def run_training(
     if score is not None:
         every = max(1, math.ceil(total / max(cfg.evaluations, 1)))
         validation = Validation(score, method._snapshot, method._load_snapshot, every=every)
-    return run_loop(
+    # patience 0 never stops: the same loop, and it still counts the updates
+    stop = LowLossStop(cfg.low_loss, cfg.stop_after_low_loss or total + 1)
+    best = run_loop(
         module, make_optimizer(parameters, cfg), loader, lambda prepared, batch: prepared(**batch), epochs=epochs,
         batches_per_epoch=batches, warmup_ratio=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm,
         validation=validation, mixed_precision=cfg.mixed_precision, grad_accumulation=accumulation,
-        desc=f"{method.name} {len(examples)} examples",
+        desc=f"{method.name} {len(examples)} examples", low_loss_stop=stop,
     )  # fmt: skip
+    return best, stop.updates
 
 
 def make_optimizer(parameters, cfg: LoopConfig) -> torch.optim.Optimizer:
