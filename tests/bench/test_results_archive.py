@@ -69,6 +69,8 @@ def test_readme_quotes_the_archived_interval(run, dataset, method, against):
         ("finetune-dev", "sst2", "finetune:lr2e-5", "default"),
         ("finetune-dev", "sst2", "finetune:lr2e-5", "finetune"),
         ("finetune-dev", "ag_news", "finetune:lr2e-5", "finetune"),
+        ("finetune-dev", "trec", "finetune:stop8", "finetune:lr2e-5"),
+        ("finetune-dev", "sst2", "finetune:stop8", "finetune:lr2e-5"),
     ],
 )
 def test_readme_quotes_the_dev_script_interval(run, dataset, variant, against):

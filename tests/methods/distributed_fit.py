@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 
 
-def count_training_rows(model) -> list[int]:
+def count_training_rows(model, seen: list[int] | None = None) -> list[int]:
     """A counter of the rows this process runs through `model` with gradients in training mode (its shard of
-    the training batches; validation runs without gradients). Deep copies of the model keep the hook."""
+    the training batches; validation runs without gradients). Deep copies of the model keep the hook; `seen`
+    adds this model's rows to an existing counter."""
     import torch
 
-    seen = [0]
+    seen = [0] if seen is None else seen
 
     def hook(module, args, kwargs):
         if module.training and torch.is_grad_enabled():
@@ -29,6 +30,11 @@ def count_training_rows(model) -> list[int]:
 
     model.register_forward_pre_hook(hook, with_kwargs=True)
     return seen
+
+
+def _counted(model, seen: list[int]):
+    count_training_rows(model, seen)
+    return model
 
 
 def main() -> None:
@@ -53,6 +59,9 @@ def main() -> None:
         valid = (rows.texts, rows.labels)
     backbone = load_backbone(args.backbone)
     seen = count_training_rows(backbone.model)
+    if hasattr(backbone, "load_model"):  # LoRA and causal finetune train a fresh copy of the causal LM: count it too
+        load_model = backbone.load_model
+        backbone.load_model = lambda *a, **k: _counted(load_model(*a, **k), seen)
     clf = make_method(args.method, backbone=backbone, **json.loads(args.params))
     start = time.perf_counter(), time.process_time()
     clf.fit(train.texts, train.labels, valid=valid)
@@ -70,6 +79,7 @@ def main() -> None:
         "proba": proba.round(6).tolist(),
         "fit_wall_s": round(fit_wall, 2),
         "fit_cpu_s": round(fit_cpu, 2),
+        "fitted": clf.fit_choices(),
     }
     out.mkdir(parents=True, exist_ok=True)  # only the main process saves, so another rank may get here first
     (out / f"rank{rank}.json").write_text(json.dumps(record))

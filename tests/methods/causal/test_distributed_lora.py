@@ -38,7 +38,16 @@ def test_two_processes_train_lora_like_one(tiny_lm, task, tmp_path):
     assert abs(two[0]["accuracy"] - one[0]["accuracy"]) <= 0.01 + 1e-9  # one point (4 texts), float-safe
     assert two[0]["proba"] == two[1]["proba"]
     seen = [r["examples_seen"] for r in two]
+    assert one[0]["examples_seen"] == 80 * 8  # 80 updates of 8 rows (the count once missed LoRA's own model copy)
     assert sum(seen) == one[0]["examples_seen"] and seen[0] == seen[1]  # 32 examples: two shards of 16 per epoch
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["classifier", "rank0.json", "rank1.json"]
     gap = np.abs(np.array(two[0]["proba"]) - np.array(one[0]["proba"])).max()
     print("largest probability difference, 2 vs 1 process:", gap)
+
+
+def test_two_processes_stop_on_low_loss_together(tiny_lm, task, tmp_path):
+    train = write_split(tmp_path / "train.jsonl", task[0])
+    params = {**json.loads(PARAMS), "stop_after_low_loss": 3, "low_loss": 100.0}  # every update's loss is low
+    two = launch(2, "lora", train, train, tmp_path / "two", "--backbone", str(tiny_lm), "--params", json.dumps(params))
+    assert [r["fitted"]["updates"] for r in two] == [3, 3]  # of 80: neither process waits for the other in vain
+    assert [r["examples_seen"] for r in two] == [12, 12]  # 3 updates of 8 examples, 4 in each process
