@@ -24,6 +24,8 @@ def test_two_processes_finetune_like_one(tmp_path):
     print("largest probability difference, 2 vs 1 process:", gap)
     assert gap < 0.05  # the same updates up to float summation order
     seen = [r["examples_seen"] for r in two]
+    print("training rows seen, 1 process:", one[0]["examples_seen"], "2 processes:", seen)
+    assert one[0]["examples_seen"] > 0
     assert sum(seen) == one[0]["examples_seen"] and min(seen) >= 0.4 * one[0]["examples_seen"]
     written = sorted(p.name for p in (tmp_path / "two").iterdir())
     assert written == ["classifier", "rank0.json", "rank1.json"]  # one artifact, no stray temporary folder
