@@ -45,10 +45,11 @@ Result (session 32): TREC 75.5 +/- 2.2, -0.8 [-3.1, +1.2], 42-69 of 90 updates, 
 SST-2 83.0 +/- 3.3, -1.5 [-5.6, +1.2], 16-24 of 60 updates, fit 42-72 s against 147-187. The rule fails on two
 sets (AG News was not run); `stop_after_low_loss` stays off by default.
 A fifth check, the other way (session 32; `--data trec --variants finetune:spl30 --out
-bench-out/finetune-dev32-spl30`): if stopping early costs accuracy, do more updates add some? `finetune:spl30` is today's default with 30 updates per
-label instead of 15 (TREC 180 updates, AG News 120; SST-2 unchanged at 60). The rule, fixed before it ran: if its
-pooled interval against today's default lies above 0 on TREC, AG News is checked next, and it becomes `finetune`'s
-default if its mean there is not below -0.5 points; otherwise the default stays.
+bench-out/finetune-dev32-spl30`): if stopping early costs accuracy, do more updates add some? `finetune:spl30` is
+today's default with 30 updates per label instead of 15 (TREC 180 updates, AG News 120; SST-2 unchanged at 60).
+The rule, fixed before it ran: if its pooled interval against today's default lies above 0 on TREC, AG News is
+checked next, and it becomes `finetune`'s default if its mean there is not below -0.5 points; otherwise the default
+stays.
 Per-row hits go to OUT/<set>-<seed>.json, so an interrupted run resumes; updates made are kept per seed.
 """
 

@@ -57,7 +57,7 @@ class Validation:
 class LowLossStop:
     """End training after `patience` updates in a row whose loss (the mean over processes) was below `threshold`,
     the examples being fitted; `updates` records how many were made. It saves time at a price: on SmolLM2's 8-shot
-    dev rows the updates after that point still raised accuracy by 0.8-1.5 points (README), so no default stops early."""
+    dev rows the updates after that point still raised accuracy by 0.8-1.5 points (README): no default stops early."""
 
     threshold: float
     patience: int
