@@ -71,6 +71,7 @@ def test_readme_quotes_the_archived_interval(run, dataset, method, against):
         ("finetune-dev", "ag_news", "finetune:lr2e-5", "finetune"),
         ("finetune-dev", "trec", "finetune:stop8", "finetune:lr2e-5"),
         ("finetune-dev", "sst2", "finetune:stop8", "finetune:lr2e-5"),
+        ("finetune-dev", "trec", "finetune:spl30", "finetune:lr2e-5"),
     ],
 )
 def test_readme_quotes_the_dev_script_interval(run, dataset, variant, against):
