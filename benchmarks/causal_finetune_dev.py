@@ -114,11 +114,9 @@ def main() -> None:
     for name, runs in by_set.items():
         if {"finetune", "finetune:lr2e-5"} <= set(runs[0]):
             print(f"{name}:" + versus_default(runs, "finetune:lr2e-5", 16, against="finetune"))
-        if {"finetune:stop8", "finetune:lr2e-5"} <= set(runs[0]):
-            print(f"{name}:" + versus_default(runs, "finetune:stop8", 16, against="finetune:lr2e-5"))
-            print(f"  updates made {[r['_updates']['finetune:stop8'] for r in runs]}")
-        if {"finetune:spl30", "finetune:lr2e-5"} <= set(runs[0]):
-            print(f"{name}:" + versus_default(runs, "finetune:spl30", 16, against="finetune:lr2e-5"))
+        for variant in [v for v in ("finetune:stop8", "finetune:spl30") if {v, "finetune:lr2e-5"} <= set(runs[0])]:
+            print(f"{name}:" + versus_default(runs, variant, 16, against="finetune:lr2e-5"))
+            print(f"  updates made {[r['_updates'][variant] for r in runs]}")
 
 
 if __name__ == "__main__":

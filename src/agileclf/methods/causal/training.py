@@ -183,15 +183,14 @@ def run_training(
     if score is not None:
         every = max(1, math.ceil(total / max(cfg.evaluations, 1)))
         validation = Validation(score, method._snapshot, method._load_snapshot, every=every)
-    # patience 0 never stops: the same loop, and it still counts the updates
-    stop = LowLossStop(cfg.low_loss, cfg.stop_after_low_loss or total + 1)
+    stop = LowLossStop(cfg.low_loss, cfg.stop_after_low_loss) if cfg.stop_after_low_loss else None
     best = run_loop(
         module, make_optimizer(parameters, cfg), loader, lambda prepared, batch: prepared(**batch), epochs=epochs,
         batches_per_epoch=batches, warmup_ratio=cfg.warmup_ratio, max_grad_norm=cfg.max_grad_norm,
         validation=validation, mixed_precision=cfg.mixed_precision, grad_accumulation=accumulation,
         desc=f"{method.name} {len(examples)} examples", low_loss_stop=stop,
     )  # fmt: skip
-    return best, stop.updates
+    return best, stop.updates if stop else total  # nothing else ends this loop early (no validation patience)
 
 
 def make_optimizer(parameters, cfg: LoopConfig) -> torch.optim.Optimizer:

@@ -146,7 +146,7 @@ class MultitaskCausalLM(Method):
         parameters = [p for p in self.model.parameters() if p.requires_grad]
         examples = [(self._prompt_ids(texts[i]), self._target_ids(targets[i])) for i in rows]
         score = None if valid is None else (lambda: self._validation_score(*valid))
-        self.validation_score, self.updates = run_training(self, LabelLoss(self.model), parameters, examples, score)
+        self.validation_score, _ = run_training(self, LabelLoss(self.model), parameters, examples, score)
         self.model.requires_grad_(False)
         self.model.eval()
         self.weights = self._snapshot()
