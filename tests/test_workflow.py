@@ -68,6 +68,22 @@ def test_train_tells_and_saves_what_the_method_chose_from_the_examples(minilm, t
     assert notes[-1] == f"linear-probe chose from the examples: c={fitted['c']}"
 
 
+def test_a_bad_parameter_fails_before_the_data_is_read_or_training_is_announced(minilm, monkeypatch):
+    import agileclf.data
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("the data was read before the parameters were checked")
+
+    monkeypatch.setattr(agileclf.data, "read_examples", no_read)
+    logged = []
+    with pytest.raises(ConfigError, match="unknown parameter.*nonsense"):
+        train_from_file(DEMO / "support_train.jsonl", "linear-probe", None, backbone=minilm, params={"nonsense": "1"},
+                        log=logged.append)  # fmt: skip
+    with pytest.raises(ConfigError, match="does not work with a encoder backbone"):
+        train_from_file(DEMO / "support_train.jsonl", "lora", None, backbone=minilm, log=logged.append)
+    assert logged == []
+
+
 def test_fit_classifier_with_label_lists_trains_a_multilabel_classifier_with_cv_thresholds(minilm):
     rows = [json.loads(line) for line in (Path(__file__).parent / "multilabel_reviews.jsonl").read_text().splitlines()]
     texts, labels = [r["text"] for r in rows], [r["labels"] for r in rows]

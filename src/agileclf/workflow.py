@@ -28,10 +28,7 @@ Note = Callable[[str], None]
 TASKS = ("label", "multilabel", "intent", "slots", "intent+slots", "label+parent")
 
 _log = logging.getLogger("agileclf")
-
-
-def _log_note(message: str) -> None:
-    _log.info(message)
+_log_note: Note = _log.info
 
 
 @dataclass
@@ -114,6 +111,7 @@ def train_from_file(
     A file whose label field holds lists (or `task="multilabel"`) trains a multi-label classifier
     (agileclf.multilabel_workflow: label lists, `label_sep`, `allow_empty`, per-label `thresholds`)."""
     from agileclf.data import LabelSet, read_examples, read_label_descriptions, sample_few_shot
+    from agileclf.methods.registry import check_method_params
     from agileclf.multilabel_workflow import resolve_task
 
     params = dict(params or {})
@@ -137,6 +135,7 @@ def train_from_file(
         log(f"training {method} for task {task} on {data}")
         return _train_task(data, method, out_dir, task, shots, seed, backbone, text_field, label_field, slot_field,
                            params, device, augment)  # fmt: skip
+    check_method_params(method, backbone, {"seed": seed, **params})
     notes: list[str] = []
 
     def tell(message: str) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 
 from agileclf.errors import AgileclfError, ConfigError
 from agileclf.methods.base import Method, MethodConfig, param
-from agileclf.methods.registry import register
+from agileclf.methods.registry import parameters_taken, register
 
 # contrastive's 3 folds + refit are 4 encoder tunings (30-100 s each on 16-48 examples on 2 cores; one below
 # min_cv_per_label); without it auto is frozen-encoder only, which on trec 8-shot seed 0 chose prior-probe at 53.8%
@@ -82,16 +82,10 @@ class Auto(Method):
         small = self.backbone.model.num_parameters() <= FULL_FINETUNE_MAX_PARAMETERS
         return [n for n in CAUSAL_CANDIDATES if n != "finetune" or small]
 
-    def _parameters_of(self, name: str) -> set[str]:
-        """The parameter names candidate `name` takes on this backbone's kind."""
-        from agileclf.methods.registry import method_class
-
-        return {f.name for f in dataclasses.fields(method_class(name, self.backbone.kind).config_class)}
-
     def _candidate(self, name: str, calibration: str = "none") -> Method:
         from agileclf.methods.registry import make_method
 
-        taken = self._parameters_of(name)
+        taken = parameters_taken(name, self.backbone.kind)
         params = {k: v for k, v in self.config.candidate_params.items() if k in taken}
         return make_method(name, backbone=self.backbone, seed=self.config.seed, calibration=calibration, **params)
 
@@ -104,7 +98,7 @@ class Auto(Method):
         """An unknown or unsuitable candidate, or a candidate parameter no candidate takes, fails before fitting."""
         taken: set[str] = set()
         for name in self.candidates:
-            taken |= self._parameters_of(name)
+            taken |= parameters_taken(name, self.backbone.kind)
             self._candidate(name)
         unused = sorted(set(self.config.candidate_params) - taken)
         if unused:

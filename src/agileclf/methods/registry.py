@@ -92,6 +92,20 @@ def make_method(name: str, backbone: Any = None, **params: Any) -> Method:
     return cls(backbone=backbone, config=build_config(cls.config_class, params))
 
 
+def parameters_taken(name: str, kind: str) -> set[str]:
+    """The parameter names method `name` takes on a backbone of `kind` (for parameters shared by several methods)."""
+    return {f.name for f in dataclasses.fields(method_class(name, kind).config_class)}
+
+
+def check_method_params(name: str, backbone: Any, params: dict[str, Any]) -> None:
+    """Fail on an unknown method, a backbone it does not take, or a bad parameter before any data is read or model
+    loaded (the backbone's kind is read from its config)."""
+    from agileclf.backbones.kinds import detect_kind, resolve_path
+
+    kind = backbone.kind if hasattr(backbone, "kind") else detect_kind(resolve_path(backbone))
+    build_config(method_class(name, kind).config_class, params)
+
+
 def make_task_method(task: str, name: str, backbone: Any = None, **params: Any) -> Method:
     """make_method for a task's variant: `make_task_method("multilabel", "linear-probe", backbone)`."""
     from agileclf.backbones import load_backbone
