@@ -72,6 +72,10 @@ def test_readme_quotes_the_archived_interval(run, dataset, method, against):
         ("finetune-dev", "trec", "finetune:stop8", "finetune:lr2e-5"),
         ("finetune-dev", "sst2", "finetune:stop8", "finetune:lr2e-5"),
         ("finetune-dev", "trec", "finetune:spl30", "finetune:lr2e-5"),
+        ("ensemble-dev", "trec", "mean", "default"),
+        ("ensemble-dev", "ag_news", "mean", "default"),
+        ("ensemble-dev", "sst2", "mean", "default"),
+        ("ensemble-dev", "trec", "mean", "contrastive"),
     ],
 )
 def test_readme_quotes_the_dev_script_interval(run, dataset, variant, against):

@@ -152,6 +152,7 @@ def test_default_methods_are_those_that_apply_to_the_data(tiny_sets, minilm):
     assert {"zero-shot", "linear-probe", "contrastive", "finetune"} <= set(names)
     assert "multitask" not in names  # it needs slot tags, which a bench dataset does not give
     assert "icl" not in names  # a causal-LM method
+    assert "ensemble" not in names  # its default pair loads SmolLM2 beside the encoder
 
 
 def test_an_unreadable_line_that_is_not_the_last_is_an_error_naming_it(tmp_path):

@@ -177,14 +177,12 @@ GRID_KEYS |= {"backbone"}
 
 def applicable_methods(kind: str) -> list[str]:
     """The methods a bench runs by default on a backbone of `kind`: those registered for that kind that learn
-    from texts and labels alone (not `multitask`, which needs slot tags or a label hierarchy)."""
+    from texts and labels alone (not `multitask`, which needs slot tags or a label hierarchy) on that backbone
+    alone (not `ensemble`, whose default pair loads a second model)."""
     from agileclf.methods.registry import method_classes, method_names
 
-    return [
-        name
-        for name in method_names()
-        if kind in method_classes(name) and method_classes(name)[kind].fits_from_labels_alone
-    ]
+    classes = [method_classes(name).get(kind) for name in method_names()]
+    return [c.name for c in classes if c and c.fits_from_labels_alone and not c.loads_other_backbones]
 
 
 def load_grid_file(path: str | Path) -> list[dict]:

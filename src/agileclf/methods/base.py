@@ -50,6 +50,8 @@ class Method(ClassifierMixin, BaseEstimator):
     # False for methods that need more than (text, label) pairs (slot tags, a hierarchy): the bench's default
     # method list leaves them out, since its datasets give texts and labels only.
     fits_from_labels_alone: ClassVar[bool] = True
+    # True when the method loads backbones beside its own (`ensemble`): the bench's default list leaves it out too
+    loads_other_backbones: ClassVar[bool] = False
     # True when a few refits cost seconds (frozen encoder): `calibration=auto` cross-validates only these
     cheap_cv: ClassVar[bool] = False
     CALIBRATION_FOLDS: ClassVar[int] = 3

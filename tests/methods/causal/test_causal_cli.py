@@ -34,3 +34,24 @@ def test_train_and_evaluate_with_a_causal_backbone(tiny_lm, task, tmp_path):
     assert runner.invoke(app, [*args, "-q", *tiny, "-p", "decode=generate"]).exit_code == 0
     result = runner.invoke(app, ["evaluate", str(generated), str(tmp_path / "test.jsonl"), "--json", "-q"])
     assert 0.0 <= json.loads(result.stdout.strip().splitlines()[-1])["no_match_rate"] <= 1.0
+
+
+def test_train_an_ensemble_of_the_causal_lm_and_the_encoder_through_the_cli(tiny_lm, task, tmp_path):
+    (train_x, train_y), _, (test_x, test_y) = task
+    rows = [json.dumps({"text": t, "label": y}) for t, y in zip(train_x + test_x, train_y + test_y, strict=True)]
+    (tmp_path / "train.jsonl").write_text("\n".join(rows[: len(train_x)]) + "\n")
+    (tmp_path / "test.jsonl").write_text("\n".join(rows[len(train_x) :]) + "\n")
+    runner = CliRunner()
+    model = tmp_path / "ens"
+    lora = {"prompt_search": "off", "min_steps": 80, "lr": 1e-2, "target_modules": ["all-linear"]}
+    members = ["lora", "linear-probe@bundled:all-MiniLM-L6-v2"]
+    args = ["train", str(tmp_path / "train.jsonl"), "-m", "ensemble", "-o", str(model), "-b", str(tiny_lm), "-q",
+            "-p", f"members={','.join(members)}", "-p", f"member_params={json.dumps(lora)}"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    meta = json.loads((model / "agileclf.json").read_text())
+    assert meta["method"] == "ensemble" and list(meta["fitted"]["members"]) == members
+    result = runner.invoke(app, ["evaluate", str(model), str(tmp_path / "test.jsonl"), "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout.strip().splitlines()[-1])
+    assert metrics["n"] == len(test_x) and metrics["accuracy"] >= 0.8  # chance 0.25; LoRA alone 1.0 above
