@@ -52,11 +52,9 @@ class AppSettings:
 
     @property
     def backbone_kind(self) -> str:
-        if self.backbone is not None and not isinstance(self.backbone, str | Path):
-            return self.backbone.kind
-        from agileclf.backbones.kinds import detect_kind, resolve_path
+        from agileclf.backbones.kinds import backbone_kind
 
-        return detect_kind(resolve_path(self.backbone))
+        return backbone_kind(self.backbone)
 
     @property
     def models_dir(self) -> Path:

@@ -38,9 +38,9 @@ def available_methods(settings: AppSettings) -> list[dict]:
 
 def check_method(settings: AppSettings, method: str, params: dict) -> None:
     """Refuse an unknown method or parameter before the job is queued."""
-    from agileclf.methods.registry import build_config, method_class
+    from agileclf.methods.registry import check_method_params
 
-    build_config(method_class(method, settings.backbone_kind).config_class, params)
+    check_method_params(method, settings.backbone, params)
 
 
 def training_set(store: Store, classifier_id: int) -> tuple[list[str], list[str], LabelSet, int]:

@@ -56,6 +56,12 @@ def reference_of(ref: str | Path | None) -> str:
     return str(resolve_path(ref))
 
 
+def backbone_kind(backbone) -> str:
+    """'encoder' or 'causal-lm' of a loaded backbone (its `kind`) or of a reference (read from its config, no model
+    loaded; None: the bundled MiniLM)."""
+    return backbone.kind if hasattr(backbone, "kind") else detect_kind(resolve_path(backbone))
+
+
 def _transformer_config(path: Path) -> dict:
     config = path / "config.json"
     if not config.is_file():

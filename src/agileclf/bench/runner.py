@@ -287,8 +287,11 @@ def run_grid(
     read_jsonl_rows(out_dir / PREDICTIONS_FILE)  # an unreadable predictions file fails now, not at the report
     _drop_torn_tail(out_dir / PREDICTIONS_FILE, read_jsonl_rows(out_dir / PREDICTIONS_FILE))
     if grid.methods is None:
-        grid.methods = applicable_methods(_backbone_kind(backbone))
-        log(f"methods that apply to a {_backbone_kind(backbone)} backbone: {', '.join(grid.methods)}")
+        from agileclf.backbones.kinds import backbone_kind
+
+        kind = backbone_kind(backbone)
+        grid.methods = applicable_methods(kind)
+        log(f"methods that apply to a {kind} backbone: {', '.join(grid.methods)}")
     done = {row_key(r) for r in rows}
     todo = [c for c in grid.cells() if c.key not in done]
     if len(todo) < sum(1 for _ in grid.cells()):
@@ -349,14 +352,6 @@ def run_grid(
             log(f"  warning: {message}")
     bar.close()
     return rows
-
-
-def _backbone_kind(backbone) -> str:
-    if hasattr(backbone, "kind"):
-        return backbone.kind
-    from agileclf.backbones.kinds import detect_kind, resolve_path
-
-    return detect_kind(resolve_path(backbone))
 
 
 def _note_test_set(name: str, data: tuple[Dataset, Dataset], grid: BenchGrid, log) -> None:

@@ -100,10 +100,9 @@ def parameters_taken(name: str, kind: str) -> set[str]:
 def check_method_params(name: str, backbone: Any, params: dict[str, Any]) -> None:
     """Fail on an unknown method, a backbone it does not take, or a bad parameter before any data is read or model
     loaded (the backbone's kind is read from its config)."""
-    from agileclf.backbones.kinds import detect_kind, resolve_path
+    from agileclf.backbones.kinds import backbone_kind
 
-    kind = backbone.kind if hasattr(backbone, "kind") else detect_kind(resolve_path(backbone))
-    build_config(method_class(name, kind).config_class, params)
+    build_config(method_class(name, backbone_kind(backbone)).config_class, params)
 
 
 def make_task_method(task: str, name: str, backbone: Any = None, **params: Any) -> Method:
