@@ -21,7 +21,7 @@ import numpy as np
 from agileclf.backbones.kinds import BUNDLED_MINILM, CAUSAL_LM
 from agileclf.errors import ConfigError
 from agileclf.methods.base import Method, MethodConfig, param
-from agileclf.methods.registry import method_class, method_classes, parameters_taken, register
+from agileclf.methods.registry import method_classes, parameters_taken, register
 
 MEMBERS_DIR = "members"
 # the pair measured on SmolLM2-135M (module docstring), named from either side
@@ -76,7 +76,7 @@ class Ensemble(Method):
     def _members(self) -> list[Method]:
         """Fresh, unfitted members; a backbone named by several members is loaded once."""
         from agileclf.backbones import load_backbone
-        from agileclf.methods.registry import build_config
+        from agileclf.methods.registry import make_method
 
         loaded: dict[str, Any] = {}
         members, used = [], set()
@@ -85,12 +85,11 @@ class Ensemble(Method):
             if ref is not None and ref not in loaded:
                 loaded[ref] = load_backbone(ref)
             backbone = self.backbone if ref is None else loaded[ref]
-            cls = method_class(name, backbone.kind)
             taken = parameters_taken(name, backbone.kind)
             params = {k: v for k, v in self.config.member_params.items() if k in taken}
             used |= set(params)
             params = {"seed": self.config.seed, "calibration": self.config.calibration, **params}
-            members.append(cls(backbone=backbone, config=build_config(cls.config_class, params)))
+            members.append(make_method(name, backbone=backbone, **params))
         unused = sorted(set(self.config.member_params) - used)
         if unused:
             raise ConfigError(f"member_params {', '.join(unused)}: no member ({', '.join(self.member_specs)}) takes it")
