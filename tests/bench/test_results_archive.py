@@ -90,6 +90,22 @@ def test_readme_quotes_the_dev_script_interval(run, dataset, variant, against):
     assert figure in readme_text(), f"{run}: {dataset} {variant} {figure}"
 
 
+@pytest.mark.parametrize(
+    ("dataset", "variant", "against"),
+    [("sst2", "t0.7", "t1"), ("trec", "t0.7", "t1"), ("ag_news", "t0.7", "t1"), ("trec", "real", "t0.7"),
+     ("ag_news", "real", "t0.7"), ("ag_news", "real", "t1")],
+)  # fmt: skip
+def test_readme_quotes_the_synthesis_temperature_intervals(dataset, variant, against):
+    """benchmarks/synth_temperature_dev.py's archive: downstream hits on the dev rows, seeds 0-2."""
+    seeds = [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((ARCHIVE / "synth-temperature-dev").glob(f"{dataset}-*.json"))
+    ]
+    assert len(seeds) == 3
+    figure = interval_text([(hits[variant], hits[against]) for hits in seeds])
+    assert figure in readme_text(), f"{dataset} {variant} - {against} {figure}"
+
+
 def test_every_archived_run_is_readable_and_paired():
     runs = sorted(p.parent for p in ARCHIVE.glob("*/results.jsonl"))
     assert runs

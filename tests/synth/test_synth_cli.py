@@ -63,3 +63,13 @@ def test_synthesize_takes_label_descriptions(tiny_writer, few_shot_file, tmp_pat
     assert "descriptions given for labels with no examples" in str(failed.exception) and "purple" in str(
         failed.exception
     )
+
+
+def test_the_command_samples_at_the_library_default_temperature():
+    import inspect
+
+    from agileclf.commands.synth import synthesize
+    from agileclf.synth.generate import GenerationSettings
+
+    option = inspect.signature(synthesize).parameters["temperature"].default
+    assert option.default == GenerationSettings().temperature == 0.7  # chosen on dev rows (generate.py)

@@ -16,7 +16,7 @@ def synthesize(
     out_path: Path = typer.Option(..., "--out", "-o", help="JSONL of kept rows (dropped rows: .dropped.jsonl)"),
     shots: int = typer.Option(None, "--shots", "-k", help="sample K real examples per class first (default: all)"),
     seed: int = typer.Option(0, "--seed", help="seed of the sample, prompt shuffles, sampling and the judge"),
-    temperature: float = typer.Option(1.0, "--temperature", help="sampling temperature"),
+    temperature: float = typer.Option(0.7, "--temperature", help="sampling temperature"),
     top_p: float = typer.Option(0.95, "--top-p", help="nucleus sampling mass"),
     max_new_tokens: int = typer.Option(48, "--max-new-tokens", help="tokens generated per example at most"),
     batch_size: int = typer.Option(16, "--batch-size", help="prompts per generate call"),
