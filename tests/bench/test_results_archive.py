@@ -93,7 +93,8 @@ def test_readme_quotes_the_dev_script_interval(run, dataset, variant, against):
 @pytest.mark.parametrize(
     ("dataset", "variant", "against"),
     [("sst2", "t0.7", "t1"), ("trec", "t0.7", "t1"), ("ag_news", "t0.7", "t1"), ("trec", "real", "t0.7"),
-     ("ag_news", "real", "t0.7"), ("ag_news", "real", "t1")],
+     ("ag_news", "real", "t0.7"), ("ag_news", "real", "t1"), ("sst2", "real", "t0.7-lora"),
+     ("trec", "real", "t0.7-lora"), ("ag_news", "real", "t0.7-lora")],
 )  # fmt: skip
 def test_readme_quotes_the_synthesis_temperature_intervals(dataset, variant, against):
     """benchmarks/synth_temperature_dev.py's archive: downstream hits on the dev rows, seeds 0-2."""
