@@ -77,7 +77,8 @@ def temperature_run(name: str, seed: int, lm, args: argparse.Namespace, run: dic
     every_sample = np.concatenate([sample_few_shot(train.labels, args.shots, s).indices for s in args.seed_list])
     oracle = _oracle(name, train, every_sample, args.oracle_rows, label_set)
     dev_texts, truth = list(dev.texts), np.array(label_set.encode(list(dev.labels)))
-    run.setdefault("oracle_dev", float((oracle.predict_proba(dev_texts).argmax(1) == truth).mean()))
+    if "oracle_dev" not in run:
+        run["oracle_dev"] = float((oracle.predict_proba(dev_texts).argmax(1) == truth).mean())
     verbalizer = HERE / "verbalizers" / f"{name}.json"
 
     def downstream(texts: list[str], labels: list[str]) -> list[int]:

@@ -65,11 +65,17 @@ def test_synthesize_takes_label_descriptions(tiny_writer, few_shot_file, tmp_pat
     )
 
 
-def test_the_command_samples_at_the_library_default_temperature():
+def test_the_command_defaults_are_the_library_defaults():
+    """The command writes its defaults again (importing generate.py would load torch at start-up); they must agree."""
+    import dataclasses
     import inspect
 
     from agileclf.commands.synth import synthesize
+    from agileclf.synth.filters import FilterSettings
     from agileclf.synth.generate import GenerationSettings
 
-    option = inspect.signature(synthesize).parameters["temperature"].default
-    assert option.default == GenerationSettings().temperature == 0.7  # chosen on dev rows (generate.py)
+    options = inspect.signature(synthesize).parameters
+    shared = [f for cls in (GenerationSettings, FilterSettings) for f in dataclasses.fields(cls) if f.name in options]
+    assert len(shared) >= 12
+    assert {f.name: options[f.name].default.default for f in shared} == {f.name: f.default for f in shared}
+    assert GenerationSettings().temperature == 0.7  # chosen on dev rows (generate.py)
