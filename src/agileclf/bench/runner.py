@@ -66,9 +66,14 @@ def row_key(row: dict) -> tuple:
     return (row["dataset"], row["method"], row["shots"], row["seed"])
 
 
+def _json_line(row: dict) -> str:
+    # no spaces after separators: a predictions row lists every test row's label, a third smaller this way
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
 def _append_row(path: Path, row: dict) -> None:
     with path.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        handle.write(_json_line(row))
         handle.flush()
         os.fsync(handle.fileno())
 
@@ -76,7 +81,7 @@ def _append_row(path: Path, row: dict) -> None:
 def _rewrite(path: Path, rows: list[dict]) -> None:
     from agileclf.artifact import write_text_atomic
 
-    write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    write_text_atomic(path, "".join(_json_line(r) for r in rows))
 
 
 def drop_failed_rows(results: Path, rows: list[dict], log: Callable[[str], None]) -> list[dict]:
