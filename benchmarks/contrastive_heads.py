@@ -108,9 +108,14 @@ def _logistic(features, y, n_labels, c, seed):
     return lambda x: x @ weight.T + bias
 
 
-def dev_arguments(doc: str, out: str, data: str = "sst2,trec,ag_news") -> argparse.Namespace:
-    """The dev scripts' command line: output folder, sets, seeds, shots, rows carved where there is no dev.jsonl."""
+def dev_arguments(
+    doc: str, out: str, data: str = "sst2,trec,ag_news", options: dict[str, dict] | None = None
+) -> argparse.Namespace:
+    """The dev scripts' command line: output folder, sets, seeds, shots, rows carved where there is no dev.jsonl;
+    `options` adds a script's own flags (`{"--member": {"default": "contrastive"}}`)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    for flag, settings in (options or {}).items():
+        parser.add_argument(flag, **settings)
     parser.add_argument("--out", type=Path, default=Path(out))
     parser.add_argument("--data", default=data)
     parser.add_argument("--seeds", default="0,1,2,3,4")

@@ -39,3 +39,15 @@ def test_a_dict_parameter_reads_a_json_object_from_the_command_line():
     for bad in ("verbalizer=w.json", "[1, 2]"):
         with pytest.raises(ConfigError, match="parameter candidate_params: cannot read"):
             build_config(AutoConfig, {"candidate_params": bad})
+
+
+def test_shared_params_go_only_to_the_methods_that_take_them():
+    from agileclf.methods.ensemble import EnsembleConfig
+    from agileclf.methods.registry import shared_params_taken
+
+    shared = {"c": 0.5, "lr": 1e-3, "verbalizer": "w.json"}
+    assert shared_params_taken(shared, "linear-probe", "encoder") == {"c": 0.5}
+    assert shared_params_taken(shared, "zero-shot", "encoder") == {}
+    assert set(shared_params_taken(shared, "lora", "causal-lm")) == {"lr", "verbalizer"}
+    with pytest.raises(ConfigError, match="member_params must be a JSON object"):
+        build_config(EnsembleConfig, {"member_params": [1, 2]})

@@ -26,7 +26,7 @@ import numpy as np
 
 from agileclf.errors import AgileclfError, ConfigError
 from agileclf.methods.base import Method, MethodConfig, param
-from agileclf.methods.registry import parameters_taken, register
+from agileclf.methods.registry import parameters_taken, register, require_json_object, shared_params_taken
 
 # contrastive's 3 folds + refit are 4 encoder tunings (30-100 s each on 16-48 examples on 2 cores; one below
 # min_cv_per_label); without it auto is frozen-encoder only, which on trec 8-shot seed 0 chose prior-probe at 53.8%
@@ -56,8 +56,7 @@ class AutoConfig(MethodConfig):
     )
 
     def __post_init__(self) -> None:
-        if not isinstance(self.candidate_params, dict):
-            raise ValueError(f"candidate_params must be a JSON object {{name: value}}, not {self.candidate_params!r}")
+        require_json_object("candidate_params", self.candidate_params)
         if "auto" in self.candidates:
             raise ValueError("auto cannot be its own candidate")
         if self.folds < 2:
@@ -85,8 +84,7 @@ class Auto(Method):
     def _candidate(self, name: str, calibration: str = "none") -> Method:
         from agileclf.methods.registry import make_method
 
-        taken = parameters_taken(name, self.backbone.kind)
-        params = {k: v for k, v in self.config.candidate_params.items() if k in taken}
+        params = shared_params_taken(self.config.candidate_params, name, self.backbone.kind)
         return make_method(name, backbone=self.backbone, seed=self.config.seed, calibration=calibration, **params)
 
     def _tunes_backbone(self, name: str) -> bool:

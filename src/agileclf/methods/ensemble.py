@@ -21,7 +21,7 @@ import numpy as np
 from agileclf.backbones.kinds import BUNDLED_MINILM, CAUSAL_LM
 from agileclf.errors import ConfigError
 from agileclf.methods.base import Method, MethodConfig, param
-from agileclf.methods.registry import method_classes, parameters_taken, register
+from agileclf.methods.registry import method_classes, register, require_json_object, shared_params_taken
 
 MEMBERS_DIR = "members"
 # the pair measured on SmolLM2-135M (module docstring), named from either side
@@ -39,8 +39,7 @@ class EnsembleConfig(MethodConfig):
     member_params: dict = param({}, 'parameters for every member that takes them, e.g. {"verbalizer": "w.json"}')
 
     def __post_init__(self) -> None:
-        if not isinstance(self.member_params, dict):
-            raise ValueError(f"member_params must be a JSON object {{name: value}}, not {self.member_params!r}")
+        require_json_object("member_params", self.member_params)
         for spec in self.members:
             name = split_member(spec)[0]
             if name in ("ensemble", "auto"):
@@ -85,8 +84,7 @@ class Ensemble(Method):
             if ref is not None and ref not in loaded:
                 loaded[ref] = load_backbone(ref)
             backbone = self.backbone if ref is None else loaded[ref]
-            taken = parameters_taken(name, backbone.kind)
-            params = {k: v for k, v in self.config.member_params.items() if k in taken}
+            params = shared_params_taken(self.config.member_params, name, backbone.kind)
             used |= set(params)
             params = {"seed": self.config.seed, "calibration": self.config.calibration, **params}
             members.append(make_method(name, backbone=backbone, **params))

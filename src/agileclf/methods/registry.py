@@ -97,6 +97,18 @@ def parameters_taken(name: str, kind: str) -> set[str]:
     return {f.name for f in dataclasses.fields(method_class(name, kind).config_class)}
 
 
+def shared_params_taken(shared: dict[str, Any], name: str, kind: str) -> dict[str, Any]:
+    """The part of `shared` (auto's candidate_params, an ensemble's member_params) that method `name` takes."""
+    taken = parameters_taken(name, kind)
+    return {key: value for key, value in shared.items() if key in taken}
+
+
+def require_json_object(field: str, value: Any) -> None:
+    """A shared-parameters field must be a JSON object; fail with its name otherwise."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{field} must be a JSON object {{name: value}}, not {value!r}")
+
+
 def check_method_params(name: str, backbone: Any, params: dict[str, Any]) -> None:
     """Fail on an unknown method, a backbone it does not take, or a bad parameter before any data is read or model
     loaded (the backbone's kind is read from its config)."""
