@@ -58,6 +58,8 @@ def pooled(run: str, dataset: str, method: str, against: str) -> str:
         ("smollm2-8shot-ensemble", "sst2", "ensemble", "setfit"),
         ("smollm2-8shot-ensemble-full", "ag_news", "ensemble", "setfit"),
         ("smollm2-8shot-ensemble-full", "sst2", "ensemble", "setfit"),
+        ("smollm2-8shot-finetune-full", "ag_news", "finetune", "setfit"),
+        ("smollm2-8shot-finetune-full", "sst2", "finetune", "setfit"),
     ],
 )
 def test_readme_quotes_the_archived_interval(run, dataset, method, against):
