@@ -85,6 +85,8 @@ def test_readme_quotes_the_archived_interval(run, dataset, method, against):
         ("ensemble-dev", "ag_news", "mean", "default"),
         ("ensemble-dev", "sst2", "mean", "default"),
         ("ensemble-dev", "trec", "mean", "contrastive"),
+        ("causal-pair-dev", "ag_news", "mean", "default"),
+        ("causal-pair-dev", "ag_news", "mean", "lora"),
         ("synth-temperature-dev", "sst2", "t0.7", "t1"),
         ("synth-temperature-dev", "trec", "t0.7", "t1"),
         ("synth-temperature-dev", "ag_news", "t0.7", "t1"),
