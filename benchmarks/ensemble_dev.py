@@ -97,7 +97,7 @@ def ensemble_hits(name: str, seed: int, shots: int, dev_rows: int, backbone, mem
 
 
 def main() -> None:
-    member = {"default": "contrastive", "help": "the second member: contrastive (MiniLM) or lora (SmolLM2)"}
+    member = {"default": "contrastive", "choices": ["contrastive", "lora"], "help": "the second member"}
     args = dev_arguments(__doc__, "bench-out/ensemble-dev", data="trec", options={"--member": member})
     by_set = print_variants(
         args,

@@ -26,7 +26,12 @@ import numpy as np
 
 from agileclf.errors import AgileclfError, ConfigError
 from agileclf.methods.base import Method, MethodConfig, param
-from agileclf.methods.registry import parameters_taken, register, require_json_object, shared_params_taken
+from agileclf.methods.registry import (
+    check_shared_params_taken,
+    register,
+    require_json_object,
+    shared_params_taken,
+)
 
 # contrastive's 3 folds + refit are 4 encoder tunings (30-100 s each on 16-48 examples on 2 cores; one below
 # min_cv_per_label); without it auto is frozen-encoder only, which on trec 8-shot seed 0 chose prior-probe at 53.8%
@@ -94,14 +99,10 @@ class Auto(Method):
 
     def _check_candidates(self) -> None:
         """An unknown or unsuitable candidate, or a candidate parameter no candidate takes, fails before fitting."""
-        taken: set[str] = set()
         for name in self.candidates:
-            taken |= parameters_taken(name, self.backbone.kind)
             self._candidate(name)
-        unused = sorted(set(self.config.candidate_params) - taken)
-        if unused:
-            raise ConfigError(f"candidate_params {', '.join(unused)}: no candidate ({', '.join(self.candidates)}) "
-                              "takes it")  # fmt: skip
+        kinds = [(name, self.backbone.kind) for name in self.candidates]
+        check_shared_params_taken("candidate_params", self.config.candidate_params, kinds, "candidate", self.candidates)
 
     def _fit(self, texts, y, valid) -> None:
         from agileclf.evaluate.crossval import cross_val_proba, fold_count

@@ -21,7 +21,13 @@ import numpy as np
 from agileclf.backbones.kinds import BUNDLED_MINILM, CAUSAL_LM
 from agileclf.errors import ConfigError
 from agileclf.methods.base import Method, MethodConfig, param
-from agileclf.methods.registry import method_classes, register, require_json_object, shared_params_taken
+from agileclf.methods.registry import (
+    check_shared_params_taken,
+    method_classes,
+    register,
+    require_json_object,
+    shared_params_taken,
+)
 
 MEMBERS_DIR = "members"
 # the pair measured on SmolLM2-135M (module docstring), named from either side
@@ -78,19 +84,17 @@ class Ensemble(Method):
         from agileclf.methods.registry import make_method
 
         loaded: dict[str, Any] = {}
-        members, used = [], set()
+        members, kinds = [], []
         for spec in self.member_specs:
             name, ref = split_member(spec)
             if ref is not None and ref not in loaded:
                 loaded[ref] = load_backbone(ref)
             backbone = self.backbone if ref is None else loaded[ref]
+            kinds.append((name, backbone.kind))
             params = shared_params_taken(self.config.member_params, name, backbone.kind)
-            used |= set(params)
             params = {"seed": self.config.seed, "calibration": self.config.calibration, **params}
             members.append(make_method(name, backbone=backbone, **params))
-        unused = sorted(set(self.config.member_params) - used)
-        if unused:
-            raise ConfigError(f"member_params {', '.join(unused)}: no member ({', '.join(self.member_specs)}) takes it")
+        check_shared_params_taken("member_params", self.config.member_params, kinds, "member", self.member_specs)
         return members
 
     def _fit(self, texts, y, valid) -> None:

@@ -103,6 +103,16 @@ def shared_params_taken(shared: dict[str, Any], name: str, kind: str) -> dict[st
     return {key: value for key, value in shared.items() if key in taken}
 
 
+def check_shared_params_taken(
+    field: str, shared: dict[str, Any], methods: list[tuple[str, str]], role: str, listed: list[str]
+) -> None:
+    """Fail on a key of `shared` that none of `methods` ((name, backbone kind) pairs, shown as `listed`) takes."""
+    taken = set().union(*(parameters_taken(name, kind) for name, kind in methods))
+    unused = sorted(set(shared) - taken)
+    if unused:
+        raise ConfigError(f"{field} {', '.join(unused)}: no {role} ({', '.join(listed)}) takes it")
+
+
 def require_json_object(field: str, value: Any) -> None:
     """A shared-parameters field must be a JSON object; fail with its name otherwise."""
     if not isinstance(value, dict):
