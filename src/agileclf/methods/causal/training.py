@@ -89,7 +89,13 @@ class LabelLoss(nn.Module):
             attention_mask = torch.cat([attention_mask.new_ones((n, width)), attention_mask], dim=1)
             labels = torch.cat([labels.new_full((n, width), IGNORE), labels], dim=1)
         embeds = embed_inputs(self.lm, input_ids, self.soft_prompt)
-        return self.lm(inputs_embeds=embeds, attention_mask=attention_mask, labels=labels).loss
+        # The LM head runs only where some row predicts a label token: vocabulary logits at every position cost more
+        # than the rest of a step on large vocabularies (Gemma's 262k) and are thrown away by the loss.
+        targets = labels[:, 1:]
+        keep = (targets != IGNORE).any(dim=0).nonzero().squeeze(-1)
+        logits = self.lm(inputs_embeds=embeds, attention_mask=attention_mask, logits_to_keep=keep).logits
+        gold = targets[:, keep].to(logits.device)
+        return nn.functional.cross_entropy(logits.float().flatten(0, 1), gold.flatten(), ignore_index=IGNORE)
 
 
 def collate(batch: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
