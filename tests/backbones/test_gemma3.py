@@ -35,15 +35,10 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def gemma(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("agileclf-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AGILECLF_CACHE", str(cache))
-        patch.setattr(bundled, "_verified", {})
-        folder = bundled.ensure_folder("gemma3-270m")
-        backbone = load_backbone("gemma3-270m")
-        backbone.model  # noqa: B018 - load once here
-        yield folder, backbone
+def gemma(gemma3_cache):
+    backbone = load_backbone("gemma3-270m")  # from the temporary cache gemma3_cache keeps set
+    backbone.model  # noqa: B018 - load once here
+    return gemma3_cache[1], backbone
 
 
 def test_the_chunks_join_into_the_cached_gguf(gemma):

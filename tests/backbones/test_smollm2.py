@@ -31,17 +31,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module")
-def smollm2_cache(tmp_path_factory):
-    """A session cache folder holding the converted model; the conversion runs here, once."""
-    cache = tmp_path_factory.mktemp("agileclf-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AGILECLF_CACHE", str(cache))
-        patch.setattr(bundled, "_verified", {})
-        folder = bundled.ensure_folder("smollm2-135m")
-        yield cache, folder
-
-
 @pytest.fixture()
 def in_cache(smollm2_cache, monkeypatch):
     monkeypatch.setenv("AGILECLF_CACHE", str(smollm2_cache[0]))

@@ -75,6 +75,16 @@ def test_intent_is_salvaged_from_unparseable_text():
     assert parsed.intent == "alarm_set" and not parsed.valid_json and not parsed.repaired
 
 
+def test_whole_slots_are_salvaged_from_a_frame_with_one_broken_slot():
+    raw = '{"intent": "alarm_set", "slots": [{"slot": "date", "text": "today"}, {"slot": "time", "seven am"}]}'
+    parsed = parse_frame_output(raw, LABELS, SLOTS)
+    assert parsed.intent == "alarm_set" and parsed.slots == [("date", "today")] and not parsed.repaired
+
+
+def test_the_prompt_reads_runs_of_spaces_as_one():
+    assert frame_prompt("wake  me at\tnine ", LABELS, SLOTS) == frame_prompt("wake me at nine", LABELS, SLOTS)
+
+
 def test_rates_over_a_batch():
     outputs = ['{"intent": "alarm_set"}', "{'intent': 'play_music'}", "nonsense", '{"intent": "fly"}']
     rates = parse_rates([parse_frame_output(o, LABELS, SLOTS) for o in outputs])

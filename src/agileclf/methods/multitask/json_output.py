@@ -14,6 +14,7 @@ _FENCE = re.compile(r"```(?:json)?", re.IGNORECASE)
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _PY_LITERALS = {"True": "true", "False": "false", "None": "null"}
 _INTENT_FIELD = re.compile(r"""["']?(?:intent|label)["']?\s*[:=]\s*["']([^"'\n]+)["']""", re.IGNORECASE)
+_FLAT_OBJECT = re.compile(r"\{[^{}]*\}")  # an object with no object inside: one slot of a broken frame
 
 
 def frame_prompt(text: str, labels: Sequence[str], slot_names: Sequence[str] | None) -> str:
@@ -24,6 +25,7 @@ def frame_prompt(text: str, labels: Sequence[str], slot_names: Sequence[str] | N
     else:
         form = '{"intent": "<intent>", "slots": [{"slot": "<slot type>", "text": "<words from the utterance>"}]}'
         slot_line = f"Slot types: {', '.join(slot_names)}\n"
+    text = " ".join(text.split())  # runs of spaces the training utterances never had must not change the answer
     return (
         f"Read the utterance and answer with JSON only, in the form {form}.\n"
         f"Intents: {', '.join(labels)}\n"
@@ -63,7 +65,9 @@ def parse_frame_output(raw: str, labels: Sequence[str], slot_names: Sequence[str
         match = _INTENT_FIELD.search(raw or "")
         raw_intent = match.group(1).strip() if match else None
         intent = match_label(raw_intent, labels)
-        return ParsedFrame(intent, [], raw_intent, False, False, raw_intent is not None and intent is None, 0, error)
+        slots, unknown = _read_slots(_readable_objects(raw or ""), slot_names)  # the slots that are whole
+        unknown_label = raw_intent is not None and intent is None
+        return ParsedFrame(intent, slots, raw_intent, False, False, unknown_label, unknown, error)
     raw_intent = payload.get("intent", payload.get("label"))
     raw_intent = None if raw_intent is None else str(raw_intent).strip()
     intent = match_label(raw_intent, labels)
@@ -143,6 +147,19 @@ def _close_open(text: str) -> str:
                 return text[: i + 1]
     tail = '"' if in_string else ""
     return _TRAILING_COMMA.sub(r"\1", text.rstrip().rstrip(",:") + tail + "".join(reversed(stack)))
+
+
+def _readable_objects(raw: str) -> list[dict]:
+    """Every flat `{...}` of an unreadable frame that is JSON on its own (one slot written wrong loses only itself)."""
+    objects = []
+    for match in _FLAT_OBJECT.finditer(raw):
+        try:
+            value = json.loads(match.group())
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict) and "intent" not in value:
+            objects.append(value)
+    return objects
 
 
 def _read_slots(value, slot_names: Sequence[str]) -> tuple[list[tuple[str, str]], int]:
