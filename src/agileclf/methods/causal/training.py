@@ -91,11 +91,16 @@ class LabelLoss(nn.Module):
         embeds = embed_inputs(self.lm, input_ids, self.soft_prompt)
         # The LM head runs only where some row predicts a label token: vocabulary logits at every position cost more
         # than the rest of a step on large vocabularies (Gemma's 262k) and are thrown away by the loss.
+        keep = predicting_positions(labels)
         targets = labels[:, 1:]
-        keep = (targets != IGNORE).any(dim=0).nonzero().squeeze(-1)
         logits = self.lm(inputs_embeds=embeds, attention_mask=attention_mask, logits_to_keep=keep).logits
         gold = targets[:, keep].to(logits.device)
         return nn.functional.cross_entropy(logits.float().flatten(0, 1), gold.flatten(), ignore_index=IGNORE)
+
+
+def predicting_positions(labels: torch.Tensor) -> torch.Tensor:
+    """Positions whose next token is a label token in some row of the batch (where the LM head must run)."""
+    return (labels[:, 1:] != IGNORE).any(dim=0).nonzero().squeeze(-1)
 
 
 def collate(batch: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
