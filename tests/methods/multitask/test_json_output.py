@@ -103,6 +103,12 @@ def test_frame_tags_locate_values_in_the_utterance():
     assert tags == ["O", "O", "O", "B-time", "I-time", "O", "B-date"]
 
 
+def test_frame_tags_find_a_value_across_a_run_of_spaces():
+    # the prompt shows "nine  am" as "nine am", so that is how the model writes the value back
+    tags = frame_tags("wake me at nine  am on\tfriday", [("time", "nine am"), ("date", "on friday"), ("x", " ")])
+    assert tags == ["O", "O", "O", "B-time", "I-time", "B-date", "I-date"]
+
+
 def test_generations_of_a_tiny_in_process_model_never_crash(minilm):
     """A random 1-layer GPT-2 writes garbage; every generation is parsed and counted."""
     import torch

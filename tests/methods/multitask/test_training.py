@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from agileclf.artifact import read_meta
@@ -137,3 +138,19 @@ def test_bench_compares_dual_and_consolidated(models, massive_slice):
     assert slot_f1[0] == pytest.approx(100 * (consolidated["slot_f1"] - dual["slot_f1"]))
     assert slot_f1[1] <= slot_f1[0] <= slot_f1[2]
     assert difference["accuracy"][0] == pytest.approx(100 * (consolidated["accuracy"] - dual["accuracy"]))
+
+
+def test_crf_and_layer_mix_learn_and_survive_save_and_load(massive_slice, minilm, one_thread, tmp_path):
+    path, _, _ = train_task(
+        massive_slice["train"], "slots", tmp_path / "crf", backbone=minilm,
+        params={**TRAIN, "crf": True, "layer_mix": True},
+    )  # fmt: skip
+    slot_f1 = evaluate_task_file(path, massive_slice["test"], "slots")["slot_f1"]
+    assert slot_f1 > 0.5
+    model, again = load_classifier(path), load_classifier(path)
+    transitions = model.network.crf.transitions.detach()
+    assert transitions.abs().max() > 0.01  # trained away from the zeros it starts at
+    assert torch.equal(transitions, again.network.crf.transitions.detach())
+    assert torch.equal(model.network.layer_weights.detach(), again.network.layer_weights.detach())
+    texts = read_task_data(massive_slice["test"], "slots", "text", "intent", "annot_utt").texts[:20]
+    assert model.predict_outputs(texts).tags == again.predict_outputs(texts).tags

@@ -188,15 +188,20 @@ def _read_slots(value, slot_names: Sequence[str]) -> tuple[list[tuple[str, str]]
 
 
 def frame_tags(text: str, slots: Sequence[tuple[str, str]]) -> list[str]:
-    """Word-level BIO tags for parsed slots, each value found in the utterance left to right (absent: dropped)."""
-    spans, cursor, lowered = [], 0, text.lower()
+    """Word-level BIO tags for parsed slots, each value found in the utterance left to right (absent: dropped).
+
+    A value matches whatever whitespace the utterance has between its words: the prompt shows runs of spaces as
+    one, so "nine am" must find "nine  am"."""
+    spans, cursor = [], 0
     for slot, value in slots:
-        found = lowered.find(value.lower(), cursor)
-        if found < 0:
-            found = lowered.find(value.lower())
-        if found >= 0:
-            spans.append(SlotSpan(slot, found, found + len(value)))
-            cursor = found + len(value)
+        words = value.split()
+        if not words:
+            continue
+        pattern = re.compile(r"\s+".join(map(re.escape, words)), re.IGNORECASE)
+        found = pattern.search(text, cursor) or pattern.search(text)
+        if found:
+            spans.append(SlotSpan(slot, found.start(), found.end()))
+            cursor = found.end()
     return tags_for_spans(split_words(text), spans)
 
 

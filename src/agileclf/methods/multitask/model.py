@@ -19,6 +19,8 @@ class JointEncoder(nn.Module):
         token_size: int,
         dropout: float,
         sentence_to_tokens: bool = False,
+        layer_mix: bool = False,
+        crf: nn.Module | None = None,
     ):
         super().__init__()
         self.transformer = transformer
@@ -30,14 +32,26 @@ class JointEncoder(nn.Module):
         self.sentence_to_tokens = sentence_to_tokens
         token_inputs = 2 * dim if sentence_to_tokens else dim
         self.token_head = nn.Linear(token_inputs, token_size) if token_size else None
+        # With layer_mix the token head reads a learned softmax-weighted sum of every layer's output (ELMo's
+        # scalar mix): word-level tags may draw on lower layers than the sentence heads.
+        self.layer_weights = nn.Parameter(torch.zeros(transformer.config.num_hidden_layers + 1)) if layer_mix else None
+        self.layer_scale = nn.Parameter(torch.ones(())) if layer_mix else None
+        self.crf = crf  # learned tag transitions over the token head's word scores (multitask/crf.py)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **extra) -> dict[str, torch.Tensor]:
         """Logits: one (batch, labels) tensor per sequence head, and 'tokens' (batch, length, tags)."""
-        hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
+        mixing = self.layer_weights is not None
+        if mixing:
+            extra["output_hidden_states"] = True
+        outputs = self.transformer(input_ids=input_ids, attention_mask=attention_mask, **extra)
+        hidden = outputs.last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # the pooling all-MiniLM was trained with
         out = {name: head(self.dropout(pooled)) for name, head in self.sequence_heads.items()}
         if self.token_head is not None:
+            if mixing:
+                weights = torch.softmax(self.layer_weights, 0).to(hidden.dtype)
+                hidden = self.layer_scale * torch.einsum("l,lbtd->btd", weights, torch.stack(outputs.hidden_states))
             if self.sentence_to_tokens:
                 hidden = torch.cat([hidden, pooled.unsqueeze(1).expand_as(hidden)], dim=-1)
             out["tokens"] = self.token_head(self.dropout(hidden))
@@ -46,6 +60,19 @@ class JointEncoder(nn.Module):
     def head_state(self) -> dict[str, torch.Tensor]:
         """The heads' weights only (the transformer is saved as its own folder)."""
         return {k: v for k, v in self.state_dict().items() if not k.startswith("transformer.")}
+
+
+def word_positions(encoded, n_words: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(batch, words) index of each word's first sub-token, and a mask of the words the tokenizer kept
+    (truncation drops a suffix of words)."""
+    width = max(max(n_words, default=0), 1)
+    index = torch.zeros(len(n_words), width, dtype=torch.long)
+    mask = torch.zeros(len(n_words), width, dtype=torch.bool)
+    for b, n in enumerate(n_words):
+        kept = [p for p in first_token_positions(encoded.word_ids(b), n) if p is not None]
+        index[b, : len(kept)] = torch.as_tensor(kept, dtype=torch.long)
+        mask[b, : len(kept)] = True
+    return index, mask
 
 
 def align_word_labels(word_ids: list[int | None], word_labels: list[int]) -> list[int]:
@@ -89,16 +116,24 @@ def allowed_transitions(tags: list[str]) -> np.ndarray:
 def viterbi_bio(log_probs: np.ndarray, allowed: np.ndarray, tags: list[str]) -> list[int]:
     """The most probable tag path of one utterance (n_words, n_tags) that is valid BIO.
 
-    Written by hand: a dozen lines of numpy, where a CRF library would add a dependency and a training change.
     Argmax per word can emit `I-x` after `O` or `B-y`, which seqeval counts as extra, broken spans.
     """
-    if len(log_probs) == 0:
-        return []
     penalty = np.where(allowed, 0.0, -np.inf)
-    score = log_probs[0] + np.array([-np.inf if t.startswith("I-") else 0.0 for t in tags])
+    start = np.array([-np.inf if t.startswith("I-") else 0.0 for t in tags])
+    return viterbi_path(log_probs, penalty, start)
+
+
+def viterbi_path(emissions: np.ndarray, transitions: np.ndarray, start: np.ndarray) -> list[int]:
+    """Argmax over tag paths of start[y0] + sum(emissions[t, y_t]) + sum(transitions[y_{t-1}, y_t]).
+
+    Written by hand: a dozen lines of numpy; torch-struct and pytorch-crf would add a dependency for them.
+    """
+    if len(emissions) == 0:
+        return []
+    score = start + emissions[0]
     back = []
-    for row in log_probs[1:]:
-        candidates = score[:, None] + penalty  # (from, to)
+    for row in emissions[1:]:
+        candidates = score[:, None] + transitions  # (from, to)
         back.append(candidates.argmax(0))
         score = candidates.max(0) + row
     path = [int(score.argmax())]
