@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from agileclf.methods.multitask.crf import BLOCKED, TagCRF
-from agileclf.methods.multitask.model import allowed_transitions
+from agileclf.methods.multitask.model import allowed_transitions, viterbi_path
 
 TAGS = ["O", "B-date", "I-date", "B-time"]
 
@@ -58,8 +58,8 @@ def test_decode_is_the_best_valid_bio_path():
              if TAGS[p[0]] != "I-date" and all(allowed[a, b] for a, b in itertools.pairwise(p))),
             key=lambda p: _path_score(crf, torch.as_tensor(emissions), p).item(),
         )  # fmt: skip
-        assert crf.decode(emissions) == list(best)
-    assert crf.decode(np.zeros((0, len(TAGS)), dtype=np.float32)) == []
+        assert viterbi_path(emissions, *crf.numpy_scores()) == list(best)
+    assert viterbi_path(np.zeros((0, len(TAGS)), dtype=np.float32), *crf.numpy_scores()) == []
 
 
 def test_invalid_moves_stay_blocked_whatever_the_learned_scores():

@@ -12,9 +12,10 @@ from agileclf.methods.multitask.model import (
     IGNORE,
     align_word_labels,
     allowed_transitions,
+    bio_scores,
     encode_words,
     first_token_positions,
-    viterbi_bio,
+    viterbi_path,
 )
 
 
@@ -66,8 +67,8 @@ def test_viterbi_keeps_bio_valid_where_argmax_does_not():
     probs = np.array([[0.1, 0.1, 0.1, 0.1, 0.6], [0.1, 0.1, 0.5, 0.05, 0.25], [0.05, 0.05, 0.6, 0.2, 0.1]])
     # argmax reads O I-date I-date; the best valid path (0.6 * 0.1 * 0.6 = 0.036) opens the span with B-date
     assert [tags[i] for i in probs.argmax(1)] == ["O", "I-date", "I-date"]
-    assert [tags[i] for i in viterbi_bio(np.log(probs), allowed_transitions(tags), tags)] == ["O", "B-date", "I-date"]
-    assert viterbi_bio(np.zeros((0, 5)), allowed_transitions(tags), tags) == []
+    assert [tags[i] for i in viterbi_path(np.log(probs), *bio_scores(tags))] == ["O", "B-date", "I-date"]
+    assert viterbi_path(np.zeros((0, 5)), *bio_scores(tags)) == []
 
 
 def test_allowed_transitions_only_restrict_inside_tags():

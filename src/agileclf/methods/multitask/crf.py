@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from agileclf.methods.multitask.model import allowed_transitions, viterbi_path
+from agileclf.methods.multitask.model import allowed_transitions
 
 BLOCKED = -1e4  # finite, so the forward algorithm stays free of NaN; exp(-1e4) is 0 in float32
 
@@ -49,7 +49,7 @@ class TagCRF(nn.Module):
         return ((torch.logsumexp(alpha, dim=1) - gold) * has_words).sum()
 
     @torch.no_grad()
-    def decode(self, emissions: np.ndarray) -> list[int]:
-        """The best-scoring tag path of one utterance's (words, tags) emissions."""
-        transitions, start = (s.detach().float().cpu().numpy() for s in self.scores())
-        return viterbi_path(emissions, transitions, start)
+    def numpy_scores(self) -> tuple[np.ndarray, np.ndarray]:
+        """`scores()` as numpy arrays, for `model.viterbi_path` over a batch's utterances."""
+        transitions, start = self.scores()
+        return transitions.float().cpu().numpy(), start.float().cpu().numpy()

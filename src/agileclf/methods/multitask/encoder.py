@@ -25,10 +25,10 @@ from agileclf.methods.multitask.model import (
     IGNORE,
     JointEncoder,
     align_word_labels,
-    allowed_transitions,
+    bio_scores,
     encode_words,
     first_token_positions,
-    viterbi_bio,
+    viterbi_path,
     word_positions,
 )
 from agileclf.methods.registry import register
@@ -99,7 +99,6 @@ class MultitaskEncoder(Method):
         self.tag_set: LabelSet | None = None
         self.parent_set: LabelSet | None = None
         self.network: JointEncoder | None = None
-        self._allowed: np.ndarray | None = None  # BIO transition mask, built on first use
 
     # ---- what the task asks for --------------------------------------------------------------------------
     @property
@@ -243,6 +242,7 @@ class MultitaskEncoder(Method):
         tags: list[list[str]] | None = [[] for _ in texts] if self.has_slots else None
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad little
         tokenizer = self.backbone.model.tokenizer
+        path_scores = self._path_scores() if tags is not None and self.config.decode == "viterbi" else None
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             encoded = encode_words(tokenizer, [words[i] for i in rows], self.config.max_length)
@@ -254,23 +254,21 @@ class MultitaskEncoder(Method):
             if tags is not None:
                 log_probs = torch.log_softmax(logits["tokens"], -1).float().cpu().numpy()
                 for b, i in enumerate(rows):
-                    tags[i] = self._decode_tags(log_probs[b], encoded.word_ids(b), len(words[i]))
+                    tags[i] = self._decode_tags(log_probs[b], encoded.word_ids(b), len(words[i]), path_scores)
         return FramePrediction(proba, parent, tags)
 
-    def _decode_tags(self, log_probs: np.ndarray, word_ids: list[int | None], n_words: int) -> list[str]:
-        """Word tags from one row of token log-probabilities; words cut off by truncation are O."""
+    def _path_scores(self) -> tuple[np.ndarray, np.ndarray]:
+        """(transitions, start) that Viterbi adds to the word scores: the CRF's learned ones (log-softmax shifts
+        every path alike, so they apply to log-probabilities as to logits), or 0 on every valid BIO move."""
+        return self.network.crf.numpy_scores() if self.network.crf is not None else bio_scores(self.tag_set.names)
+
+    def _decode_tags(self, log_probs: np.ndarray, word_ids: list[int | None], n_words: int, path_scores) -> list[str]:
+        """Word tags from one row of token log-probabilities, by Viterbi with `path_scores` (None: argmax per
+        word); words cut off by truncation are O."""
         positions = first_token_positions(word_ids, n_words)
         kept = [p for p in positions if p is not None]
-        names = self.tag_set.names
-        if self.config.decode == "viterbi" and self.network.crf is not None:
-            best = iter(self.network.crf.decode(log_probs[kept]))  # log-softmax shifts every path alike
-        elif self.config.decode == "viterbi":
-            if self._allowed is None:
-                self._allowed = allowed_transitions(names)
-            best = iter(viterbi_bio(log_probs[kept], self._allowed, names))
-        else:
-            best = iter(log_probs[kept].argmax(-1))
-        return [OUTSIDE if p is None else names[next(best)] for p in positions]
+        best = iter(viterbi_path(log_probs[kept], *path_scores) if path_scores else log_probs[kept].argmax(-1))
+        return [OUTSIDE if p is None else self.tag_set.names[next(best)] for p in positions]
 
     def predict_frames(self, texts: Sequence[str]) -> list[dict]:
         """Per text: the label with its probability, the slot spans with character offsets, the parent."""

@@ -113,14 +113,13 @@ def allowed_transitions(tags: list[str]) -> np.ndarray:
     return allowed
 
 
-def viterbi_bio(log_probs: np.ndarray, allowed: np.ndarray, tags: list[str]) -> list[int]:
-    """The most probable tag path of one utterance (n_words, n_tags) that is valid BIO.
+def bio_scores(tags: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(transitions, start) for `viterbi_path` that allow every valid BIO path and score them alike.
 
     Argmax per word can emit `I-x` after `O` or `B-y`, which seqeval counts as extra, broken spans.
     """
-    penalty = np.where(allowed, 0.0, -np.inf)
-    start = np.array([-np.inf if t.startswith("I-") else 0.0 for t in tags])
-    return viterbi_path(log_probs, penalty, start)
+    transitions = np.where(allowed_transitions(tags), 0.0, -np.inf)
+    return transitions, np.array([-np.inf if t.startswith("I-") else 0.0 for t in tags])
 
 
 def viterbi_path(emissions: np.ndarray, transitions: np.ndarray, start: np.ndarray) -> list[int]:
