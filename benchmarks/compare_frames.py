@@ -1,6 +1,8 @@
 """Two saved intent+slots models on the same file: each one's intent accuracy, slot F1 and frame exact match, and
 the first minus the second with the paired bootstrap 95% interval over the utterances that `bench-multitask` uses.
 For choosing settings on a dev split (e.g. MASSIVE's `-p token_weight`), not for reading a test split twice.
+`--pooled-with FIRST SECOND` (repeatable) adds another seed's pair of models: each model's scores are printed, and
+the difference and its interval are pooled over the pairs (the same utterances resampled for every pair).
 
     python benchmarks/compare_frames.py bench-out/massive-dev-e10-tw2/consolidated \
         bench-out/massive-dev-e10/consolidated ../shared/data/massive_en/dev.jsonl
@@ -24,15 +26,17 @@ def main() -> None:
     parser.add_argument("first")
     parser.add_argument("second")
     parser.add_argument("data", help="JSONL with text, intent and annot_utt (MASSIVE's fields)")
+    parser.add_argument("--pooled-with", nargs=2, action="append", default=[], metavar=("FIRST", "SECOND"))
     args = parser.parse_args()
     data = read_task_data(args.data, "intent+slots", "text", "intent", "annot_utt")
-    result = {}
-    for name in ("first", "second"):
-        classifier = check_task(load_classifier(getattr(args, name)), "intent+slots")
-        scores = evaluate_frames(classifier, data.texts, data.labels, data.tags)
-        result[name] = scores["predicted_labels"], scores["predicted_tags"]
-        print(name, getattr(args, name), json.dumps({k: round(100 * scores[k], 2) for k in SHOWN}))
-    difference = paired_differences(data, result["first"], result["second"])
+
+    def predicted(name: str, path: str) -> tuple:
+        scores = evaluate_frames(check_task(load_classifier(path), "intent+slots"), data.texts, data.labels, data.tags)
+        print(name, path, json.dumps({k: round(100 * scores[k], 2) for k in SHOWN}))
+        return scores["predicted_labels"], scores["predicted_tags"]
+
+    pairs = [(predicted("first", a), predicted("second", b)) for a, b in [(args.first, args.second), *args.pooled_with]]
+    difference = paired_differences(data, *pairs[0], *pairs[1:])
     shown = {name: [round(value, 2) for value in interval] for name, interval in difference.items()}
     print("first - second, points [95% interval]:", json.dumps(shown))
 

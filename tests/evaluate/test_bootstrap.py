@@ -3,7 +3,12 @@ import time
 import numpy as np
 import pytest
 
-from agileclf.evaluate.bootstrap import paired_bootstrap, paired_bootstrap_f1, pooled_paired_bootstrap
+from agileclf.evaluate.bootstrap import (
+    paired_bootstrap,
+    paired_bootstrap_f1,
+    pooled_paired_bootstrap,
+    pooled_paired_bootstrap_f1,
+)
 from agileclf.evaluate.slots import slot_counts, slot_scores
 
 
@@ -71,3 +76,19 @@ def test_f1_bootstrap_recomputes_corpus_f1_on_each_resample():
     assert paired_bootstrap_f1(counts_worse, counts_worse, n_resamples=200) == (0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match="count arrays"):
         paired_bootstrap_f1(counts_true, counts_true[:10])
+
+
+def test_pooled_f1_bootstrap_averages_the_pairs_on_shared_rows():
+    rng = np.random.default_rng(4)
+    kinds = ["O", "B-date", "I-date", "B-time"]
+    true = [list(rng.choice(kinds, size=6)) for _ in range(300)]
+    worse = [[tag if rng.random() < 0.8 else "O" for tag in row] for row in true]
+    counts_true, counts_worse = slot_counts(true, true), slot_counts(true, worse)
+    single, low_single, high_single = paired_bootstrap_f1(counts_true, counts_worse, n_resamples=2000)
+    mean, low, high = pooled_paired_bootstrap_f1(
+        [(counts_true, counts_worse), (counts_worse, counts_worse)], n_resamples=2000
+    )
+    assert mean == pytest.approx(single / 2) and low == pytest.approx(low_single / 2)
+    assert high == pytest.approx(high_single / 2)
+    with pytest.raises(ValueError, match="count arrays"):
+        pooled_paired_bootstrap_f1([(counts_true, counts_worse), (counts_true[:10], counts_true[:10])])

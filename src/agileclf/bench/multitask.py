@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from agileclf.artifact import META_FILE, read_meta, write_json_atomic, write_text_atomic
-from agileclf.evaluate.bootstrap import paired_bootstrap, paired_bootstrap_f1
+from agileclf.evaluate.bootstrap import pooled_paired_bootstrap, pooled_paired_bootstrap_f1
 from agileclf.evaluate.slots import frame_exact_match, frame_matches, slot_counts, slot_scores
 from agileclf.methods.multitask.encoder import MultitaskConfig
 from agileclf.methods.multitask.workflow import check_task, read_task_data, train_task
@@ -104,19 +104,21 @@ def compare_dual_consolidated(
     return results
 
 
-def paired_differences(test, first: tuple, second: tuple) -> dict:
+def paired_differences(test, first: tuple, second: tuple, *more_pairs: tuple[tuple, tuple]) -> dict:
     """first - second in points, with a paired bootstrap 95% interval over the test utterances: intent accuracy,
-    slot F1 (recomputed from span counts on each resample) and frame exact match."""
+    slot F1 (recomputed from span counts on each resample) and frame exact match. Each of `first` and `second` is
+    (labels, tags); `more_pairs` (first, second) pool further seeds' models, scored on the same utterances, into the
+    mean and the interval (the same utterances resampled for every pair)."""
 
     def per_utterance(labels, tags):
         correct = np.asarray([t == p for t, p in zip(test.labels, labels, strict=True)])
         return correct, slot_counts(test.tags, tags), frame_matches(test.labels, labels, test.tags, tags)
 
-    (acc_a, spans_a, frames_a), (acc_b, spans_b, frames_b) = per_utterance(*first), per_utterance(*second)
+    scored = [(per_utterance(*a), per_utterance(*b)) for a, b in [(first, second), *more_pairs]]
     points = {
-        "accuracy": paired_bootstrap(acc_a, acc_b),
-        "slot_f1": paired_bootstrap_f1(spans_a, spans_b),
-        "frame_exact_match": paired_bootstrap(frames_a, frames_b),
+        "accuracy": pooled_paired_bootstrap([(a[0], b[0]) for a, b in scored], resample_pairs=False),
+        "slot_f1": pooled_paired_bootstrap_f1([(a[1], b[1]) for a, b in scored]),
+        "frame_exact_match": pooled_paired_bootstrap([(a[2], b[2]) for a, b in scored], resample_pairs=False),
     }
     return {name: [100 * value for value in interval] for name, interval in points.items()}
 

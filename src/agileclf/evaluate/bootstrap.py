@@ -63,18 +63,35 @@ def paired_bootstrap_f1(
     """(F1 a - F1 b, low, high) for a corpus-level F1 such as slot F1, which is not a mean over rows: per-row
     counts (correct, predicted, true; `evaluate.slots.slot_counts`) are resampled together, the same rows for
     both, and F1 = 2 x correct / (predicted + true) is recomputed on every resample."""
-    a, b = np.asarray(counts_a, dtype=np.float64), np.asarray(counts_b, dtype=np.float64)
-    if a.shape != b.shape or a.ndim != 2 or a.shape[1] != 3 or not len(a):
-        raise ValueError("paired F1 bootstrap needs two equal-shaped (rows, 3) count arrays with rows")
+    return pooled_paired_bootstrap_f1([(counts_a, counts_b)], n_resamples, seed, confidence)
+
+
+def pooled_paired_bootstrap_f1(
+    pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+    n_resamples: int = 10000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> tuple[float, float, float]:
+    """The F1 difference averaged over several pairs (one per seed, scored on the same rows): each resample draws
+    the rows once for every pair, and each pair's corpus-level F1 difference is recomputed on them."""
+    stacked = [(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)) for a, b in pairs]
+    if not stacked or any(
+        a.shape != b.shape or a.shape != stacked[0][0].shape or a.ndim != 2 or a.shape[1] != 3 or not len(a)
+        for a, b in stacked
+    ):
+        raise ValueError("paired F1 bootstrap needs pairs of equal-shaped (rows, 3) count arrays with rows")
+    a, b = np.stack([pair[0] for pair in stacked]), np.stack([pair[1] for pair in stacked])  # (k, rows, 3)
 
     def f1(sums: np.ndarray) -> np.ndarray:
         denominator = sums[..., 1] + sums[..., 2]
         return np.divide(2 * sums[..., 0], denominator, out=np.zeros_like(denominator), where=denominator > 0)
 
-    low, high = _percentile_interval(
-        lambda rows, _: f1(a[rows].sum(axis=1)) - f1(b[rows].sum(axis=1)), len(a), n_resamples, seed, confidence
-    )
-    return float(f1(a.sum(axis=0)) - f1(b.sum(axis=0))), float(low), float(high)
+    def statistic(rows: np.ndarray, _: np.random.Generator) -> np.ndarray:
+        per_pair = f1(a[:, rows].sum(axis=2)) - f1(b[:, rows].sum(axis=2))  # (k, size)
+        return per_pair.mean(axis=0)
+
+    low, high = _percentile_interval(statistic, a.shape[1], n_resamples, seed, confidence)
+    return float((f1(a.sum(axis=1)) - f1(b.sum(axis=1))).mean()), float(low), float(high)
 
 
 def _percentile_interval(
