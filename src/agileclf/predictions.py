@@ -195,13 +195,15 @@ def label_stream(
     else:
         label = chunk_labeller(classifier, task, top_k)
     written = 0
-    bar = progress(desc="predict", unit=" rows", initial=skipped)
-    with open_writer(output, fmt, append=append) as writer:
+    # the bar closes (and clears its line) before an error in the input is printed
+    with (
+        progress(desc="predict", unit=" rows", initial=skipped) as bar,
+        open_writer(output, fmt, append=append) as writer,
+    ):
         for chunk in chunked(rows, chunk_rows, max_wait_s):
             writer.write(label(chunk))
             written += len(chunk)
             bar.update(len(chunk))
-    bar.close()
     return StreamResult(written, skipped, truncated, output)
 
 

@@ -52,6 +52,30 @@ def test_a_bad_grid_table_is_named(tiny_sets, tmp_path):
         load_grid_file(config)
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('shots = "eight"\n', r"`shots` must be a list of integers, e.g. \[8, 64\], not 'eight'"),
+        ("max_test = true\n", "`max_test` must be an integer, not True"),
+        ('[[grid]]\nseeds = [0, "1"]\n', r"\[\[grid\]\] number 1: `seeds` must be a list of integers"),
+        ('data = [{path = "sst2", dev_rows = "x"}]\n', r"\[\[data\]\] 'sst2': `dev_rows` must be an integer"),
+        ('data = "sst2"\n', "`data` must be a list of tables"),
+    ],
+)
+def test_a_wrongly_typed_value_is_named_with_its_file_and_key(tmp_path, content, message):
+    config = tmp_path / "grid.toml"
+    config.write_text(content)
+    with pytest.raises(ConfigError, match=rf"grid.toml.*{message}"):
+        load_grid_file(config)
+
+
+def test_one_shot_count_or_method_name_stands_for_a_list_of_one(tiny_sets, tmp_path):
+    config = tmp_path / "grid.toml"
+    config.write_text(f'methods = "linear-probe"\nshots = 4\nseeds = 0\ndata = [{{path = "{tiny_sets[0]}"}}]\n')
+    (grid,) = load_grid_file(config)
+    assert (grid["methods"], grid["shots"], grid["seeds"]) == (["linear-probe"], [4], [0])
+
+
 def test_unknown_keys_in_a_grid_file_are_named(tmp_path):
     config = tmp_path / "grid.toml"
     config.write_text('method = ["finetune"]\n')

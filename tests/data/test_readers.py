@@ -122,5 +122,5 @@ def test_parse_text_lines_accepts_json_and_raw_text():
     data = parse_text_lines(['{"text": "one", "id": 7}', "", "two words"])
     assert data.texts == ["one", "two words"]
     assert data.records[0]["id"] == 7
-    with pytest.raises(DataError, match="<stdin>:1: malformed JSON"):
-        parse_text_lines(['{"text": '])
+    with pytest.raises(DataError, match="<stdin>:1: malformed JSON .* at column 10"):
+        parse_text_lines(['{"text": \n'])  # the column on the line, not "line 2" of the newline

@@ -170,9 +170,13 @@ class BenchGrid:
                         yield Cell(spec.name, peer, True, shots, seed)
 
 
-GRID_KEYS = {"data", "methods", "peers", "shots", "seeds", "max_test", "method_params", "peer_params"}
-GRID_KEYS |= {"augmented", "augmented_shots", "synthetic_per_class", "synthetic_params", "writer", "eval_split"}
-GRID_KEYS |= {"backbone"}
+# the type of every key a grid file may hold (data: a list of [[data]] tables, checked by _dataset_spec)
+GRID_KEY_TYPES = {"methods": "strings", "peers": "strings", "augmented": "strings", "shots": "integers"}
+GRID_KEY_TYPES |= {"seeds": "integers", "augmented_shots": "integers", "max_test": int, "synthetic_per_class": int}
+GRID_KEY_TYPES |= {"method_params": dict, "peer_params": dict, "synthetic_params": dict, "writer": str}
+GRID_KEY_TYPES |= {"eval_split": str, "backbone": str, "data": list}
+GRID_KEYS = set(GRID_KEY_TYPES)
+DATA_KEY_TYPES = {"path": str, "name": str, "text_field": str, "label_field": str, "dev_rows": int, "labels": str}
 
 
 def applicable_methods(kind: str) -> list[str]:
@@ -208,7 +212,7 @@ def load_grid_file(path: str | Path) -> list[dict]:
         if unknown:
             known = ", ".join(sorted(GRID_KEYS | {"grid"}))
             raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {known}")
-        merged = {**raw, **part}
+        merged = {key: _typed(key, value, GRID_KEY_TYPES[key], where) for key, value in {**raw, **part}.items()}
         for key in ("method_params", "peer_params", "synthetic_params"):  # tables merge name by name
             if key in raw and key in part:
                 merged[key] = {**raw[key], **part[key]}
@@ -218,10 +222,30 @@ def load_grid_file(path: str | Path) -> list[dict]:
     return grids
 
 
+def _typed(key: str, value: Any, kind: Any, where: str) -> Any:
+    """A grid file's value if it has the key's type (one integer or name stands for a list of one), else a
+    ConfigError naming the file, the key and what it holds."""
+    if kind in ("integers", "strings"):
+        item = int if kind == "integers" else str
+        value = [value] if isinstance(value, item) and not isinstance(value, bool) else value
+        if isinstance(value, list) and all(isinstance(v, item) and not isinstance(v, bool) for v in value):
+            return value
+        wanted = f"a list of {'integers' if item is int else 'names'}, e.g. {[8, 64] if item is int else ['auto']}"
+    elif isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    else:
+        wanted = {int: "an integer", str: "a string", dict: "a table", list: "a list of tables"}[kind]
+    raise ConfigError(f"{where}: `{key}` must be {wanted}, not {value!r}")
+
+
 def _dataset_spec(table: dict, base: Path, where: str) -> DatasetSpec:
-    known = {"path", "name", "text_field", "label_field", "dev_rows", "labels"}
+    known = set(DATA_KEY_TYPES)
     if not isinstance(table, dict) or "path" not in table or set(table) - known:
         raise ConfigError(f"{where}: a [[data]] table needs `path` and may have {', '.join(sorted(known - {'path'}))}")
+    table = {
+        key: _typed(key, value, DATA_KEY_TYPES[key], f"{where}, [[data]] {table['path']!r}")
+        for key, value in table.items()
+    }
     paths = {key: base / table[key] for key in ("path", "labels") if key in table}  # relative to the config file
     return DatasetSpec(**{**table, **paths})
 

@@ -134,9 +134,9 @@ def _decoded_lines(path: Path, raw: bytes, max_line_bytes: int) -> list[str]:
 
 
 def json_record(path: str | Path, number: int, line: str) -> dict:
-    """One JSONL line as a dict, or a DataError naming file and line."""
+    """One JSONL line as a dict, or a DataError naming file, line and column."""
     try:
-        record = json.loads(line)
+        record = json.loads(line.rstrip("\r\n"))  # with its newline, a truncated line's error would be on "line 2"
     except json.JSONDecodeError as err:
         raise DataError(f"{path}:{number}: malformed JSON ({err.msg} at column {err.colno})") from None
     if not isinstance(record, dict):
@@ -235,10 +235,7 @@ def parse_text_lines(lines: list[str], source: str = "<stdin>", text_field: str 
         if not line.strip():
             continue
         if line.lstrip().startswith("{"):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"{source}:{number}: malformed JSON ({err.msg} at column {err.colno})") from None
+            record = json_record(source, number, line)
             texts.append(text_value(Path(source), number, record, text_field))
         else:
             record = {text_field: line.rstrip("\r\n")}
