@@ -25,3 +25,7 @@ def test_label_descriptions_file_json_and_jsonl(write_file):
     path = write_file("l.jsonl", '{"label": "a", "description": "alpha"}\n{"label": "b"}\n')
     with pytest.raises(DataError, match="l.jsonl:2: field 'description' must be a non-empty string"):
         read_label_descriptions(path)
+    with pytest.raises(DataError, match="l.jsonl:2: expected a JSON object, got list"):
+        read_label_descriptions(write_file("l.jsonl", '{"label": "a", "description": "alpha"}\n["b", "beta"]\n'))
+    with pytest.raises(DataError, match="l.jsonl:1: malformed JSON .* at column 15"):
+        read_label_descriptions(write_file("l.jsonl", '{"label": "a" "description": "alpha"}\n'))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agileclf.data.readers import json_record
 from agileclf.errors import DataError
 
 
@@ -82,12 +83,9 @@ def read_label_descriptions(path: str | Path) -> dict[str, str]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(f"{path}:{number}: malformed JSON ({err.msg})") from None
+        row = json_record(path, number, line)
         for key in ("label", "description"):
-            if not isinstance(row, dict) or not isinstance(row.get(key), str) or not row[key].strip():
+            if not isinstance(row.get(key), str) or not row[key].strip():
                 raise DataError(f"{path}:{number}: field '{key}' must be a non-empty string")
         descriptions[row["label"].strip()] = row["description"].strip()
     if not descriptions:
