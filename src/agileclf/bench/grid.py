@@ -225,13 +225,17 @@ def load_grid_file(path: str | Path) -> list[dict]:
 def _typed(key: str, value: Any, kind: Any, where: str) -> Any:
     """A grid file's value if it has the key's type (one integer or name stands for a list of one), else a
     ConfigError naming the file, the key and what it holds."""
+
+    def holds(v: Any, t: type) -> bool:
+        return isinstance(v, t) and not isinstance(v, bool)  # TOML's true is a Python int too
+
     if kind in ("integers", "strings"):
         item = int if kind == "integers" else str
-        value = [value] if isinstance(value, item) and not isinstance(value, bool) else value
-        if isinstance(value, list) and all(isinstance(v, item) and not isinstance(v, bool) for v in value):
+        value = [value] if holds(value, item) else value
+        if isinstance(value, list) and all(holds(v, item) for v in value):
             return value
         wanted = f"a list of {'integers' if item is int else 'names'}, e.g. {[8, 64] if item is int else ['auto']}"
-    elif isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+    elif holds(value, kind):
         return value
     else:
         wanted = {int: "an integer", str: "a string", dict: "a table", list: "a list of tables"}[kind]

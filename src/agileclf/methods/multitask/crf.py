@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from agileclf.methods.multitask.model import allowed_transitions
+from agileclf.methods.multitask.model import bio_scores
 
 BLOCKED = -1e4  # finite, so the forward algorithm stays free of NaN; exp(-1e4) is 0 in float32
 
@@ -23,9 +23,9 @@ class TagCRF(nn.Module):
         n = len(tags)
         self.transitions = nn.Parameter(torch.zeros(n, n))  # (from, to)
         self.start = nn.Parameter(torch.zeros(n))
-        self.register_buffer("blocked", torch.as_tensor(~allowed_transitions(tags)), persistent=False)
-        inside = torch.as_tensor([tag.startswith("I-") for tag in tags])
-        self.register_buffer("start_blocked", inside, persistent=False)
+        transitions, start = bio_scores(tags)  # -inf where the BIO rule forbids a move or a first tag
+        self.register_buffer("blocked", torch.as_tensor(np.isneginf(transitions)), persistent=False)
+        self.register_buffer("start_blocked", torch.as_tensor(np.isneginf(start)), persistent=False)
 
     def scores(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(transitions (from, to), start) with the invalid BIO moves blocked."""
