@@ -20,7 +20,12 @@ demonstrations, or weights).
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import random
+import shutil
+import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +44,8 @@ LABELS = ["blue", "gold", "green", "red"]  # LabelSet order (sorted)
 TASK_DIALECT = 2
 DIALECT_WEIGHTS = (0.5, 1 / 6, 1 / 6, 1 / 6)
 MARKER_RATE = 0.8
+COMMITTED_DIR = Path(__file__).parent / "tiny_llama"  # build_pretrained's output at 2400 steps, seed 0
+BUILD_KEY_FILE = "build.sha256"
 
 
 def label_of(topic: int, dialect: int) -> str:
@@ -149,16 +156,48 @@ def pretrain(model, tokenizer, corpus: list[str], steps: int, batch_size: int = 
     return float(loss.detach())
 
 
+def pretraining_corpus(seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    return [pretraining_document(rng) for _ in range(6000)]
+
+
 def build_pretrained(directory: Path, steps: int = 2400, seed: int = 0) -> Path:
     """Tokenizer + tiny Llama, pretrained on the synthetic corpus, saved with save_pretrained."""
-    rng = random.Random(seed)
-    corpus = [pretraining_document(rng) for _ in range(6000)]
+    corpus = pretraining_corpus(seed)
     directory.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tokenizer(corpus, directory)
     model = build_model(len(tokenizer), seed=seed)
     pretrain(model, tokenizer, corpus, steps=steps, seed=seed)
     model.save_pretrained(str(directory))
+    (directory / BUILD_KEY_FILE).write_text(build_key(steps, seed) + "\n")
     return directory
+
+
+def build_key(steps: int, seed: int) -> str:
+    """sha256 of everything the pretrained model is made from: the corpus (hence the language and the built-in
+    template), the code that tokenizes, builds and trains, and the step count and seed."""
+    digest = hashlib.sha256(f"steps={steps} seed={seed}\n".encode())
+    for function in (build_tokenizer, build_model, answer_targets, pretrain):
+        digest.update(inspect.getsource(function).encode())
+    for document in pretraining_corpus(seed):
+        digest.update(document.encode() + b"\0")
+    return digest.hexdigest()
+
+
+def committed_pretrained(directory: Path, steps: int = 2400, seed: int = 0) -> Path:
+    """The pretrained model of `build_pretrained`, copied from the one committed beside this file (pretraining
+    costs about 150 s of one core, more than any test); built afresh, with a warning, when the committed copy was
+    made from another corpus, code, step count or seed."""
+    committed = COMMITTED_DIR / BUILD_KEY_FILE
+    if committed.is_file() and committed.read_text().strip() == build_key(steps, seed):
+        shutil.copytree(COMMITTED_DIR, directory, dirs_exist_ok=True)
+        return directory
+    warnings.warn(
+        f"{COMMITTED_DIR} is stale (the corpus, code, steps or seed changed): pretraining a new tiny LM (~150 s); "
+        "to commit a fresh one run: python tests/methods/causal/causal_synthetic.py",
+        stacklevel=2,
+    )
+    return build_pretrained(directory, steps, seed)
 
 
 def build_untrained(directory: Path, hidden: int = 32) -> Path:
@@ -179,3 +218,12 @@ def single_torch_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+if __name__ == "__main__":
+    # Rebuild the committed model (one thread, as the tests train): into a temporary sibling, then swapped in.
+    with single_torch_thread(), tempfile.TemporaryDirectory(dir=COMMITTED_DIR.parent) as scratch:
+        fresh = build_pretrained(Path(scratch) / "tiny_llama")
+        shutil.rmtree(COMMITTED_DIR, ignore_errors=True)
+        fresh.rename(COMMITTED_DIR)
+    print(f"wrote {COMMITTED_DIR}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from causal_synthetic import build_pretrained, build_untrained, single_torch_thread, task_split  # noqa: I001
+from causal_synthetic import build_untrained, committed_pretrained, single_torch_thread, task_split  # noqa: I001
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -14,8 +14,8 @@ def _one_thread():
 
 @pytest.fixture(scope="package")
 def tiny_lm(tmp_path_factory, _one_thread):
-    """Folder of the pretrained tiny causal LM (save_pretrained layout)."""
-    return build_pretrained(tmp_path_factory.mktemp("tiny-llama"), steps=2400)
+    """Folder of the pretrained tiny causal LM (save_pretrained layout), a copy the tests may write into."""
+    return committed_pretrained(tmp_path_factory.mktemp("tiny-llama"), steps=2400)
 
 
 @pytest.fixture(scope="session")

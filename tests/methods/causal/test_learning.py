@@ -8,8 +8,9 @@ from random embeddings.
 Measured on 2026-12-01 with the locked versions (transformers 5.24, peft 0.21.2, torch 2.13; requirements.lock),
 tiny-model figures: zero-shot 0% (it answers in the common dialect), lora 100%, finetune 100%, prompt-tuning
 100 / 100 / 100% and ipt 100 / 100 / 100% on seeds 0, 1, 2 (both also 100 / 100 / 100% on a model pretrained
-with seed 1). On another CPU (AMX Xeon, 2026-12-03) the same versions pretrain a slightly different tiny model, on
-which finetune's loss was still falling after 80 updates (88.75%); with 120 it reaches 97.5%.
+with seed 1). On another CPU (AMX Xeon, 2026-12-03) the same versions pretrained a slightly different tiny model, on
+which finetune's loss was still falling after 80 updates (88.75%); with 120 it reaches 97.5%. Since 2026-12-07
+the pretrained model is committed (tiny_llama/, built on the 2-core machine), so every machine tests the same one.
 With the earlier 800 pretraining steps these versions gave zero-shot 12.5%, lora and finetune 97.5%,
 prompt-tuning 45% and ipt 39%: that model had learned only the `mode0` marker, so the frozen model held no cue
 for the task's dialect for a soft prompt to find (training and scoring agree: test_soft_prompt_agreement.py).
