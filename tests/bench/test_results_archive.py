@@ -1,4 +1,5 @@
-"""The archived bench outputs in benchmarks/results/ reproduce the README's figures from their per-row predictions."""
+"""The archived bench outputs in benchmarks/results/ reproduce the figures of the README and docs/ from their
+per-row predictions."""
 
 import json
 from pathlib import Path
@@ -13,19 +14,21 @@ ARCHIVE = ROOT / "benchmarks" / "results"
 DEV_SEEDS = {"synth-temperature-dev": 3}  # seeds per dev archive, where not 5
 
 
-def readme_text() -> str:
-    """The README with every run of whitespace made one space: a figure may wrap across lines."""
-    return " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+def documented_text() -> str:
+    """The README and the measurement pages in docs/, every run of whitespace made one space (a figure may wrap
+    across lines)."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return " ".join(" ".join(page.read_text(encoding="utf-8").split()) for page in pages)
 
 
 def interval_text(pairs) -> str:
-    """The pooled paired difference of (hits, hits) pairs, formatted as the README writes it."""
+    """The pooled paired difference of (hits, hits) pairs, formatted as the docs write it."""
     mean, low, high = pooled_paired_bootstrap(pairs)
     return f"{100 * mean:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
 
 
 def pooled(run: str, dataset: str, method: str, against: str) -> str:
-    """`method` minus `against` over the seeds both ran, formatted as the README writes it."""
+    """`method` minus `against` over the seeds both ran, formatted as the docs write it."""
     cells = {(d, m, seed): row["correct"] for (d, m, _, seed), row in read_predictions(ARCHIVE / run).items()}
     pairs = [
         (hits, cells[(dataset, against, s)]) for (d, m, s), hits in sorted(cells.items()) if (d, m) == (dataset, method)
@@ -65,9 +68,9 @@ def pooled(run: str, dataset: str, method: str, against: str) -> str:
         ("gemma3-8shot", "ag_news", "icl:gemma", "zero-shot:gemma"),
     ],
 )
-def test_readme_quotes_the_archived_interval(run, dataset, method, against):
+def test_the_docs_quote_the_archived_interval(run, dataset, method, against):
     figure = pooled(run, dataset, method, against)
-    assert figure in readme_text(), f"{run}: {dataset} {method} - {against} {figure}"
+    assert figure in documented_text(), f"{run}: {dataset} {method} - {against} {figure}"
 
 
 @pytest.mark.parametrize(
@@ -101,12 +104,12 @@ def test_readme_quotes_the_archived_interval(run, dataset, method, against):
         ("synth-temperature-dev", "ag_news", "real", "t0.7-lora"),
     ],
 )
-def test_readme_quotes_the_dev_script_interval(run, dataset, variant, against):
+def test_the_docs_quote_the_dev_script_interval(run, dataset, variant, against):
     """The dev scripts' archives (benchmarks/*_dev.py: per-row hits of every variant, one JSON per seed)."""
     seeds = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((ARCHIVE / run).glob(f"{dataset}-*.json"))]
     assert len(seeds) == DEV_SEEDS.get(run, 5)
     figure = interval_text([(hits[variant], hits[against]) for hits in seeds])
-    assert figure in readme_text(), f"{run}: {dataset} {variant} {figure}"
+    assert figure in documented_text(), f"{run}: {dataset} {variant} {figure}"
 
 
 def test_every_archived_run_is_readable_and_paired():
@@ -118,12 +121,12 @@ def test_every_archived_run_is_readable_and_paired():
         assert keys and keys <= set(predictions), run.name
 
 
-def test_readme_quotes_the_archived_speed_ratios():
-    """`agileclf speed` outputs (one JSON per test set) against the README's onnx-int8 vs SetFit cells."""
+def test_the_docs_quote_the_archived_speed_ratios():
+    """`agileclf speed` outputs (one JSON per test set) against docs/prediction-speed.md's onnx-int8 vs SetFit cells."""
     outputs = sorted((ARCHIVE / "speed-session29").glob("*.json"))
     assert len(outputs) == 4
-    readme = readme_text()
+    docs = documented_text()
     for path in outputs:
         fast = json.loads(path.read_text(encoding="utf-8"))["onnx-int8"]
         figure = f"**{fast['speedup_vs_setfit_wall']:.2f}x / {fast['speedup_vs_setfit_cpu']:.2f}x**"
-        assert figure in readme, f"{path.name}: {figure}"
+        assert figure in docs, f"{path.name}: {figure}"

@@ -4,7 +4,7 @@
 output channel, uint8 activations per tensor) and the tanh approximation of GELU. The session applies ONNX
 Runtime's own graph fusions when it loads the graph; the offline BERT fusions of onnxruntime.transformers (fused
 Attention, SkipLayerNorm, EmbedLayerNorm) measured 15-20% slower on SST-2 sentences and 6-16% slower on AG News
-texts (README, "Prediction speed"), so only the GELU one is used.
+texts (docs/prediction-speed.md), so only the GELU one is used.
 The graph is rebuilt from the model's weights when needed and cached in the user's cache folder (~/.cache/agileclf/onnx,
 see `default_cache_dir`) keyed by a hash of those weights, least recently used graphs pruned past a size bound, so
 artifacts stay safetensors-only and never need onnxruntime to save.

@@ -5,8 +5,8 @@ out-of-fold accuracy wins (ties: lower out-of-fold log-loss, then the cheaper ca
 is refitted on all examples. With fewer than `min_cv_per_label` examples of some label, a candidate that tunes the
 backbone is not judged by cross-validation: its fold models learn from two thirds of a handful of examples and are
 scored on the rest, which on sst2's 8-shot samples (linear-probe) misses their accuracy on unseen rows by 17
-points (one SD) either way (README, "auto"), so the last such candidate (the most capable) is fitted on all examples
-without a contest.
+points (one SD) either way (docs/setfit-comparison.md, "`auto` without a contest"), so the last such candidate (the
+most capable) is fitted on all examples without a contest.
 Key parameters are chosen inside each candidate the same way (prior-probe's prior weight and C, contrastive's head
 C), and a temperature is fitted on the winner's out-of-fold probabilities (kept where a cross-fitted check lowers
 log-loss). Nothing here sees anything but the training examples.

@@ -36,9 +36,9 @@ from agileclf.methods.registry import register
 from agileclf.methods.training import run_loop, shuffled_batches
 from agileclf.progress import is_quiet, quiet_loading
 
-# Label anchors on the dev splits at 8 shots (README, "Label anchors"): ag_news +1.2 [+0.1, +2.4], sst2 +3.2
-# [+0.3, +6.5], massive_en +1.0 [-0.3, +2.4]; trec, whose names (ABBR, DESC, ...) say little, -0.7 [-1.7, +0.3].
-# So anchors follow from how much the names say on the examples. On 500 8-shot draws from each training file
+# Label anchors on the dev splits at 8 shots (docs/setfit-comparison.md, "Label anchors"): ag_news +1.2 [+0.1, +2.4],
+# sst2 +3.2 [+0.3, +6.5], massive_en +1.0 [-0.3, +2.4]; trec, whose names (ABBR, DESC, ...) say little, -0.7 [-1.7,
+# +0.3]. So anchors follow from how much the names say on the examples. On 500 8-shot draws from each training file
 # (benchmarks/anchor_gate.py), 0.2 turns them on for all ag_news and massive_en draws, 73% of sst2's, 12% of trec's
 # (0.1: 87% and 72%)
 AUTO_ANCHORS = 2
@@ -50,7 +50,8 @@ LOSSES = ("batch-all", "batch-hard", "batch-semi-hard", "batch-hard-soft-margin"
 @dataclass
 class ContrastiveConfig(MethodConfig):
     # batch-all over batch-cosine (chosen on test accuracy before the protocol), on the dev splits at 8 shots:
-    # sst2 70.83 vs 70.95 (-0.1 [-1.4, +1.2]), massive_en 74.52 vs 73.00 (+1.5 [+0.9, +2.2]); see the README
+    # sst2 70.83 vs 70.95 (-0.1 [-1.4, +1.2]), massive_en 74.52 vs 73.00 (+1.5 [+0.9, +2.2]);
+    # see docs/setfit-comparison.md
     loss: str = param("batch-all", f"in-batch loss: {', '.join(LOSSES)}")
     margin: float = param(0.25, "triplet margin on cosine distance (triplet losses except batch-hard-soft-margin)")
     passes: float = param(4.0, "passes over the data (the cost is linear in it)")
@@ -59,8 +60,9 @@ class ContrastiveConfig(MethodConfig):
     # vs 74.5 / 74.6; on GoEmotions' (28 labels, multi-label) 480 over 160 gave +3.7 macro-F1. 2-6 labels: unchanged
     steps_per_label: int = param(16, "at least this many updates per label: a batch holds few pairs of any one label")
     batch_size: int = param(16, "examples per update (even, >= 4); pairs and triplets are formed inside each batch")
-    # 8 on the dev splits at 8 shots (README, "Stopping at zero loss"): sst2 -0.3 [-1.2, +0.4] with 33-53 of 160
-    # updates, ag_news -0.0 [-0.4, +0.3] with 60-75, trec -0.1 [-0.4, +0.3] with 88-142; 4 cost sst2 0.7
+    # 8 on the dev splits at 8 shots (docs/setfit-comparison.md, "Stopping at zero loss"): sst2 -0.3 [-1.2, +0.4]
+    # with 33-53 of 160 updates, ag_news -0.0 [-0.4, +0.3] with 60-75, trec -0.1 [-0.4, +0.3] with 88-142; 4 cost
+    # sst2 0.7 points (-0.7 [-1.7, +0.1])
     stop_after_zero_loss: int = param(
         8,
         "stop tuning after this many updates in a row at zero loss (every in-batch triplet meets the margin, "

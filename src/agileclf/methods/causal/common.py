@@ -129,7 +129,7 @@ class CausalMethod(Method):
         folds, make, variants = self.search_folds, self._search_clone, self.search_variants()
         if folds != 1 and counts.min() < 2:
             # scoring held-out examples needs 2 of every label; without them the prompt is the one the frozen
-            # model reads best without demonstrations (SmolLM2's default prompt collapses on GoEmotions: README)
+            # model reads best without demonstrations (SmolLM2's default prompt collapses on GoEmotions: docs/llm.md)
             folds, make, variants = 1, self._zero_shot_clone, ({},)
         best, self.prompt_search_table = prompt_search.search_prompt(
             make, texts, np.asarray(y), self.labels, folds, self.config.seed,

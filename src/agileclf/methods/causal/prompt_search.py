@@ -7,7 +7,7 @@ template (measured on SST-2's dev split, see README). No single setting wins on 
 `prompt_search=auto` a method scores each candidate on its training examples (ICL: each example with the
 demonstrations a prediction would give it, itself left out) and keeps the most accurate one (ties: the higher mean
 log-probability of the true label). Scoring ICL's candidates on 2 folds that draw their own demonstrations instead
-(`search_scoring=folds`, the rule before session 27) chose worse prompts on dev rows (README).
+(`search_scoring=folds`, the rule before session 27) chose worse prompts on dev rows (docs/llm.md).
 Calibration costs one content-free pass per candidate, so both settings are read from the same scores. Label
 descriptions double the candidates: with names as answers, SmolLM2 zero-shot reads TREC's dev rows at 23.0%
 (ABBR, DESC, ...), with its labels file's one-word descriptions as the answers at 28.8% (README).
