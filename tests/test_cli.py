@@ -35,6 +35,14 @@ def test_train_writes_an_artifact_with_data_provenance(trained):
     assert meta["params"]["seed"] == 1
 
 
+def test_train_without_a_method_runs_auto_and_says_so(tmp_path):
+    result = run("train", DEMO / "support_train.jsonl", "--shots", "4", "--out", tmp_path / "m",
+                 "-p", "candidates=zero-shot,prior-probe")  # fmt: skip
+    assert "method: auto, the default" in result.stderr
+    meta = json.loads((tmp_path / "m" / "agileclf.json").read_text())
+    assert meta["auto"]["chosen"] == meta["method"] in ("zero-shot", "prior-probe")  # auto ships its choice
+
+
 def test_evaluate_json_and_report_dir(trained, tmp_path):
     result = run("evaluate", trained, DEMO / "support_test.jsonl", "--json", "--report-dir", tmp_path / "rep")
     metrics = json.loads(result.stdout)

@@ -45,7 +45,9 @@ app = typer.Typer(
 @app.command()
 def train(
     data: Path = typer.Argument(..., help="labelled examples: .jsonl, .csv or .tsv"),
-    method: str = typer.Option(..., "--method", "-m", help="a method name from `agileclf methods`"),
+    method: str = typer.Option(
+        None, "--method", "-m", help="a method from `agileclf methods` (default: auto; label lists: contrastive)"
+    ),
     out_dir: Path = typer.Option(..., "--out", "-o", help="classifier directory to write"),
     shots: int = typer.Option(None, "--shots", "-k", help="sample K examples per class (default: every row)"),
     seed: int = typer.Option(0, "--seed", help="seed of the sample and of the method"),

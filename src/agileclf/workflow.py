@@ -80,7 +80,7 @@ def fit_classifier(
 
 def train_from_file(
     data: str | Path,
-    method: str,
+    method: str | None,
     out_dir: str | Path | None,
     *,
     shots: int | None = None,
@@ -106,7 +106,8 @@ def train_from_file(
     log: Note = _log_note,
 ) -> TrainResult:
     """Read and validate `data`, sample `shots` per class, add synthetic rows, build the label set, read the
-    validation file, fit, record where the data came from, and save to `out_dir` (None: do not save).
+    validation file, fit, record where the data came from, and save to `out_dir` (None: do not save). `method`
+    None fits the task's default (`auto` for single labels; methods.registry.default_method), and says so.
 
     A file whose label field holds lists (or `task="multilabel"`) trains a multi-label classifier
     (agileclf.multilabel_workflow: label lists, `label_sep`, `allow_empty`, per-label `thresholds`)."""
@@ -117,6 +118,11 @@ def train_from_file(
     params = dict(params or {})
     check_shots(shots)
     task, label_field = resolve_task(data, task, label_field, note)
+    if method is None:
+        from agileclf.methods.registry import default_method
+
+        method = default_method(task)
+        note(f"method: {method}, the default for this task (-m names another; `agileclf methods` lists them)")
     if task == "multilabel":
         if augment or labels_file:
             raise ConfigError("--augment and --labels work with single-label tasks only, not multilabel")

@@ -55,6 +55,17 @@ def method_classes(name: str) -> dict[str, type[Method]]:
     return dict(_REGISTRY[name])
 
 
+# What `train` fits when no method is named: `auto` picks by cross-validation on the examples; label lists have no
+# `auto`, and contrastive won the out-of-fold contest on every GoEmotions sample (docs/multilabel.md); the joint
+# tasks (intent, slots, label+parent) have one method.
+DEFAULT_METHODS = {"label": "auto", "multilabel": "contrastive"}
+
+
+def default_method(task: str) -> str:
+    """The method for `task` when the user names none."""
+    return DEFAULT_METHODS.get(task, "multitask")
+
+
 def task_method_names(task: str) -> list[str]:
     """Methods that have a variant for `task` ('label': all)."""
     _discover()
