@@ -40,6 +40,9 @@ def pooled(run: str, dataset: str, method: str, against: str) -> str:
     ("run", "dataset", "method", "against"),
     [
         ("setfit-zero-stop22", "sst2", "auto", "setfit"),
+        ("static-tier40", "trec", "static", "contrastive"),
+        ("static-tier40", "ag_news", "static:bulk", "contrastive"),
+        ("static-tier40", "sst2", "static:bulk", "setfit"),
         ("setfit-zero-stop22", "ag_news", "auto", "setfit"),
         ("lr-dev", "ag_news", "contrastive:lr5e-5", "contrastive"),
         ("lora-targets-dev", "trec", "lora:all-linear", "lora"),
