@@ -21,6 +21,7 @@ import numpy as np
 from contrastive_heads import dev_arguments, splits
 
 from agileclf.bench.peers import make_peer
+from agileclf.bench.runner import PREDICTIONS_FILE, read_jsonl_rows
 from agileclf.data import sample_few_shot
 from agileclf.evaluate.bootstrap import pooled_paired_bootstrap
 
@@ -60,7 +61,7 @@ def setfit_rows(
 def contrastive_rows(name: str, shots: int, truth: np.ndarray, names: list[str]) -> dict[int, list[int]]:
     """seed -> contrastive's per-dev-row hits from the margin check's predictions (CONTRASTIVE_ROWS)."""
     rows = {}
-    for row in map(json.loads, (CONTRASTIVE_ROWS / "predictions.jsonl").read_text().splitlines()):
+    for row in read_jsonl_rows(CONTRASTIVE_ROWS / PREDICTIONS_FILE):
         if row["method"] == "contrastive" and row["dataset"] == name and row["shots"] == shots:
             assert row["labels"] == names
             rows[row["seed"]] = (np.array(row["predicted"]) == truth).astype(int).tolist()

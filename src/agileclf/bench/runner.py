@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import threading
@@ -28,10 +29,16 @@ METRIC_KEYS = ("accuracy", "macro_f1", "binary_f1", "roc_auc", "log_loss", "brie
 
 def read_jsonl_rows(path: Path) -> list[dict]:
     """Rows of a JSONL file the bench appends to; a torn last line (a run killed mid-write) is skipped, any other
-    unreadable line is an error naming it."""
-    if not path.is_file():
+    unreadable line is an error naming it. Without the file, its gzipped copy (PATH.gz, as the archived runs in
+    benchmarks/results keep their predictions) is read."""
+    packed = path.with_name(path.name + ".gz")
+    if path.is_file():
+        text = path.read_text(encoding="utf-8")
+    elif packed.is_file():
+        path, text = packed, gzip.decompress(packed.read_bytes()).decode("utf-8")
+    else:
         return []
-    lines = path.read_text(encoding="utf-8").split("\n")
+    lines = text.split("\n")
     torn_tail = lines[-1] != ""  # a complete file ends with a newline, leaving an empty last piece
     rows = []
     for number, line in enumerate(lines, 1):
