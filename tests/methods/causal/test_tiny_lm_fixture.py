@@ -23,6 +23,7 @@ from causal_synthetic import (  # noqa: I001
 )
 
 from agileclf.backbones.prompts import BUILTIN_TEMPLATES
+from agileclf.backbones.scoring import naive_log_likelihood
 
 
 def test_the_committed_model_is_built_from_todays_corpus_and_code():
@@ -31,11 +32,10 @@ def test_the_committed_model_is_built_from_todays_corpus_and_code():
 
 
 def answer_log_likelihood(model, tokenizer, prompt: str, answer: str) -> float:
-    prompt_ids = tokenizer(prompt)["input_ids"]
-    ids = tokenizer(prompt + answer)["input_ids"]
+    """The answer's tokens as the tokenizer splits prompt + answer together (the methods' rule), scored after it."""
+    prompt_ids, ids = tokenizer(prompt)["input_ids"], tokenizer(prompt + answer)["input_ids"]
     with torch.no_grad():
-        log_probs = model(torch.tensor([ids])).logits[0].log_softmax(-1)
-    return sum(float(log_probs[i - 1, ids[i]]) for i in range(len(prompt_ids), len(ids)))
+        return naive_log_likelihood(model, prompt_ids, ids[len(prompt_ids) :])
 
 
 @pytest.fixture(scope="module")
