@@ -291,21 +291,6 @@ def evaluate_file(
 
 
 # ---- prediction -------------------------------------------------------------------------------------------------
-def read_inputs(source: str | Path | Iterable[str], text_field: str = "text"):
-    """Unlabelled texts to predict: a .jsonl/.csv/.tsv file, a file of text lines, '-' for stdin, or lines."""
-    import sys
-
-    from agileclf.data.readers import parse_text_lines, read_examples
-
-    if isinstance(source, str | Path):
-        if str(source) == "-":
-            return parse_text_lines(sys.stdin.read().splitlines(), "<stdin>", text_field)
-        if Path(source).suffix.lower() in (".jsonl", ".csv", ".tsv", ".json"):
-            return read_examples(source, text_field, label_field=None)
-        return parse_text_lines(Path(source).read_text(encoding="utf-8").splitlines(), str(source), text_field)
-    return parse_text_lines(list(source), "<lines>", text_field)
-
-
 def predict_stream(
     classifier,
     records: Iterable[dict],

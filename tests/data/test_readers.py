@@ -124,3 +124,18 @@ def test_parse_text_lines_accepts_json_and_raw_text():
     assert data.records[0]["id"] == 7
     with pytest.raises(DataError, match="<stdin>:1: malformed JSON .* at column 10"):
         parse_text_lines(['{"text": \n'])  # the column on the line, not "line 2" of the newline
+
+
+def test_training_upload_and_prediction_readers_number_csv_rows_alike(write_file):
+    from agileclf.data.readers import read_examples_keep_going
+    from agileclf.data.streaming import iter_rows
+
+    content = 'text,label\n"two\nlines",a\nok,b\nragged\n'
+    path = write_file("m.csv", content)
+    with pytest.raises(DataError, match="m.csv:5: 1 columns where the header has 2"):
+        read_examples(path)
+    data, errors = read_examples_keep_going(content.encode(), str(path), "csv")
+    assert data.texts == ["two\nlines", "ok"] and data.lines == [2, 4]
+    assert errors == [f"{path}:5: 1 columns where the header has 2"]
+    rows = iter_rows(write_file("n.csv", content.replace("ragged\n", "")))
+    assert [(row.line, row.text) for row in rows] == [(2, "two\nlines"), (4, "ok")]

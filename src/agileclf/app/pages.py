@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from agileclf.app.models import JOB_ACTIVE
 from agileclf.app.training import available_methods
 from agileclf.app.views import job_json, version_json
+from agileclf.methods.registry import default_method as default_method_for
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(include_in_schema=False)
@@ -71,8 +72,8 @@ def train_page(request: Request, classifier_id: int, version: int | None = None)
     example_ids = {e.text: e.id for e in context.store.examples(classifier_id)}  # to relabel listed rows in place
     methods = available_methods(context.settings)
     names = [m["name"] for m in methods]
-    # `auto` (cross-validated choice) when a method of that name is registered, else the fast linear probe.
-    default_method = next((n for n in ("auto", "linear-probe") if n in names), names[0] if names else None)
+    default_method = default_method_for("label")  # what `agileclf train` fits when no method is named
+    default_method = default_method if default_method in names else next(iter(names), None)
     return _classifier_page(
         request,
         classifier_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,13 +171,28 @@ class BenchGrid:
                         yield Cell(spec.name, peer, True, shots, seed)
 
 
+def _file_types(cls: type, renamed: dict[str, str] | None = None) -> dict[str, Any]:
+    """What a TOML file may give each field of the dataclass `cls`, read from its annotations: "integers" or
+    "strings" (a list, or one value standing for a list of one), int, str (also for paths) or dict; `renamed`
+    gives fields their file key (BenchGrid's `datasets` are the file's [[data]] tables)."""
+    renamed = renamed or {}
+    types = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        optional = [a for a in typing.get_args(hint) if a is not type(None)]
+        hint = optional[0] if type(None) in typing.get_args(hint) else hint  # X | None: the file gives an X
+        origin = typing.get_origin(hint) or hint
+        if origin is list:
+            kind = {int: "integers", str: "strings"}.get(typing.get_args(hint)[0], list)
+        else:
+            kind = origin if origin in (int, dict) else str  # a Path is written as a string
+        types[renamed.get(name, name)] = kind
+    return types
+
+
 # the type of every key a grid file may hold (data: a list of [[data]] tables, checked by _dataset_spec)
-GRID_KEY_TYPES = {"methods": "strings", "peers": "strings", "augmented": "strings", "shots": "integers"}
-GRID_KEY_TYPES |= {"seeds": "integers", "augmented_shots": "integers", "max_test": int, "synthetic_per_class": int}
-GRID_KEY_TYPES |= {"method_params": dict, "peer_params": dict, "synthetic_params": dict, "writer": str}
-GRID_KEY_TYPES |= {"eval_split": str, "backbone": str, "data": list}
+GRID_KEY_TYPES = _file_types(BenchGrid, {"datasets": "data"})
 GRID_KEYS = set(GRID_KEY_TYPES)
-DATA_KEY_TYPES = {"path": str, "name": str, "text_field": str, "label_field": str, "dev_rows": int, "labels": str}
+DATA_KEY_TYPES = _file_types(DatasetSpec)
 
 
 def applicable_methods(kind: str) -> list[str]:

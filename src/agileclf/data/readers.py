@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,7 +114,11 @@ def read_rows(path: Path, fmt: str | None, max_line_bytes: int = MAX_LINE_BYTES)
     if not raw.strip():
         raise DataError(f"{path}: the file is empty")
     lines = _decoded_lines(path, raw, max_line_bytes)
-    return fmt, (_jsonl_rows(path, lines) if fmt == "jsonl" else _delimited_rows(path, lines, fmt))
+    return fmt, (_jsonl_rows(path, lines) if fmt == "jsonl" else delimited_records(_with_endings(lines), path, fmt))
+
+
+def _with_endings(lines: list[str]) -> Iterator[tuple[int, str]]:
+    return ((number, line + "\n") for number, line in enumerate(lines, start=1))
 
 
 def _decoded_lines(path: Path, raw: bytes, max_line_bytes: int) -> list[str]:
@@ -150,18 +153,36 @@ def _jsonl_rows(path: Path, lines: list[str]) -> Iterator[tuple[int, dict]]:
             yield number, json_record(path, number, line)
 
 
-def _delimited_rows(path: Path, lines: list[str], fmt: str) -> Iterator[tuple[int, dict]]:
-    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter="\t" if fmt == "tsv" else ",")
+def delimited_records(
+    lines: Iterable[tuple[int, str]], name: str | Path, fmt: str, bad_row: Callable[[str], None] | None = None
+) -> Iterator[tuple[int, dict]]:
+    """(first line, record) of each row of CSV/TSV `lines` ((number, line with its ending) pairs), header first;
+    a row whose quoted field spans lines is numbered by the line it starts on. A row with the wrong number of
+    columns is a DataError, or with `bad_row` a message passed to it and the row skipped."""
+    numbered = iter(lines)
+    current = [0]
+
+    def physical() -> Iterator[str]:  # csv.reader joins quoted fields that span lines itself
+        for number, line in numbered:
+            current[0] = number
+            yield line
+
     header = None
-    for row in reader:
+    start = 1
+    for row in csv.reader(physical(), delimiter="\t" if fmt == "tsv" else ","):
+        line_no, start = start, current[0] + 1
         if not any(cell.strip() for cell in row):
             continue
         if header is None:
             header = [cell.strip() for cell in row]
             continue
         if len(row) != len(header):
-            raise DataError(f"{path}:{reader.line_num}: {len(row)} columns where the header has {len(header)}")
-        yield reader.line_num, dict(zip(header, row, strict=True))
+            message = f"{name}:{line_no}: {len(row)} columns where the header has {len(header)}"
+            if bad_row is None:
+                raise DataError(message)
+            bad_row(message)
+            continue
+        yield line_no, dict(zip(header, row, strict=True))
 
 
 def text_value(path: str | Path, line: int, record: dict, name: str) -> str:
@@ -289,17 +310,7 @@ def read_examples_keep_going(
             except DataError as error:
                 errors.append(str(error).replace(f"{path}:1:", f"{path}:{number}:", 1))
     else:
-        rows, header = [], None
-        reader = csv.reader(io.StringIO("\n".join(lines)), delimiter="\t" if fmt == "tsv" else ",")
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            if header is None:
-                header = [cell.strip() for cell in row]
-            elif len(row) != len(header):
-                errors.append(f"{path}:{reader.line_num}: {len(row)} columns where the header has {len(header)}")
-            else:
-                rows.append((reader.line_num, dict(zip(header, row, strict=True))))
+        rows = list(delimited_records(_with_endings(lines), path, fmt, bad_row=errors.append))
     texts, labels, numbers, records = [], [], [], []
     for number, record in rows:
         try:

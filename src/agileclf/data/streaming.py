@@ -6,7 +6,6 @@ and in waiting time; the writers and resuming are in `writers`.
 
 from __future__ import annotations
 
-import csv
 import queue
 import sys
 import threading
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from agileclf.data.readers import MAX_LINE_BYTES, json_record, text_value
+from agileclf.data.readers import MAX_LINE_BYTES, delimited_records, json_record, text_value
 from agileclf.errors import DataError
 
 STREAM_FORMATS = ("jsonl", "csv", "tsv", "parquet", "lines")
@@ -102,27 +101,7 @@ def _json_rows(lines: Iterable[tuple[int, str]], name: str, text_field: str, all
 
 
 def _delimited_rows(lines: Iterable[tuple[int, str]], name: str, fmt: str, text_field: str) -> Iterator[Row]:
-    # csv.reader takes any iterator of lines and joins quoted fields that span lines itself.
-    numbered = iter(lines)
-    current = [0]
-
-    def physical() -> Iterator[str]:
-        for number, line in numbered:
-            current[0] = number
-            yield line
-
-    header = None
-    start = 1
-    for row in csv.reader(physical(), delimiter="\t" if fmt == "tsv" else ","):
-        line_no, start = start, current[0] + 1
-        if not any(cell.strip() for cell in row):
-            continue
-        if header is None:
-            header = [cell.strip() for cell in row]
-            continue
-        if len(row) != len(header):
-            raise DataError(f"{name}:{line_no}: {len(row)} columns where the header has {len(header)}")
-        record = dict(zip(header, row, strict=True))
+    for line_no, record in delimited_records(lines, name, fmt):
         yield Row(line_no, record, text_value(name, line_no, record, text_field))
 
 
