@@ -139,3 +139,11 @@ def test_training_upload_and_prediction_readers_number_csv_rows_alike(write_file
     assert errors == [f"{path}:5: 1 columns where the header has 2"]
     rows = iter_rows(write_file("n.csv", content.replace("ragged\n", "")))
     assert [(row.line, row.text) for row in rows] == [(2, "two\nlines"), (4, "ok")]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "seen"), [("s.csv", "text;label\nhi;a\n", "';'"), ("t.tsv", "text,label\nhi,a\n", "','")]
+)
+def test_a_file_saved_with_another_separator_says_which(write_file, name, content, seen):
+    with pytest.raises(DataError, match=f"{name}:1: the header is one field.*looks separated by {seen}"):
+        read_examples(write_file(name, content))

@@ -225,3 +225,13 @@ def test_anchors_by_default_only_where_the_label_names_classify_the_examples(min
     coded = clf.fit(TEXTS, ["DESC" if label == "positive" else "ABBR" for label in LABELS])
     assert coded.anchors_used == 0 and coded.name_signal < module.NAME_SIGNAL
     assert coded.fit_choices()["anchors"] == 0 and coded.fit_choices()["name_signal"] == round(coded.name_signal, 4)
+
+
+def test_tuning_with_progress_shows_a_bar_and_prints_nothing_else(minilm, monkeypatch, capsys):
+    monkeypatch.setenv("AGILECLF_QUIET", "0")  # as a user at a terminal runs it
+    params = {"min_steps": 2, "steps_per_label": 0, "passes": 1, "batch_size": 8, "seed": 0, "anchors": 0}
+    clf = make_method("contrastive", backbone=minilm, **params).fit(TEXTS, LABELS)
+    captured = capsys.readouterr()
+    assert clf.steps == 2 and "train_runtime" not in captured.out + captured.err  # the trainer's metrics dict
+    assert "widget" not in captured.err  # sentence-transformers' model-card sampling, for a card never written
+    assert "2/2" in captured.err  # the bar

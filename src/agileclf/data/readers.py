@@ -117,6 +117,17 @@ def read_rows(path: Path, fmt: str | None, max_line_bytes: int = MAX_LINE_BYTES)
     return fmt, (_jsonl_rows(path, lines) if fmt == "jsonl" else delimited_records(_with_endings(lines), path, fmt))
 
 
+def _check_separator(header: list[str], name: str | Path, line: int, fmt: str) -> None:
+    """A header read as one field holding another separator (`text;label`) is a file saved with that separator."""
+    other = next((sep for sep in (";", "|", "\t", ",") if len(header) == 1 and sep in header[0]), None)
+    if other is not None:
+        used = "tabs" if fmt == "tsv" else "commas"
+        raise DataError(
+            f"{name}:{line}: the header is one field, {header[0]!r}: a .{fmt} file is read as separated by {used}, "
+            f"and this one looks separated by {other!r}; re-save it separated by commas (.csv) or tabs (.tsv)"
+        )
+
+
 def _with_endings(lines: list[str]) -> Iterator[tuple[int, str]]:
     return ((number, line + "\n") for number, line in enumerate(lines, start=1))
 
@@ -175,6 +186,7 @@ def delimited_records(
             continue
         if header is None:
             header = [cell.strip() for cell in row]
+            _check_separator(header, name, line_no, fmt)
             continue
         if len(row) != len(header):
             message = f"{name}:{line_no}: {len(row)} columns where the header has {len(header)}"

@@ -294,7 +294,7 @@ def _train(model, texts: list[str], targets: list, cfg: ContrastiveConfig, steps
     """sentence-transformers' trainer (default: a group-by-label batch sampler); nothing is written or logged.
     `targets` is the label column the loss receives (a label id, or a multi-hot row). Returns the updates made."""
     from datasets import Dataset
-    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers import SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.training_args import BatchSamplers
 
     train = Dataset.from_dict({"sentence": list(texts), "label": list(targets)})
@@ -315,15 +315,33 @@ def _train(model, texts: list[str], targets: list, cfg: ContrastiveConfig, steps
             disable_tqdm=is_quiet(),
             use_cpu=model.device.type == "cpu",
         )
-        trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train, loss=loss)
+        trainer = _cardless_trainer(model=model, args=args, train_dataset=train, loss=loss)
         if cfg.stop_after_zero_loss:
             trainer.add_callback(zero_loss_stop(loss, cfg.stop_after_zero_loss))
-        if is_quiet():
-            from transformers.trainer_callback import PrinterCallback
-
-            trainer.remove_callback(PrinterCallback)  # it prints the final metrics dict to stdout
         trainer.train()
         return trainer.state.global_step
+
+
+def _cardless_trainer(**kwargs):
+    """sentence-transformers' trainer that shows a progress bar and nothing else: no model card is written here, so
+    its callback (which samples "widget examples" behind a bar of its own) is left out, and the final metrics dict
+    is not printed."""
+    from sentence_transformers import SentenceTransformerTrainer
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    class CardlessTrainer(SentenceTransformerTrainer):
+        def add_model_card_callback(self, default_args_dict: dict) -> None:
+            pass
+
+    class BarOnly(ProgressCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs) -> None:
+            pass
+
+    trainer = CardlessTrainer(**kwargs)
+    trainer.remove_callback(PrinterCallback)  # used instead of the bar with disable_tqdm
+    if trainer.pop_callback(ProgressCallback) is not None:
+        trainer.add_callback(BarOnly())
+    return trainer
 
 
 class ZeroLossSkipsBackward(torch.nn.Module):
