@@ -135,3 +135,18 @@ def test_the_docs_quote_the_archived_speed_ratios():
         fast = json.loads(path.read_text(encoding="utf-8"))["onnx-int8"]
         figure = f"**{fast['speedup_vs_setfit_wall']:.2f}x / {fast['speedup_vs_setfit_cpu']:.2f}x**"
         assert figure in docs, f"{path.name}: {figure}"
+
+
+def test_the_docs_quote_the_raced_contests_fit_seconds():
+    """Session 41's racing cells (docs/setfit-comparison.md, "Racing the contest"): the same test accuracy with and
+    without the race on trec, and the fit CPU seconds the page quotes."""
+    cells = {
+        (run, r["method"]): r
+        for run in ("race41-trec64-base", "race41-trec64-race", "race41-sst2-64-race")
+        for r in read_results(ARCHIVE / run)
+    }
+    base, raced = cells[("race41-trec64-base", "auto")], cells[("race41-trec64-race", "auto")]
+    assert base["accuracy"] == raced["accuracy"] and "other folds were not run" in raced["auto_reason"]
+    docs = documented_text()
+    for row in cells.values():
+        assert f"{row['fit_cpu_s']:,.0f}" in docs, (row["method"], row["fit_cpu_s"])

@@ -166,3 +166,65 @@ def test_enough_examples_per_label_keep_the_contest(minilm):
     clf = make_method("auto", backbone=minilm, candidates=["zero-shot", "contrastive"], min_cv_per_label=4,
                       candidate_params=quick).fit(texts, labels)  # fmt: skip
     assert clf.choice["folds"] == 3 and "cv_accuracy" in clf.choice["candidates"]["contrastive"]
+
+
+def opaque_intents() -> tuple[list[str], list[str]]:
+    """12 examples of each of three intents under names that say nothing (zero-shot guesses), for racing."""
+    forms = {
+        "x1": (["will it rain {}", "how cold is it {}", "is snow expected {}", "what is the forecast {}"],
+               ["today", "tomorrow", "tonight"]),
+        "x2": (["play some {}", "put on {} music", "skip this {} song", "turn up the {}"], ["jazz", "rock", "pop"]),
+        "x3": (["wake me at {}", "set an alarm for {}", "cancel the {} alarm", "snooze the {} alarm"],
+               ["six", "seven", "eight"]),
+    }  # fmt: skip
+    return flatten({label: [f.format(w) for f in fs for w in words] for label, (fs, words) in forms.items()})
+
+
+def test_a_tuned_candidate_clearly_ahead_on_its_first_fold_skips_its_other_folds(minilm, monkeypatch):
+    texts, labels = opaque_intents()
+    quick = {**QUICK_TUNING, "anchors": 0}
+    fits = []
+    real_fit = Method.fit
+
+    def counting_fit(self, xs, *args, **kwargs):
+        fits.append((self.name, len(xs)))
+        return real_fit(self, xs, *args, **kwargs)
+
+    monkeypatch.setattr(Method, "fit", counting_fit)
+    params = {"candidates": ["zero-shot", "contrastive"], "min_cv_per_label": 0, "candidate_params": quick}
+    clf = make_method("auto", backbone=minilm, **params).fit(texts, labels)
+    report = clf.choice["candidates"]["contrastive"]
+    assert clf.choice["chosen"] == "contrastive" and report["cv_rows"] == 12  # one fold of 36 rows scored
+    assert clf.choice["reason"].startswith("ahead of zero-shot on the first fold's 12 rows")
+    assert "McNemar p=" in report["race"] and "other folds were not run" in clf.choice["reason"]
+    assert [n for n, _ in fits].count("contrastive") == 2  # one fold's tuning and the refit, not three and one
+    assert report["cv_accuracy"] > clf.choice["candidates"]["zero-shot"]["cv_accuracy"]
+    from agileclf.methods.auto import describe_choice
+
+    assert "contrastive " in describe_choice(clf.choice) and "(first fold, 12 rows)" in describe_choice(clf.choice)
+    fits.clear()
+    full = make_method("auto", backbone=minilm, race=0, **params).fit(texts, labels)  # race=0: every fold
+    assert "cv_rows" not in full.choice["candidates"]["contrastive"] and full.choice["chosen"] == "contrastive"
+    assert [n for n, _ in fits].count("contrastive") == 4
+
+
+def test_the_race_decides_only_on_a_clear_first_fold():
+    from agileclf.evaluate.crossval import CrossValResult
+    from agileclf.methods.auto import Auto, AutoConfig
+
+    y = np.array([0, 1, 0, 1, 0, 1, 0, 1, 0, 1])
+    wrong = np.eye(2)[1 - y]
+    lead = CrossValResult(wrong, ["a", "b"], ["a", "b"] * 5, np.zeros(10, dtype=int), 0.0)  # all wrong
+    auto = Auto.__new__(Auto)
+    auto.config = AutoConfig(race=0.05)
+    rows = np.arange(10)
+    verdict: dict = {}
+    assert auto._race("zero-shot", lead, y, verdict)(0, rows, np.eye(2)[y]) and verdict["outcome"] == "ahead"
+    assert "10 right where zero-shot was wrong, 0 the other way" in verdict["line"]
+    verdict = {}
+    assert not auto._race("zero-shot", lead, y, verdict)(1, rows, np.eye(2)[y]) and not verdict  # one look only
+    close = np.eye(2)[np.where(np.arange(10) < 4, y, 1 - y)]  # 4 discordant rows: p = 0.125
+    assert not auto._race("zero-shot", lead, y, verdict)(0, rows, close) and not verdict
+    verdict = {}
+    assert auto._race("zero-shot", CrossValResult(np.eye(2)[y], ["a", "b"], [], np.zeros(10, dtype=int), 0.0), y,
+                      verdict)(0, rows, wrong) and verdict["outcome"] == "behind"  # fmt: skip

@@ -26,12 +26,17 @@ class CrossValResult:
     proba: np.ndarray  # (n, n_labels), columns in `labels` order
     labels: list[str]
     y_true: list[str]
-    folds: np.ndarray  # fold index of each row
+    folds: np.ndarray  # fold index of each row (-1: its fold was not run, see `after_fold`)
     fit_s: float  # seconds spent fitting, all folds together
 
     @property
     def n_splits(self) -> int:
         return int(self.folds.max()) + 1 if len(self.folds) else 0
+
+    @property
+    def covered(self) -> np.ndarray:
+        """Rows that have out-of-fold probabilities (all, unless `after_fold` stopped the folds early)."""
+        return self.folds >= 0
 
     @property
     def multilabel(self) -> bool:
@@ -77,12 +82,14 @@ def cross_val_proba(
     n_splits: int = 5,
     seed: int = 0,
     on_fold: Callable[[int, int], None] | None = None,
+    after_fold: Callable[[int, np.ndarray, np.ndarray], bool] | None = None,
 ) -> CrossValResult:
     """Fit a fresh classifier from `make_classifier()` on each training part and predict the held-out part.
 
     Folds are stratified and shuffled by `seed` (the same rows on every machine); their number is capped by the
     smallest label's count so that every fold's classifier knows every label. `on_fold(done, total)` reports
-    progress.
+    progress; `after_fold(fold, held_out_rows, their_proba)` returning True stops before the next fold (the rows
+    of folds not run keep fold -1).
     """
     texts, labels = list(texts), list(labels)
     if len(texts) != len(labels):
@@ -94,7 +101,7 @@ def cross_val_proba(
         k = fold_count(labels, n_splits)
         splits = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels)
     proba = np.zeros((len(texts), len(label_set)), dtype=np.float32)
-    folds = np.zeros(len(texts), dtype=np.int64)
+    folds = np.full(len(texts), -1, dtype=np.int64)
     fit_s = 0.0
     for fold, (train_idx, test_idx) in enumerate(splits):
         classifier = make_classifier()
@@ -105,6 +112,8 @@ def cross_val_proba(
         folds[test_idx] = fold
         if on_fold is not None:
             on_fold(fold + 1, k)
+        if after_fold is not None and after_fold(fold, test_idx, proba[test_idx]):
+            break
     return CrossValResult(proba, list(label_set.names), labels, folds, fit_s)
 
 
