@@ -39,9 +39,9 @@ from agileclf.methods.registry import (
     shared_params_taken,
 )
 
-# contrastive's 3 folds + refit are 4 encoder tunings (2 when its first fold settles the race) (30-100 s each on 16-48 examples on 2 cores; one below
-# min_cv_per_label); without it auto is frozen-encoder only, which on trec 8-shot seed 0 chose prior-probe at 53.8%
-# test accuracy where contrastive and SetFit reach the 70s.
+# contrastive's 3 folds + refit are 4 encoder tunings, 2 when its first fold settles the race (30-100 s each on
+# 16-48 examples on 2 cores; one below min_cv_per_label); without it auto is frozen-encoder only, which on trec
+# 8-shot seed 0 chose prior-probe at 53.8% test accuracy where contrastive and SetFit reach the 70s.
 DEFAULT_CANDIDATES = ["zero-shot", "prior-probe", "contrastive"]
 # on a causal LM: full fine-tuning at its defaults beat LoRA on SmolLM2-135M's 8-shot dev rows (TREC +2.7 [+0.5,
 # +4.8], AG News +1.3, SST-2 +0.5; benchmarks/causal_finetune_dev.py), so it is the last (most capable) candidate on
@@ -185,7 +185,7 @@ class Auto(Method):
         """`after_fold` for a candidate that tunes the backbone: after its first fold, a McNemar test (exact, on
         the rows it and the leader disagree on) against the leader's predictions of the same rows; a p-value under
         `race` decides it and stops its folds, recording the outcome in `verdict`. Racing, not a full contest:
-        a tuned candidate costs a fold's tuning, and at 64 shots its first fold settles it (docs/setfit-comparison.md)."""
+        a tuned candidate costs a fold's tuning, and a clear first fold settles it (docs/setfit-comparison.md)."""
         from scipy.stats import binomtest
 
         def after_fold(fold: int, rows: np.ndarray, proba: np.ndarray) -> bool:
