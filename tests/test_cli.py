@@ -66,6 +66,10 @@ def test_predict_from_stdin_and_file(trained, tmp_path):
         csv_rows = list(csv.DictReader(handle))
     assert len(csv_rows) == 80 and {"text", "label", "probability", "p(double_charge)", "top_k"} <= set(csv_rows[0])
     assert abs(sum(float(v) for k, v in csv_rows[0].items() if k.startswith("p(")) - 1) < 1e-4
+    positional = run("predict", trained, DEMO / "support_test.jsonl")  # the input may be named like evaluate's
+    assert [json.loads(line)["label"] for line in positional.stdout.splitlines()] == [r["label"] for r in csv_rows]
+    both = run("predict", trained, DEMO / "support_test.jsonl", "--input", table, check=False)
+    assert both.returncode == 2 and "two inputs" in both.stderr
 
 
 def test_conflicting_duplicates_are_told_once(tmp_path):

@@ -96,6 +96,7 @@ def train(
 @app.command()
 def predict(
     model_dir: Path = typer.Argument(..., help="classifier directory"),
+    source: str = typer.Argument(None, help="the input, as --input (`agileclf predict m new.jsonl`)"),
     input_path: str = typer.Option("-", "--input", "-i", help="JSONL, CSV/TSV, Parquet or text lines; - for stdin"),
     output_path: str = typer.Option("-", "--output", "-o", help=".jsonl, .csv, .tsv or .parquet out; - for stdout"),
     output_format: str = typer.Option(None, "--format", help="jsonl, csv or parquet (default: from --output)"),
@@ -121,6 +122,10 @@ def predict(
     Reads and writes in chunks (bounded memory); an existing .jsonl/.csv output is continued after its last
     complete row. `--engine ray --input DIR_OR_GLOB --output DIR` labels sharded files on a Ray cluster."""
     setup(quiet)
+    if source is not None:
+        if input_path not in ("-", source):
+            raise AgileclfError(f"two inputs: {source} and --input {input_path}; give one")
+        input_path = source
     if engine == "ray":
         from agileclf.integrations.ray import predict_files
 
