@@ -92,5 +92,5 @@ def run_demo(out_dir: Path, out: Console, err: Console, auto_candidates: list[st
     names = auto.labels.names
     for text, row in zip(NEW_MESSAGES, proba, strict=True):
         out.print(f"  {names[int(row.argmax())]:>20} ({row.max():.2f})  {text}")
-    out.print(f"next: agileclf predict {out_dir / 'auto'} --input messages.jsonl")
+    out.print(f"next: agileclf predict {out_dir / 'auto'} messages.jsonl")
     return rows
