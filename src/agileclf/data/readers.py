@@ -119,7 +119,9 @@ def read_rows(path: Path, fmt: str | None, max_line_bytes: int = MAX_LINE_BYTES)
 
 def _check_separator(header: list[str], name: str | Path, line: int, fmt: str) -> None:
     """A header read as one field holding another separator (`text;label`) is a file saved with that separator."""
-    other = next((sep for sep in (";", "|", "\t", ",") if len(header) == 1 and sep in header[0]), None)
+    if len(header) != 1:
+        return
+    other = next((sep for sep in (";", "|", "\t", ",") if sep in header[0]), None)
     if other is not None:
         used = "tabs" if fmt == "tsv" else "commas"
         raise DataError(

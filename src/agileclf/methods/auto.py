@@ -129,7 +129,6 @@ class Auto(Method):
             return
         unfit = set(report)  # candidates that could not fit on all the examples
         oof_of: dict[str, CrossValResult] = {}
-        raced: dict[str, str] = {}  # candidate -> how its first fold decided it
         leader = None
         y = np.asarray(y)
         try:
@@ -157,8 +156,7 @@ class Auto(Method):
             rows = oof.covered
             report[name] = _scores(oof.proba[rows], y[rows], self.labels.names)
             report[name]["cv_cpu_s"] = round(time.process_time() - start, 2)
-            if verdict:
-                raced[name] = verdict["line"]
+            if verdict:  # its first fold decided it
                 report[name] |= {"cv_rows": int(rows.sum()), "race": verdict["line"]}
             if verdict.get("outcome") == "behind":
                 continue
@@ -166,7 +164,7 @@ class Auto(Method):
                 leader = name
         if leader is not None:
             best = leader
-            reason = raced.get(best, f"best out-of-fold accuracy over {folds} folds")
+            reason = report[best].get("race", f"best out-of-fold accuracy over {folds} folds")
         else:
             best = next((n for n in self.candidates if n != "zero-shot" and n not in unfit), self.candidates[0])
             reason = f"no candidate could be cross-validated ({no_cv if not folds else 'all skipped'}); first one"
