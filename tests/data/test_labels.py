@@ -20,6 +20,11 @@ def test_describe_uses_descriptions_or_a_readable_name():
     assert LabelSet.from_json(labels.to_json()) == labels
 
 
+def test_wordless_labels_are_those_whose_text_has_no_letter():
+    assert LabelSet.from_labels(["0", "1", "2.5", "pos"]).wordless() == ["0", "1", "2.5"]
+    assert LabelSet(["0", "1"], {"0": "a negative review", "1": "4 stars"}).wordless() == []
+
+
 def test_label_descriptions_file_json_and_jsonl(write_file):
     assert read_label_descriptions(write_file("l.json", '{"a": "alpha", "b": "beta"}')) == {"a": "alpha", "b": "beta"}
     path = write_file("l.jsonl", '{"label": "a", "description": "alpha"}\n{"label": "b"}\n')

@@ -225,6 +225,9 @@ def test_anchors_by_default_only_where_the_label_names_classify_the_examples(min
     coded = clf.fit(TEXTS, ["DESC" if label == "positive" else "ABBR" for label in LABELS])
     assert coded.anchors_used == 0 and coded.name_signal < module.NAME_SIGNAL
     assert coded.fit_choices()["anchors"] == 0 and coded.fit_choices()["name_signal"] == round(coded.name_signal, 4)
+    monkeypatch.setattr(module, "name_signal", lambda *args: 1.0)  # numbers that happen to match every example
+    numbered = clf.fit(TEXTS, ["1" if label == "positive" else "0" for label in LABELS])
+    assert numbered.name_signal == 1.0 and numbered.anchors_used == 0
 
 
 def test_tuning_with_progress_shows_a_bar_and_prints_nothing_else(minilm, monkeypatch, capsys):

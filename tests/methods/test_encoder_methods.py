@@ -1,5 +1,7 @@
 """The three encoder methods learn, save, reload to identical probabilities, and are deterministic."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -73,6 +75,15 @@ def test_zero_shot_needs_no_examples_and_uses_descriptions(minilm):
     labels = LabelSet(["neg", "pos"], {"neg": "a negative, bad review", "pos": "a positive, good review"})
     classifier = make_method("zero-shot", minilm).fit([], [], label_set=labels)
     assert classifier.predict(["terrible, a waste of time", "wonderful, loved it"]).tolist() == ["neg", "pos"]
+
+
+def test_zero_shot_warns_when_label_names_have_no_words(minilm):
+    with pytest.warns(UserWarning, match=r"'0', '1' have no words, so it can only guess.*--labels FILE"):
+        make_method("zero-shot", minilm).fit([], [], label_set=LabelSet(["0", "1"]))
+    described = LabelSet(["0", "1"], {"0": "a negative review", "1": "a positive review"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make_method("zero-shot", minilm).fit([], [], label_set=described)
 
 
 def test_errors_before_fit_and_without_data(minilm):

@@ -56,6 +56,10 @@ class LabelSet:
             return self.descriptions[label]
         return label.replace("_", " ").replace("/", " or ").replace("-", " ").strip()
 
+    def wordless(self) -> list[str]:
+        """Labels whose name (or description) holds no letter, like '0' and '1': nothing a text could match."""
+        return [name for name in self.names if not any(ch.isalpha() for ch in self.describe(name))]
+
     def to_json(self) -> dict:
         return {"names": self.names, "descriptions": self.descriptions}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,13 @@ class EncoderZeroShot(Method):
     needs_training_data = False
 
     def _fit(self, texts, y, valid) -> None:
+        if wordless := self.labels.wordless():
+            warnings.warn(
+                f"zero-shot compares texts with the label names, and {', '.join(map(repr, wordless[:5]))} "
+                f"{'have' if len(wordless) > 1 else 'has'} no words, so it can only guess there; give each label "
+                "a description (--labels FILE)",
+                stacklevel=3,
+            )
         prompts = [self.config.template.format(label=self.labels.describe(n)) for n in self.labels.names]
         self.label_embeddings = self.backbone.embed(prompts, normalize=True)
 
