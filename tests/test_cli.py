@@ -82,6 +82,15 @@ def test_conflicting_duplicates_are_told_once(tmp_path):
     assert f"(line 1 '{first['label']}', line {len(lines) + 1} '{other}')" in " ".join(result.stderr.split())
 
 
+def test_a_warning_is_one_line_said_once(tmp_path):
+    rows = [("a wonderful, moving film", 1), ("dull and far too long", 0), ("I loved it", 1), ("a waste", 0)]
+    (tmp_path / "ints.jsonl").write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in rows))
+    result = run("train", tmp_path / "ints.jsonl", "-m", "zero-shot", "--out", tmp_path / "m")
+    said = [line for line in result.stderr.splitlines() if "have no words" in line]
+    assert said == [said[0]] and said[0].startswith("warning: zero-shot compares texts"), result.stderr
+    assert "UserWarning" not in result.stderr and ".py:" not in result.stderr
+
+
 def test_same_seed_same_metrics(tmp_path):
     # through the library jobs the CLI calls (train_from_file, evaluate_file): same seed, same sample, same metrics
     from agileclf.workflow import evaluate_file, train_from_file

@@ -21,9 +21,26 @@ DEVICE = typer.Option(None, "--device", help="cpu, cuda, cuda:1, mps (default: b
 
 
 def setup(quiet: bool) -> None:
+    import warnings
+
     from agileclf.progress import set_quiet
 
     set_quiet(quiet)
+    warnings.showwarning = _show_warning
+
+
+_warned: set[str] = set()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line, `warning: ...`, once per text: the user needs what it says, not the library's file and
+    line (the same warning raised from two places, e.g. a fit and its cross-validation, is said once)."""
+    from rich.text import Text
+
+    text = str(message)
+    if text not in _warned:
+        _warned.add(text)
+        err.print(Text("warning: ", style="yellow") + Text(text), highlight=False)
 
 
 def note(message: str) -> None:
