@@ -43,6 +43,7 @@ def pooled(run: str, dataset: str, method: str, against: str) -> str:
     [
         ("setfit-zero-stop22", "sst2", "auto", "setfit"),
         ("setfit-zero-stop22", "ag_news", "auto", "setfit"),
+        ("setfit-massive42", "massive_en", "auto", "setfit"),
         ("static-tier40", "trec", "static", "contrastive"),
         ("static-tier40", "ag_news", "static:bulk", "contrastive"),
         ("static-tier40", "sst2", "static:bulk", "setfit"),
