@@ -12,7 +12,7 @@ from agileclf.evaluate.bootstrap import pooled_paired_bootstrap
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHIVE = ROOT / "benchmarks" / "results"
-DEV_SEEDS = {"synth-temperature-dev": 3}  # seeds per dev archive, where not 5
+DEV_SEEDS = {"synth-temperature-dev": 3, "fold-reuse-dev": 3}  # seeds per dev archive, where not 5
 
 
 @functools.cache
@@ -108,6 +108,9 @@ def test_the_docs_quote_the_archived_interval(run, dataset, method, against):
         ("synth-temperature-dev", "sst2", "real", "t0.7-lora"),
         ("synth-temperature-dev", "trec", "real", "t0.7-lora"),
         ("synth-temperature-dev", "ag_news", "real", "t0.7-lora"),
+        ("fold-reuse-dev", "trec", "fold-reuse", "default"),
+        ("fold-reuse-dev", "sst2", "fold-reuse", "default"),
+        ("fold-reuse-dev", "ag_news", "fold-reuse", "default"),
     ],
 )
 def test_the_docs_quote_the_dev_script_interval(run, dataset, variant, against):
@@ -139,8 +142,8 @@ def test_the_docs_quote_the_archived_speed_ratios():
 
 
 def test_the_docs_quote_the_raced_contests_fit_seconds():
-    """Session 41's racing cells (docs/setfit-comparison.md, "Racing the contest"): the same test accuracy with and
-    without the race on trec, and the fit CPU seconds the page quotes."""
+    """Session 41's racing cells (docs/setfit-comparison.md, "Racing the contest") and session 42's refit=head
+    cells: the same test accuracy with and without the race on trec, and the fit CPU seconds the page quotes."""
     cells = {
         (run, r["method"]): r
         for run in ("race41-trec64-base", "race41-trec64-race", "race41-sst2-64-race", "race41-agnews64-race")
@@ -148,6 +151,8 @@ def test_the_docs_quote_the_raced_contests_fit_seconds():
     }
     base, raced = cells[("race41-trec64-base", "auto")], cells[("race41-trec64-race", "auto")]
     assert base["accuracy"] == raced["accuracy"] and "other folds were not run" in raced["auto_reason"]
+    head = {(run, r["method"]): r for run in ("head42-trec64", "head42-sst2-64") for r in read_results(ARCHIVE / run)}
+    assert all("refit=head" in r["auto_reason"] for (_, method), r in head.items() if method == "auto")
     docs = documented_text()
-    for row in cells.values():
+    for row in [*cells.values(), *head.values()]:
         assert f"{row['fit_cpu_s']:,.0f}" in docs, (row["method"], row["fit_cpu_s"])

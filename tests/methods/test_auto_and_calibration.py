@@ -180,7 +180,7 @@ def opaque_intents() -> tuple[list[str], list[str]]:
     return flatten({label: [f.format(w) for f in fs for w in words] for label, (fs, words) in forms.items()})
 
 
-def test_a_tuned_candidate_clearly_ahead_on_its_first_fold_skips_its_other_folds(minilm, monkeypatch):
+def test_a_tuned_candidate_clearly_ahead_on_its_first_fold_skips_its_other_folds(minilm, monkeypatch, tmp_path):
     texts, labels = opaque_intents()
     quick = {**QUICK_TUNING, "anchors": 0}
     fits = []
@@ -197,13 +197,22 @@ def test_a_tuned_candidate_clearly_ahead_on_its_first_fold_skips_its_other_folds
     assert clf.choice["chosen"] == "contrastive" and report["cv_rows"] == 12  # one fold of 36 rows scored
     assert clf.choice["reason"].startswith("ahead of zero-shot on the first fold's 12 rows")
     assert "McNemar p=" in report["race"] and "other folds were not run" in clf.choice["reason"]
-    assert [n for n, _ in fits].count("contrastive") == 2  # one fold's tuning and the refit, not three and one
+    assert [f for f in fits if f[0] == "contrastive"] == [("contrastive", 24)]  # one fold's tuning, no refit
+    assert "first fold's tuned encoder (24 of the 36 examples) is kept" in clf.choice["reason"]
+    assert clf.chosen.train_size == 36  # its head saw every example
     assert report["cv_accuracy"] > clf.choice["candidates"]["zero-shot"]["cv_accuracy"]
     from agileclf.methods.auto import describe_choice
 
     assert "contrastive " in describe_choice(clf.choice) and "(first fold, 12 rows)" in describe_choice(clf.choice)
+    clf.save(tmp_path / "raced")
+    np.testing.assert_allclose(load_classifier(tmp_path / "raced").predict_proba(texts), clf.predict_proba(texts),
+                               atol=1e-5)  # fmt: skip
     fits.clear()
-    full = make_method("auto", backbone=minilm, race=0, **params).fit(texts, labels)  # race=0: every fold
+    refitted = make_method("auto", backbone=minilm, refit="all", **params).fit(texts, labels)
+    assert [n for n, _ in fits].count("contrastive") == 2 and refitted.chosen.steps  # the fold's tuning and a refit
+    assert "refit=head" not in refitted.choice["reason"]
+    fits.clear()
+    full = make_method("auto", backbone=minilm, race=0, refit="all", **params).fit(texts, labels)  # every fold
     assert "cv_rows" not in full.choice["candidates"]["contrastive"] and full.choice["chosen"] == "contrastive"
     assert [n for n, _ in fits].count("contrastive") == 4
 

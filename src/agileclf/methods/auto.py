@@ -2,15 +2,18 @@
 
 Each candidate is cross-validated on the examples (evaluate.crossval, stratified folds), the one with the best
 out-of-fold accuracy wins (ties: lower out-of-fold log-loss, then the cheaper candidate, in listed order), and it
-is refitted on all examples. With fewer than `min_cv_per_label` examples of some label, a candidate that tunes the
-backbone is not judged by cross-validation: its fold models learn from two thirds of a handful of examples and are
-scored on the rest, which on sst2's 8-shot samples (linear-probe) misses their accuracy on unseen rows by 17
-points (one SD) either way (docs/setfit-comparison.md, "`auto` without a contest"), so the last such candidate (the
-most capable) is fitted on all examples without a contest.
+is refitted on all examples (or only its head, below). With fewer than `min_cv_per_label` examples of some label,
+a candidate that tunes the backbone is not judged by cross-validation: its fold models learn from two thirds of a
+handful of examples and are scored on the rest, which on sst2's 8-shot samples (linear-probe) misses their
+accuracy on unseen rows by 17 points (one SD) either way (docs/setfit-comparison.md, "`auto` without a contest"),
+so the last such candidate (the most capable) is fitted on all examples without a contest.
 A candidate that tunes the backbone is raced: after its first fold, an exact McNemar test on that fold's rows
 against the leading candidate's predictions of the same rows settles it when p < `race` (ahead: it leads without
-its other folds; behind: it is out), so a clear contest costs one fold's tuning and the refit instead of three and
-the refit (trec 64 shots: 334 against 598 CPU s, the same choice; docs/setfit-comparison.md, "Racing").
+its other folds; behind: it is out), so a clear contest costs one fold's tuning instead of three (trec 64 shots:
+334 against 598 CPU s with the refit, the same choice; docs/setfit-comparison.md, "Racing"). A winner that can
+(`contrastive`) keeps its first fold's tuned encoder and refits only its head on all examples (`refit=head`): on
+64-shot dev rows no worse than a second tuning on every set (trec -0.4 [-1.6, +0.7], sst2 +0.0, ag_news +0.8;
+benchmarks/auto_fold_reuse_dev.py); any other winner is refitted on all examples.
 Key parameters are chosen inside each candidate the same way (prior-probe's prior weight and C, contrastive's head
 C), and a temperature is fitted on the winner's out-of-fold probabilities (kept where a cross-fitted check lowers
 log-loss). Nothing here sees anything but the training examples.
@@ -39,9 +42,9 @@ from agileclf.methods.registry import (
     shared_params_taken,
 )
 
-# contrastive's 3 folds + refit are 4 encoder tunings, 2 when its first fold settles the race (30-100 s each on
-# 16-48 examples on 2 cores; one below min_cv_per_label); without it auto is frozen-encoder only, which on trec
-# 8-shot seed 0 chose prior-probe at 53.8% test accuracy where contrastive and SetFit reach the 70s.
+# contrastive's 3 folds are 3 encoder tunings, 1 when its first fold settles the race (only the head is refitted;
+# 30-100 s each on 16-48 examples on 2 cores; one below min_cv_per_label); without it auto is frozen-encoder only,
+# which on trec 8-shot seed 0 chose prior-probe at 53.8% test accuracy where contrastive and SetFit reach the 70s.
 DEFAULT_CANDIDATES = ["zero-shot", "prior-probe", "contrastive"]
 # on a causal LM: full fine-tuning at its defaults beat LoRA on SmolLM2-135M's 8-shot dev rows (TREC +2.7 [+0.5,
 # +4.8], AG News +1.3, SST-2 +0.5; benchmarks/causal_finetune_dev.py), so it is the last (most capable) candidate on
@@ -49,6 +52,7 @@ DEFAULT_CANDIDATES = ["zero-shot", "prior-probe", "contrastive"]
 # saves the whole model (517 MiB for SmolLM2). ICL and prompt tuning can be added with -p candidates=...
 CAUSAL_CANDIDATES = ["zero-shot", "lora", "finetune"]
 FULL_FINETUNE_MAX_PARAMETERS = 400_000_000  # measured at 135M; 400M trains in about 6.4 GB
+REFITS = ("head", "all")
 
 
 @dataclass
@@ -72,8 +76,16 @@ class AutoConfig(MethodConfig):
         "fold's rows puts it ahead of (or behind) the leading candidate at this p-value; 0: always every fold",
     )
 
+    refit: str = param(
+        "head",
+        "'head': a cross-validated winner that tunes the backbone keeps its first fold's tuned backbone and refits "
+        "only its head on every example, one tuning fewer; 'all': the winner is fitted again on every example",
+    )
+
     def __post_init__(self) -> None:
         require_json_object("candidate_params", self.candidate_params)
+        if self.refit not in REFITS:
+            raise ValueError(f"refit must be one of {', '.join(REFITS)}, got {self.refit!r}")
         if not 0 <= self.race < 1:
             raise ValueError(f"race must be a p-value in [0, 1), got {self.race}")
         if "auto" in self.candidates:
@@ -110,6 +122,13 @@ class Auto(Method):
         from agileclf.methods.registry import method_class
 
         return method_class(name, self.backbone.kind).tunes_backbone
+
+    def _refits_head(self, name: str) -> bool:
+        """Can this candidate keep a fold's tuned backbone and refit only its head (refit=head)?"""
+        from agileclf.methods.registry import method_class
+
+        cls = method_class(name, self.backbone.kind)
+        return cls.tunes_backbone and callable(getattr(cls, "refit_head", None))
 
     def _check_candidates(self) -> None:
         """An unknown or unsuitable candidate, or a candidate parameter no candidate takes, fails before fitting."""
@@ -148,6 +167,7 @@ class Auto(Method):
                     n_splits=folds,
                     seed=self.config.seed,
                     after_fold=self._race(leader, oof_of[leader], y, verdict) if race else None,
+                    keep_first_model=self.config.refit == "head" and self._refits_head(name),
                 )
             except AgileclfError as err:  # e.g. contrastive without same-label pairs in a fold
                 report[name] = {"skipped": str(err)}
@@ -168,8 +188,17 @@ class Auto(Method):
         else:
             best = next((n for n in self.candidates if n != "zero-shot" and n not in unfit), self.candidates[0])
             reason = f"no candidate could be cross-validated ({no_cv if not folds else 'all skipped'}); first one"
-        self.chosen = self._candidate(best)
-        self.chosen.fit(texts, labels, label_set=self.labels)
+        first = oof_of[best].first_model if best in oof_of else None
+        if callable(getattr(first, "refit_head", None)):
+            self.chosen = first.refit_head(texts, labels)
+            tuned_on = len(texts) - int((oof_of[best].folds == 0).sum())
+            reason += (
+                f"; its first fold's tuned encoder ({tuned_on} of the {len(texts)} examples) is kept and its head "
+                "refitted on all of them (refit=head)"
+            )
+        else:
+            self.chosen = self._candidate(best)
+            self.chosen.fit(texts, labels, label_set=self.labels)
         if best in oof_of and self.config.calibration != "none":
             oof = oof_of[best]
             rows = oof.covered

@@ -88,8 +88,6 @@ class Method(ClassifierMixin, BaseEstimator):
         label_set: LabelSet | None = None,
     ) -> Method:
         """Learn from `texts` and `labels`; `label_set` fixes the label order and descriptions."""
-        from agileclf.data.readers import Dataset
-
         texts, labels = list(texts), list(labels)
         if len(texts) != len(labels):
             raise DataError(f"{len(texts)} texts but {len(labels)} labels")
@@ -99,8 +97,7 @@ class Method(ClassifierMixin, BaseEstimator):
         if self.needs_training_data and not texts:
             raise DataError(f"method '{self.name}' needs training examples")
         y = self.labels.encode(labels)
-        self.train_fingerprint = Dataset(texts, labels, list(range(len(texts)))).fingerprint()
-        self.train_size = len(texts)
+        self._record_training_data(texts, labels)
         if valid is not None:
             valid = (list(valid[0]), self.labels.encode(list(valid[1])))
         backbone = self.backbone  # before _fit: a method that tunes the encoder replaces it
@@ -108,6 +105,13 @@ class Method(ClassifierMixin, BaseEstimator):
         self._fit(texts, y, valid)
         self.calibration = self._calibrate(texts, labels, backbone)
         return self
+
+    def _record_training_data(self, texts: list[str], labels: list[str]) -> None:
+        """The examples' fingerprint and count, as the artifact's provenance."""
+        from agileclf.data.readers import Dataset
+
+        self.train_fingerprint = Dataset(texts, labels, list(range(len(texts)))).fingerprint()
+        self.train_size = len(texts)
 
     def _calibrate(self, texts: list[str], labels: list[str], backbone: Any) -> dict:
         """Temperature scaling from out-of-fold probabilities of fresh copies of this method (methods.calibration)."""

@@ -242,6 +242,14 @@ class Contrastive(LogisticHeadState, FastInference, Method):
         self.anchors_used = copies
         return anchor_texts * copies, list(range(len(self.labels))) * copies
 
+    def refit_head(self, texts: list[str], labels: list[str]) -> Contrastive:
+        """Keep the tuned encoder and fit the head again on these examples (`auto`'s `refit=head`: a fold's tuned
+        encoder with a head that sees every example)."""
+        texts, labels = list(texts), list(labels)
+        self._fit_head(self.backbone.embed(texts, normalize=True), self.labels.encode(labels))
+        self._record_training_data(texts, labels)
+        return self
+
     def _fit_head(self, features: np.ndarray, y: np.ndarray) -> None:
         cfg = self.config
         weights = class_weights(cfg.class_weight, y, self.labels.names)
