@@ -188,8 +188,8 @@ class Auto(Method):
         else:
             best = next((n for n in self.candidates if n != "zero-shot" and n not in unfit), self.candidates[0])
             reason = f"no candidate could be cross-validated ({no_cv if not folds else 'all skipped'}); first one"
-        first = oof_of[best].first_model if best in oof_of else None
-        if callable(getattr(first, "refit_head", None)):
+        first = oof_of[best].first_model if best in oof_of else None  # kept only where _refits_head(best)
+        if first is not None:
             self.chosen = first.refit_head(texts, labels)
             tuned_on = len(texts) - int((oof_of[best].folds == 0).sum())
             reason += (
