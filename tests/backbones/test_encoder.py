@@ -78,3 +78,20 @@ def test_a_tuned_copy_keeps_its_origin_and_leaves_the_backbone_alone(minilm):
     assert tuned.model is model and minilm.model is not model
     assert tuned.origin is minilm and tuned.with_model(model).origin is minilm and minilm.origin is minilm
     assert tuned.fingerprint == minilm.fingerprint and tuned.ref == minilm.ref
+
+
+def test_average_models_puts_the_weights_mean_into_the_first():
+    import torch
+
+    from agileclf.backbones.encoder import average_models
+
+    models = [torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2)) for _ in range(3)]
+    for i, model in enumerate(models):
+        torch.nn.init.constant_(model[0].weight, float(i))
+        model[1].num_batches_tracked.fill_(i + 5)  # an integer buffer: not averaged, the first model's kept
+    expected_bias = torch.stack([m[0].bias.detach() for m in models]).mean(0)
+    souped = average_models(models)
+    assert souped is models[0]
+    assert torch.equal(souped[0].weight, torch.full((2, 3), 1.0))
+    torch.testing.assert_close(souped[0].bias, expected_bias)
+    assert int(souped[1].num_batches_tracked) == 5

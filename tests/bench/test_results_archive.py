@@ -12,7 +12,7 @@ from agileclf.evaluate.bootstrap import pooled_paired_bootstrap
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHIVE = ROOT / "benchmarks" / "results"
-DEV_SEEDS = {"synth-temperature-dev": 3, "fold-reuse-dev": 3}  # seeds per dev archive, where not 5
+DEV_SEEDS = {"synth-temperature-dev": 3, "fold-reuse-dev": 3, "fold-soup-dev": 3}  # seeds per dev archive, where not 5
 
 
 @functools.cache
@@ -111,6 +111,10 @@ def test_the_docs_quote_the_archived_interval(run, dataset, method, against):
         ("fold-reuse-dev", "trec", "fold-reuse", "default"),
         ("fold-reuse-dev", "sst2", "fold-reuse", "default"),
         ("fold-reuse-dev", "ag_news", "fold-reuse", "default"),
+        ("fold-soup-dev", "sst2", "soup", "default"),
+        ("fold-soup-dev", "trec", "soup", "default"),
+        ("fold-soup-dev", "ag_news", "soup", "default"),
+        ("fold-soup-dev", "ag_news", "fold-ensemble", "default"),
     ],
 )
 def test_the_docs_quote_the_dev_script_interval(run, dataset, variant, against):

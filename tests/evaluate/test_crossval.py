@@ -13,7 +13,8 @@ class CountingNearestMean:
 
     def fit(self, texts, labels, label_set=None):
         self.names = label_set.names
-        self.seen.append(set(texts))
+        self.trained_on = set(texts)
+        self.seen.append(self.trained_on)
         self.means = {n: np.mean([len(t) for t, y in zip(texts, labels, strict=True) if y == n]) for n in self.names}
         return self
 
@@ -34,7 +35,15 @@ def test_every_row_is_predicted_by_a_classifier_that_never_saw_it():
         assert held_out and not (held_out & trained_on)
     assert result.metrics()["accuracy"] == 1.0
     again = cross_val_proba(lambda: CountingNearestMean([]), texts, labels, n_splits=3, seed=1)
-    assert (again.folds == result.folds).all()
+    assert (again.folds == result.folds).all() and result.models == []
+
+
+def test_the_first_folds_models_are_kept_on_request():
+    texts = [f"s{i}" for i in range(6)] + [f"a much longer text {i}" for i in range(6)]
+    labels = ["short"] * 6 + ["long"] * 6
+    seen: list = []
+    result = cross_val_proba(lambda: CountingNearestMean(seen), texts, labels, n_splits=3, seed=1, keep_models=2)
+    assert len(seen) == 3 and [model.trained_on for model in result.models] == seen[:2]
 
 
 def test_fold_count_is_capped_by_the_smallest_label():

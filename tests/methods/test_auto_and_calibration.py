@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from agileclf import load_classifier
 from agileclf.methods import make_method
@@ -215,6 +216,33 @@ def test_a_tuned_candidate_clearly_ahead_on_its_first_fold_skips_its_other_folds
     full = make_method("auto", backbone=minilm, race=0, refit="all", **params).fit(texts, labels)  # every fold
     assert "cv_rows" not in full.choice["candidates"]["contrastive"] and full.choice["chosen"] == "contrastive"
     assert [n for n, _ in fits].count("contrastive") == 4
+
+
+def test_refit_soup_averages_every_tuned_folds_encoder_and_refits_the_head(minilm, monkeypatch, tmp_path):
+    texts, labels = opaque_intents()
+    untuned = next(minilm.model.parameters()).detach().clone()
+    tuned = []  # each contrastive fit's first encoder weight, as the fit left it
+    real_fit = Method.fit
+
+    def recording_fit(self, xs, *args, **kwargs):
+        fitted = real_fit(self, xs, *args, **kwargs)
+        if self.name == "contrastive":
+            tuned.append(next(self.backbone.model.parameters()).detach().clone())
+        return fitted
+
+    monkeypatch.setattr(Method, "fit", recording_fit)
+    params = {"candidates": ["zero-shot", "contrastive"], "min_cv_per_label": 0, "race": 0,
+              "candidate_params": {**QUICK_TUNING, "anchors": 0}}  # fmt: skip
+    clf = make_method("auto", backbone=minilm, refit="soup", **params).fit(texts, labels)
+    assert clf.choice["chosen"] == "contrastive" and len(tuned) == 3  # the three folds, no fourth tuning
+    assert "its 3 folds' tuned encoders are averaged into one and its head refitted" in clf.choice["reason"]
+    souped = next(clf.chosen.backbone.model.parameters())
+    torch.testing.assert_close(souped, torch.stack(tuned).mean(0))
+    assert not torch.equal(souped, tuned[0]) and clf.chosen.train_size == 36
+    assert torch.equal(next(minilm.model.parameters()), untuned)  # the shared backbone is untouched
+    clf.save(tmp_path / "souped")
+    np.testing.assert_allclose(load_classifier(tmp_path / "souped").predict_proba(texts), clf.predict_proba(texts),
+                               atol=1e-5)  # fmt: skip
 
 
 def test_the_race_decides_only_on_a_clear_first_fold():

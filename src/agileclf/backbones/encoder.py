@@ -90,6 +90,21 @@ class EncoderBackbone(LocalBackbone):
         return f"EncoderBackbone({self.ref!r})"
 
 
+def average_models(models: list):
+    """The first model holding the mean of every model's floating-point weights (a uniform model soup: copies of one
+    pretrained model tuned on different data average into one at no cost at prediction; Wortsman et al. 2022)."""
+    import torch
+
+    states = [model.state_dict() for model in models]
+    with torch.no_grad():
+        averaged = {
+            key: torch.stack([state[key] for state in states]).mean(0) if value.is_floating_point() else value
+            for key, value in states[0].items()
+        }
+    models[0].load_state_dict(averaged)
+    return models[0]
+
+
 def count_truncated(tokenizer, texts: list[str], max_length: int) -> int:
     """How many texts have more than `max_length` tokens (special tokens included), i.e. lose their end."""
     if not texts:

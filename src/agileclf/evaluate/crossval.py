@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
@@ -28,7 +28,7 @@ class CrossValResult:
     y_true: list[str]
     folds: np.ndarray  # fold index of each row (-1: its fold was not run, see `after_fold`)
     fit_s: float  # seconds spent fitting, all folds together
-    first_model: object | None = None  # the first fold's fitted classifier, when asked for (keep_first_model)
+    models: list = field(default_factory=list)  # the first folds' fitted classifiers, as many as asked (keep_models)
 
     @property
     def n_splits(self) -> int:
@@ -84,14 +84,14 @@ def cross_val_proba(
     seed: int = 0,
     on_fold: Callable[[int, int], None] | None = None,
     after_fold: Callable[[int, np.ndarray, np.ndarray], bool] | None = None,
-    keep_first_model: bool = False,
+    keep_models: int = 0,
 ) -> CrossValResult:
     """Fit a fresh classifier from `make_classifier()` on each training part and predict the held-out part.
 
     Folds are stratified and shuffled by `seed` (the same rows on every machine); their number is capped by the
     smallest label's count so that every fold's classifier knows every label. `on_fold(done, total)` reports
     progress; `after_fold(fold, held_out_rows, their_proba)` returning True stops before the next fold (the rows
-    of folds not run keep fold -1). `keep_first_model` keeps the first fold's classifier in the result.
+    of folds not run keep fold -1). `keep_models`: the fitted classifiers of the first that many folds are kept.
     """
     texts, labels = list(texts), list(labels)
     if len(texts) != len(labels):
@@ -104,7 +104,7 @@ def cross_val_proba(
         splits = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels)
     proba = np.zeros((len(texts), len(label_set)), dtype=np.float32)
     folds = np.full(len(texts), -1, dtype=np.int64)
-    fit_s, first_model = 0.0, None
+    fit_s, models = 0.0, []
     for fold, (train_idx, test_idx) in enumerate(splits):
         classifier = make_classifier()
         start = time.perf_counter()
@@ -112,13 +112,13 @@ def cross_val_proba(
         fit_s += time.perf_counter() - start
         proba[test_idx] = classifier.predict_proba([texts[i] for i in test_idx])
         folds[test_idx] = fold
-        if keep_first_model and fold == 0:
-            first_model = classifier
+        if fold < keep_models:
+            models.append(classifier)
         if on_fold is not None:
             on_fold(fold + 1, k)
         if after_fold is not None and after_fold(fold, test_idx, proba[test_idx]):
             break
-    return CrossValResult(proba, list(label_set.names), labels, folds, fit_s, first_model)
+    return CrossValResult(proba, list(label_set.names), labels, folds, fit_s, models)
 
 
 def _multilabel_folds(label_lists: list, label_set: LabelSet | None, n_splits: int, seed: int):

@@ -13,7 +13,9 @@ its other folds; behind: it is out), so a clear contest costs one fold's tuning 
 334 against 598 CPU s with the refit, the same choice; docs/setfit-comparison.md, "Racing"). A winner that can
 (`contrastive`) keeps its first fold's tuned encoder and refits only its head on all examples (`refit=head`): on
 64-shot dev rows no worse than a second tuning on every set (trec -0.4 [-1.6, +0.7], sst2 +0.0, ag_news +0.8;
-benchmarks/auto_fold_reuse_dev.py); any other winner is refitted on all examples.
+benchmarks/auto_fold_reuse_dev.py); any other winner is refitted on all examples. `refit=soup` averages every tuned
+fold's encoder instead (not the default: ag_news -0.7 [-1.6, +0.2] against refit=head on 64-shot dev rows, sst2 and
+trec +0.4; benchmarks/auto_fold_soup_dev.py).
 Key parameters are chosen inside each candidate the same way (prior-probe's prior weight and C, contrastive's head
 C), and a temperature is fitted on the winner's out-of-fold probabilities (kept where a cross-fitted check lowers
 log-loss). Nothing here sees anything but the training examples.
@@ -52,7 +54,7 @@ DEFAULT_CANDIDATES = ["zero-shot", "prior-probe", "contrastive"]
 # saves the whole model (517 MiB for SmolLM2). ICL and prompt tuning can be added with -p candidates=...
 CAUSAL_CANDIDATES = ["zero-shot", "lora", "finetune"]
 FULL_FINETUNE_MAX_PARAMETERS = 400_000_000  # measured at 135M; 400M trains in about 6.4 GB
-REFITS = ("head", "all")
+REFITS = ("soup", "head", "all")
 
 
 @dataclass
@@ -79,7 +81,8 @@ class AutoConfig(MethodConfig):
     refit: str = param(
         "head",
         "'head': a cross-validated winner that tunes the backbone keeps its first fold's tuned backbone and refits "
-        "only its head on every example, one tuning fewer; 'all': the winner is fitted again on every example",
+        "only its head on every example, one tuning fewer; 'soup': the same with the average of every tuned fold's "
+        "backbone (the first fold's alone when the race ran one); 'all': the winner is fitted again on every example",
     )
 
     def __post_init__(self) -> None:
@@ -123,12 +126,17 @@ class Auto(Method):
 
         return method_class(name, self.backbone.kind).tunes_backbone
 
-    def _refits_head(self, name: str) -> bool:
-        """Can this candidate keep a fold's tuned backbone and refit only its head (refit=head)?"""
+    def _fold_models_kept(self, name: str, folds: int) -> int:
+        """How many of this candidate's fold models the contest keeps: for refit=head the first one, for soup all,
+        and none for refit=all or a candidate that cannot refit its head alone (or average its tuned backbones)."""
         from agileclf.methods.registry import method_class
 
         cls = method_class(name, self.backbone.kind)
-        return cls.tunes_backbone and callable(getattr(cls, "refit_head", None))
+        needs = ["refit_head"] + (["soup"] if self.config.refit == "soup" else [])
+        able = cls.tunes_backbone and all(callable(getattr(cls, need, None)) for need in needs)
+        if self.config.refit == "all" or not able:
+            return 0
+        return folds if self.config.refit == "soup" else 1
 
     def _check_candidates(self) -> None:
         """An unknown or unsuitable candidate, or a candidate parameter no candidate takes, fails before fitting."""
@@ -167,7 +175,7 @@ class Auto(Method):
                     n_splits=folds,
                     seed=self.config.seed,
                     after_fold=self._race(leader, oof_of[leader], y, verdict) if race else None,
-                    keep_first_model=self.config.refit == "head" and self._refits_head(name),
+                    keep_models=self._fold_models_kept(name, folds),
                 )
             except AgileclfError as err:  # e.g. contrastive without same-label pairs in a fold
                 report[name] = {"skipped": str(err)}
@@ -188,14 +196,11 @@ class Auto(Method):
         else:
             best = next((n for n in self.candidates if n != "zero-shot" and n not in unfit), self.candidates[0])
             reason = f"no candidate could be cross-validated ({no_cv if not folds else 'all skipped'}); first one"
-        first = oof_of[best].first_model if best in oof_of else None  # kept only where _refits_head(best)
-        if first is not None:
-            self.chosen = first.refit_head(texts, labels)
-            tuned_on = len(texts) - int((oof_of[best].folds == 0).sum())
-            reason += (
-                f"; its first fold's tuned encoder ({tuned_on} of the {len(texts)} examples) is kept and its head "
-                "refitted on all of them (refit=head)"
-            )
+        fold_models = oof_of[best].models if best in oof_of else []  # kept only where _fold_models_kept(best)
+        if fold_models:
+            self.chosen, kept = self._kept_fold_model(fold_models, oof_of[best].folds, len(texts))
+            self.chosen.refit_head(texts, labels)
+            reason += f"; {kept} and its head refitted on all of them (refit={self.config.refit})"
         else:
             self.chosen = self._candidate(best)
             self.chosen.fit(texts, labels, label_set=self.labels)
@@ -207,6 +212,15 @@ class Auto(Method):
             record = choose_temperature(self.config.calibration, oof.proba[rows], y[rows], check_folds)
             self.chosen.calibration = {**record, "source": "auto: the winner's out-of-fold probabilities"}
         self._record_choice(best, reason, folds, report)
+
+    def _kept_fold_model(self, models: list[Method], folds: np.ndarray, n: int) -> tuple[Method, str]:
+        """The fold model `auto` ships (refit=head: the first; soup: the tuned folds' backbones averaged into it) and
+        what the reason says of it."""
+        first = models[0]
+        if self.config.refit == "soup" and len(models) > 1:
+            return first.soup(models[1:]), f"its {len(models)} folds' tuned encoders are averaged into one"
+        tuned_on = n - int((folds == 0).sum())
+        return first, f"its first fold's tuned encoder ({tuned_on} of the {n} examples) is kept"
 
     def _race(self, leader: str, lead: CrossValResult, y: np.ndarray, verdict: dict) -> Callable:
         """`after_fold` for a candidate that tunes the backbone: after its first fold, a McNemar test (exact, on

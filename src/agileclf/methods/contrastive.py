@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from agileclf.artifact import BACKBONE_DIR
+from agileclf.backbones.encoder import average_models
 from agileclf.errors import DataError
 from agileclf.methods.base import Method, MethodConfig, param
 from agileclf.methods.finetune import SentenceClassifier
@@ -248,6 +249,13 @@ class Contrastive(LogisticHeadState, FastInference, Method):
         texts, labels = list(texts), list(labels)
         self._fit_head(self.backbone.embed(texts, normalize=True), self.labels.encode(labels))
         self._record_training_data(texts, labels)
+        return self
+
+    def soup(self, others: list[Contrastive]) -> Contrastive:
+        """Average this classifier's tuned encoder with the tuned encoders of `others` (the same pretrained encoder
+        tuned on other folds): `auto`'s refit=soup. Refit the head afterwards (refit_head)."""
+        model = average_models([self.backbone.model, *(other.backbone.model for other in others)])
+        self.backbone = self.backbone.origin.with_model(model)  # a new backbone: no embedder of the old weights stays
         return self
 
     def _fit_head(self, features: np.ndarray, y: np.ndarray) -> None:
