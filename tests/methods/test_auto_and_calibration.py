@@ -245,6 +245,23 @@ def test_refit_soup_averages_every_tuned_folds_encoder_and_refits_the_head(minil
                                atol=1e-5)  # fmt: skip
 
 
+def test_a_winner_with_a_jointly_tuned_head_is_refitted_not_given_a_new_head(minilm, monkeypatch):
+    texts, labels = opaque_intents()
+    fits = []
+    real_fit = Method.fit
+
+    def counting_fit(self, xs, *args, **kwargs):
+        fits.append((self.name, len(xs)))
+        return real_fit(self, xs, *args, **kwargs)
+
+    monkeypatch.setattr(Method, "fit", counting_fit)
+    quick = {**QUICK_TUNING, "anchors": 0, "end_to_end": 1}  # SetFit's second phase tunes the head with the encoder
+    clf = make_method("auto", backbone=minilm, candidates=["zero-shot", "contrastive"], min_cv_per_label=0,
+                      candidate_params=quick).fit(texts, labels)  # fmt: skip
+    assert clf.choice["chosen"] == "contrastive" and "refit=" not in clf.choice["reason"]
+    assert [f for f in fits if f[0] == "contrastive"] == [("contrastive", 24), ("contrastive", 36)]
+
+
 def test_the_race_decides_only_on_a_clear_first_fold():
     from agileclf.evaluate.crossval import CrossValResult
     from agileclf.methods.auto import Auto, AutoConfig

@@ -128,13 +128,11 @@ class Auto(Method):
 
     def _fold_models_kept(self, name: str, folds: int) -> int:
         """How many of this candidate's fold models the contest keeps: for refit=head the first one, for soup all,
-        and none for refit=all or a candidate that cannot refit its head alone (or average its tuned backbones)."""
-        from agileclf.methods.registry import method_class
-
-        cls = method_class(name, self.backbone.kind)
-        needs = ["refit_head"] + (["soup"] if self.config.refit == "soup" else [])
-        able = cls.tunes_backbone and all(callable(getattr(cls, need, None)) for need in needs)
-        if self.config.refit == "all" or not able:
+        and none for refit=all or a candidate (or its configuration) that cannot refit its head alone (or average its
+        tuned backbones)."""
+        candidate = self._candidate(name)
+        able = candidate.tunes_backbone and getattr(candidate, "refits_head_alone", False)
+        if self.config.refit == "all" or not able or (self.config.refit == "soup" and not hasattr(candidate, "soup")):
             return 0
         return folds if self.config.refit == "soup" else 1
 

@@ -243,6 +243,12 @@ class Contrastive(LogisticHeadState, FastInference, Method):
         self.anchors_used = copies
         return anchor_texts * copies, list(range(len(self.labels))) * copies
 
+    @property
+    def refits_head_alone(self) -> bool:
+        """Can this tuned model refit only its head (auto's refit=head)? Not after the second phase (end_to_end),
+        whose head was tuned with the encoder: a logistic refit would throw that head away."""
+        return not self.config.end_to_end
+
     def refit_head(self, texts: list[str], labels: list[str]) -> Contrastive:
         """Keep the tuned encoder and fit the head again on these examples (`auto`'s `refit=head`: a fold's tuned
         encoder with a head that sees every example)."""
