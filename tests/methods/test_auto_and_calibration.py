@@ -181,9 +181,8 @@ def opaque_intents() -> tuple[list[str], list[str]]:
     return flatten({label: [f.format(w) for f in fs for w in words] for label, (fs, words) in forms.items()})
 
 
-def test_a_tuned_candidate_clearly_ahead_on_its_first_fold_skips_its_other_folds(minilm, monkeypatch, tmp_path):
-    texts, labels = opaque_intents()
-    quick = {**QUICK_TUNING, "anchors": 0}
+def record_fits(monkeypatch) -> list[tuple[str, int]]:
+    """(method name, number of examples) of every fit from here on, in order."""
     fits = []
     real_fit = Method.fit
 
@@ -192,6 +191,13 @@ def test_a_tuned_candidate_clearly_ahead_on_its_first_fold_skips_its_other_folds
         return real_fit(self, xs, *args, **kwargs)
 
     monkeypatch.setattr(Method, "fit", counting_fit)
+    return fits
+
+
+def test_a_tuned_candidate_clearly_ahead_on_its_first_fold_skips_its_other_folds(minilm, monkeypatch, tmp_path):
+    texts, labels = opaque_intents()
+    quick = {**QUICK_TUNING, "anchors": 0}
+    fits = record_fits(monkeypatch)
     params = {"candidates": ["zero-shot", "contrastive"], "min_cv_per_label": 0, "candidate_params": quick}
     clf = make_method("auto", backbone=minilm, **params).fit(texts, labels)
     report = clf.choice["candidates"]["contrastive"]
@@ -247,14 +253,7 @@ def test_refit_soup_averages_every_tuned_folds_encoder_and_refits_the_head(minil
 
 def test_a_winner_with_a_jointly_tuned_head_is_refitted_not_given_a_new_head(minilm, monkeypatch):
     texts, labels = opaque_intents()
-    fits = []
-    real_fit = Method.fit
-
-    def counting_fit(self, xs, *args, **kwargs):
-        fits.append((self.name, len(xs)))
-        return real_fit(self, xs, *args, **kwargs)
-
-    monkeypatch.setattr(Method, "fit", counting_fit)
+    fits = record_fits(monkeypatch)
     quick = {**QUICK_TUNING, "anchors": 0, "end_to_end": 1}  # SetFit's second phase tunes the head with the encoder
     clf = make_method("auto", backbone=minilm, candidates=["zero-shot", "contrastive"], min_cv_per_label=0,
                       candidate_params=quick).fit(texts, labels)  # fmt: skip
