@@ -12,7 +12,8 @@ from agileclf.evaluate.bootstrap import pooled_paired_bootstrap
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHIVE = ROOT / "benchmarks" / "results"
-DEV_SEEDS = {"synth-temperature-dev": 3, "fold-reuse-dev": 3, "fold-soup-dev": 3}  # seeds per dev archive, where not 5
+# seeds per dev archive, where not 5
+DEV_SEEDS = {"synth-temperature-dev": 3, "fold-reuse-dev": 3, "fold-soup-dev": 3, "passes-dev": 3}
 
 
 @functools.cache
@@ -115,6 +116,8 @@ def test_the_docs_quote_the_archived_interval(run, dataset, method, against):
         ("fold-soup-dev", "trec", "soup", "default"),
         ("fold-soup-dev", "ag_news", "soup", "default"),
         ("fold-soup-dev", "ag_news", "fold-ensemble", "default"),
+        ("passes-dev", "trec", "passes20", "default"),
+        ("passes-dev", "ag_news", "passes20", "default"),
     ],
 )
 def test_the_docs_quote_the_dev_script_interval(run, dataset, variant, against):
