@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 from contrastive_heads import dev_arguments, print_variants, splits
-from sklearn.model_selection import StratifiedKFold
 
 from agileclf.data import sample_few_shot
-from agileclf.evaluate.crossval import fold_count
+from agileclf.evaluate.crossval import fold_splits
 from agileclf.methods import make_method
 
 FOLDS = 3  # auto's default
@@ -49,8 +47,8 @@ def reuse_hits(name: str, seed: int, shots: int, dev_rows: int, backbone) -> dic
         return (label_set.encode(list(method.predict(list(dev.texts)))) == truth).astype(int).tolist()
 
     refit, refit_s = contrastive(list(range(len(texts))))
-    splitter = StratifiedKFold(n_splits=fold_count(labels, FOLDS), shuffle=True, random_state=seed)
-    first_train, _ = next(splitter.split(np.zeros(len(labels)), labels))
+    _, folds = fold_splits(labels, FOLDS, seed)
+    first_train, _ = next(folds)
     reused, fold_s = contrastive(first_train.tolist())
     start = time.process_time()
     reused._fit_head(reused.backbone.embed(texts, normalize=True), label_set.encode(labels))

@@ -31,10 +31,9 @@ from pathlib import Path
 
 import numpy as np
 from contrastive_heads import dev_arguments, print_variants, splits
-from sklearn.model_selection import StratifiedKFold
 
 from agileclf.data import sample_few_shot
-from agileclf.evaluate.crossval import fold_count
+from agileclf.evaluate.crossval import fold_splits
 from agileclf.methods import make_method
 
 FOLDS = 3  # auto's default
@@ -49,9 +48,8 @@ def soup_hits(name: str, seed: int, shots: int, dev_rows: int, backbone) -> dict
     y, truth = label_set.encode(labels), label_set.encode(list(dev.labels))
     dev_texts = list(dev.texts)
 
-    splitter = StratifiedKFold(n_splits=fold_count(labels, FOLDS), shuffle=True, random_state=seed)
     folds, fold_s = [], []
-    for fold_train, _ in splitter.split(np.zeros(len(labels)), labels):
+    for fold_train, _ in fold_splits(labels, FOLDS, seed)[1]:
         start = time.process_time()
         method = make_method("contrastive", backbone=backbone, seed=seed, calibration="none")
         method.fit([texts[i] for i in fold_train], [labels[i] for i in fold_train], label_set=label_set)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from agileclf.errors import DataError
-from agileclf.evaluate.crossval import cross_val_proba, fold_count
+from agileclf.evaluate.crossval import cross_val_proba, fold_count, fold_splits
 
 
 class CountingNearestMean:
@@ -36,6 +36,10 @@ def test_every_row_is_predicted_by_a_classifier_that_never_saw_it():
     assert result.metrics()["accuracy"] == 1.0
     again = cross_val_proba(lambda: CountingNearestMean([]), texts, labels, n_splits=3, seed=1)
     assert (again.folds == result.folds).all() and result.models == []
+    k, splits = fold_splits(labels, 3, seed=1)  # the same folds, for scripts that tune on one of them
+    assert k == 3 and [sorted(held_out) for _, held_out in splits] == [
+        sorted(np.flatnonzero(result.folds == fold)) for fold in range(3)
+    ]
 
 
 def test_the_first_folds_models_are_kept_on_request():

@@ -100,8 +100,7 @@ def cross_val_proba(
         label_set, splits, k = _multilabel_folds(labels, label_set, n_splits, seed)
     else:
         label_set = label_set or LabelSet.from_labels(labels)
-        k = fold_count(labels, n_splits)
-        splits = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels)
+        k, splits = fold_splits(labels, n_splits, seed)
     proba = np.zeros((len(texts), len(label_set)), dtype=np.float32)
     folds = np.full(len(texts), -1, dtype=np.int64)
     fit_s, models = 0.0, []
@@ -119,6 +118,13 @@ def cross_val_proba(
         if after_fold is not None and after_fold(fold, test_idx, proba[test_idx]):
             break
     return CrossValResult(proba, list(label_set.names), labels, folds, fit_s, models)
+
+
+def fold_splits(labels: Sequence[str], n_splits: int, seed: int):
+    """The folds cross_val_proba makes on single-label examples: their number (capped by the smallest label's count)
+    and the (training rows, held-out rows) of each, stratified and shuffled by `seed`."""
+    k = fold_count(labels, n_splits)
+    return k, StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels)
 
 
 def _multilabel_folds(label_lists: list, label_set: LabelSet | None, n_splits: int, seed: int):
