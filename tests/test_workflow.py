@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from agileclf.data import read_examples
-from agileclf.errors import ConfigError
+from agileclf.errors import ConfigError, DataError
 from agileclf.workflow import fit_classifier, format_rows, output_format, predict_stream, train_from_file
 
 DEMO = Path(__file__).resolve().parents[1] / "src" / "agileclf" / "demo_data"
@@ -68,20 +68,32 @@ def test_train_tells_and_saves_what_the_method_chose_from_the_examples(minilm, t
     assert notes[-1] == f"linear-probe chose from the examples: c={fitted['c']}"
 
 
-def test_a_bad_parameter_fails_before_the_data_is_read_or_training_is_announced(minilm, monkeypatch):
-    import agileclf.data
+def test_a_bad_parameter_fails_before_any_model_loads_or_training_is_announced(monkeypatch):
+    import agileclf.backbones
 
-    def no_read(*args, **kwargs):
-        raise AssertionError("the data was read before the parameters were checked")
+    def no_load(*args, **kwargs):
+        raise AssertionError("a model was loaded before the parameters were checked")
 
-    monkeypatch.setattr(agileclf.data, "read_examples", no_read)
+    monkeypatch.setattr(agileclf.backbones, "load_backbone", no_load)
     logged = []
     with pytest.raises(ConfigError, match="unknown parameter.*nonsense"):
-        train_from_file(DEMO / "support_train.jsonl", "linear-probe", None, backbone=minilm, params={"nonsense": "1"},
+        train_from_file(DEMO / "support_train.jsonl", "linear-probe", None, params={"nonsense": "1"},
                         log=logged.append)  # fmt: skip
-    with pytest.raises(ConfigError, match="does not work with a encoder backbone"):
-        train_from_file(DEMO / "support_train.jsonl", "lora", None, backbone=minilm, log=logged.append)
+    with pytest.raises(ConfigError, match="unknown method 'magic'"):
+        train_from_file(DEMO / "support_train.jsonl", "magic", None, log=logged.append)
     assert logged == []
+
+
+def test_a_bad_data_file_fails_before_the_methods_are_imported(write_file, monkeypatch):
+    import agileclf.methods.registry
+
+    def no_check(*args, **kwargs):
+        raise AssertionError("the methods were imported (seconds) before the data file was read")
+
+    monkeypatch.setattr(agileclf.methods.registry, "check_method_params", no_check)
+    bad = write_file("bad.jsonl", '{"text": "a", "label": "x"}\n{"text": "b"}\n')
+    with pytest.raises(DataError, match="bad.jsonl:2: field 'label' is missing"):
+        train_from_file(bad, "magic", None, params={"nonsense": "1"})
 
 
 def test_fit_classifier_with_label_lists_trains_a_multilabel_classifier_with_cv_thresholds(minilm):

@@ -112,17 +112,13 @@ def train_from_file(
     A file whose label field holds lists (or `task="multilabel"`) trains a multi-label classifier
     (agileclf.multilabel_workflow: label lists, `label_sep`, `allow_empty`, per-label `thresholds`)."""
     from agileclf.data import LabelSet, read_examples, read_label_descriptions, sample_few_shot
-    from agileclf.methods.registry import check_method_params
     from agileclf.multilabel_workflow import resolve_task
 
     params = dict(params or {})
     check_shots(shots)
     task, label_field = resolve_task(data, task, label_field, note)
-    if method is None:
-        from agileclf.methods.registry import default_method
-
-        method = default_method(task)
-        note(f"method: {method}, the default for this task (-m names another; `agileclf methods` lists them)")
+    if method is None and task != "label":
+        method = _default_method(task, note)
     if task == "multilabel":
         if augment or labels_file:
             raise ConfigError("--augment and --labels work with single-label tasks only, not multilabel")
@@ -141,7 +137,6 @@ def train_from_file(
         log(f"training {method} for task {task} on {data}")
         return _train_task(data, method, out_dir, task, shots, seed, backbone, text_field, label_field, slot_field,
                            params, device, augment)  # fmt: skip
-    check_method_params(method, backbone, {"seed": seed, **params})
     notes: list[str] = []
 
     def tell(message: str) -> None:
@@ -174,6 +169,13 @@ def train_from_file(
     if valid:
         held = read_examples(valid, text_field, label_field, on_conflict=on_conflict)
         validation = (held.texts, held.labels)
+    # after the files (read at once; a user's mistake there is the common one), before any model loads: the
+    # registry imports every method, seconds
+    from agileclf.methods.registry import check_method_params
+
+    if method is None:
+        method = _default_method(task, note)
+    check_method_params(method, backbone, {"seed": seed, **params})
     log(f"training {method} on {len(texts)} examples, {len(label_set)} labels")
     result = fit_classifier(texts, labels, method, backbone, params, label_set, validation, seed, device)
     if getattr(result.classifier, "choice", None):  # `auto`: what it chose, and the CV estimate
@@ -192,6 +194,14 @@ def train_from_file(
             info["synthetic"] = synthetic
         result.path = result.classifier.save(out_dir, extra={"data": info, "fit_s": round(result.fit_s, 3)})
     return result
+
+
+def _default_method(task: str, note: Note) -> str:
+    from agileclf.methods.registry import default_method
+
+    method = default_method(task)
+    note(f"method: {method}, the default for this task (-m names another; `agileclf methods` lists them)")
+    return method
 
 
 def check_shots(shots: int | None) -> None:

@@ -131,8 +131,9 @@ def require_json_object(field: str, value: Any) -> None:
 
 
 def check_method_params(name: str, backbone: Any, params: dict[str, Any]) -> None:
-    """Fail on an unknown method, a backbone it does not take, or a bad parameter before any data is read or model
-    loaded (the backbone's kind is read from its config)."""
+    """Fail on an unknown method, a backbone it does not take, or a bad parameter before any model loads (the
+    backbone's kind is read from its config). It imports every method (seconds), so train_from_file reads the data
+    files first: their errors come at once."""
     from agileclf.backbones.kinds import backbone_kind
 
     build_config(method_class(name, backbone_kind(backbone)).config_class, params)
