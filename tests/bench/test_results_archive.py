@@ -49,6 +49,8 @@ def pooled(run: str, dataset: str, method: str, against: str) -> str:
         ("static-tier40", "ag_news", "static:bulk", "contrastive"),
         ("static-tier40", "sst2", "static:bulk", "setfit"),
         ("lr-dev", "ag_news", "contrastive:lr5e-5", "contrastive"),
+        ("warmup-dev", "sst2", "contrastive:warmup0", "contrastive"),
+        ("warmup-dev", "ag_news", "contrastive:warmup0", "contrastive"),
         ("lora-targets-dev", "trec", "lora:all-linear", "lora"),
         ("icl-search-dev", "ag_news", "icl:deployed", "icl"),
         ("icl-draws-dev", "sst2", "icl:draws3", "icl:deployed"),
