@@ -20,9 +20,18 @@ def test_describe_uses_descriptions_or_a_readable_name():
     assert LabelSet.from_json(labels.to_json()) == labels
 
 
-def test_wordless_labels_are_those_whose_text_has_no_letter():
+def test_wordless_labels_are_those_whose_words_cannot_tell_them_apart():
     assert LabelSet.from_labels(["0", "1", "2.5", "pos"]).wordless() == ["0", "1", "2.5"]
     assert LabelSet(["0", "1"], {"0": "a negative review", "1": "4 stars"}).wordless() == []
+    assert LabelSet.from_labels(["LABEL_0", "LABEL_1", "label_2"]).wordless() == ["LABEL_0", "LABEL_1", "label_2"]
+    assert LabelSet(["class 1", "Class 2"]).wordless() == ["class 1", "Class 2"]
+    assert LabelSet.from_labels(["LABEL_0", "LABEL_1", "other"]).wordless() == []  # 'other' has words of its own
+    assert LabelSet.from_labels(["LABEL_0", "class_1"]).wordless() == ["LABEL_0", "class_1"]
+    assert LabelSet.from_labels(["rating 1", "rating 5"]).wordless() == []  # the number means something here
+    assert LabelSet.from_labels(["type 1 diabetes", "type 2 diabetes"]).wordless() == []
+    assert LabelSet.from_labels(["ABBR", "DESC"]).wordless() == [] and LabelSet.from_labels(["pos"]).wordless() == []
+    described = LabelSet(["LABEL_0", "LABEL_1"], {"LABEL_0": "a negative review", "LABEL_1": "a positive review"})
+    assert described.wordless() == []
 
 
 def test_label_descriptions_file_json_and_jsonl(write_file):

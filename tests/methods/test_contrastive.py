@@ -228,6 +228,8 @@ def test_anchors_by_default_only_where_the_label_names_classify_the_examples(min
     monkeypatch.setattr(module, "name_signal", lambda *args: 1.0)  # numbers that happen to match every example
     numbered = clf.fit(TEXTS, ["1" if label == "positive" else "0" for label in LABELS])
     assert numbered.name_signal == 1.0 and numbered.anchors_used == 0
+    indexed = clf.fit(TEXTS, ["LABEL_1" if label == "positive" else "LABEL_0" for label in LABELS])  # exported ids
+    assert indexed.name_signal == 1.0 and indexed.anchors_used == 0
 
 
 def test_tuning_with_progress_shows_a_bar_and_prints_nothing_else(minilm, monkeypatch, capsys):

@@ -78,8 +78,10 @@ def test_zero_shot_needs_no_examples_and_uses_descriptions(minilm):
 
 
 def test_zero_shot_warns_when_label_names_have_no_words(minilm):
-    with pytest.warns(UserWarning, match=r"'0', '1' have no words, so it can only guess.*--labels FILE"):
+    with pytest.warns(UserWarning, match=r"'0', '1' have no words of their own, so it can only guess.*--labels FILE"):
         make_method("zero-shot", minilm).fit([], [], label_set=LabelSet(["0", "1"]))
+    with pytest.warns(UserWarning, match=r"'LABEL_0', 'LABEL_1' have no words of their own"):
+        make_method("zero-shot", minilm).fit([], [], label_set=LabelSet(["LABEL_0", "LABEL_1"]))
     described = LabelSet(["0", "1"], {"0": "a negative review", "1": "a positive review"})
     with warnings.catch_warnings():
         warnings.simplefilter("error")

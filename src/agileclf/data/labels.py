@@ -12,6 +12,9 @@ import numpy as np
 from agileclf.data.readers import json_record
 from agileclf.errors import DataError
 
+# What exported ids put before the number (Hugging Face's LABEL_0, class_1, category 2): no meaning of their own
+INDEX_WORDS = {"", "label", "class", "category", "cat", "id", "idx", "index", "target", "y"}
+
 
 @dataclass
 class LabelSet:
@@ -57,8 +60,13 @@ class LabelSet:
         return label.replace("_", " ").replace("/", " or ").replace("-", " ").strip()
 
     def wordless(self) -> list[str]:
-        """Labels whose name (or description) holds no letter, like '0' and '1': nothing a text could match."""
-        return [name for name in self.names if not any(ch.isalpha() for ch in self.describe(name))]
+        """Labels whose words cannot tell them apart: a name (or description) with no letter, like '0' and '1', and
+        every label when all are an index word and a number, like 'LABEL_0' and 'LABEL_1' (an exported id; 'rating
+        1' or 'type 2 diabetes' keep their words)."""
+        words = {name: "".join(ch for ch in self.describe(name).casefold() if ch.isalpha()) for name in self.names}
+        if len(self.names) > 1 and set(words.values()) <= INDEX_WORDS:
+            return list(self.names)
+        return [name for name in self.names if not words[name]]
 
     def to_json(self) -> dict:
         return {"names": self.names, "descriptions": self.descriptions}

@@ -77,7 +77,8 @@ class ContrastiveConfig(MethodConfig):
         None,
         "copies of each label's name (or description) added to the tuning data as its examples (AncSetFit); "
         f"None: {AUTO_ANCHORS} when the names alone classify the examples at least {NAME_SIGNAL:.0%} of the way "
-        "from chance to all right and every name holds a letter ('0' / '1' say nothing), else 0",
+        "from chance to all right and the names' words tell them apart ('0' / '1', 'LABEL_0' / 'LABEL_1' say nothing), "
+        "else 0",
     )
     anchor_template: str = param("{label}", "text of a label's anchor; {label} is its name or description")
     c: float | None = param(None, "head's inverse regularisation; None picks it by cross-validation")
@@ -238,7 +239,8 @@ class Contrastive(LogisticHeadState, FastInference, Method):
         copies, anchor_texts = self.config.anchors, self._anchor_texts()
         if copies is None:
             self.name_signal = name_signal(self.backbone.origin, texts, y, anchor_texts)
-            # names without a letter ('0', '1') say nothing, yet on 16 rows the signal reaches 0.2 by chance (p=0.23)
+            # names without words of their own ('0', 'LABEL_1') say nothing, yet on 16 rows the signal reaches 0.2 by
+            # chance (p=0.23)
             meaningful = not self.labels.wordless()
             copies = AUTO_ANCHORS if meaningful and self.name_signal >= NAME_SIGNAL else 0
         self.anchors_used = copies

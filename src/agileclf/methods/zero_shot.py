@@ -38,8 +38,8 @@ class EncoderZeroShot(Method):
         if wordless := self.labels.wordless():
             warnings.warn(
                 f"zero-shot compares texts with the label names, and {', '.join(map(repr, wordless[:5]))} "
-                f"{'have' if len(wordless) > 1 else 'has'} no words, so it can only guess there; give each label "
-                "a description (--labels FILE)",
+                f"{'have no words of their' if len(wordless) > 1 else 'has no words of its'} own, so it can only "
+                "guess there; give each label a description (--labels FILE)",
                 stacklevel=3,
             )
         prompts = [self.config.template.format(label=self.labels.describe(n)) for n in self.labels.names]
