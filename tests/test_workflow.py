@@ -81,6 +81,8 @@ def test_a_bad_parameter_fails_before_any_model_loads_or_training_is_announced(m
                         log=logged.append)  # fmt: skip
     with pytest.raises(ConfigError, match="unknown method 'magic'"):
         train_from_file(DEMO / "support_train.jsonl", "magic", None, log=logged.append)
+    with pytest.raises(ConfigError, match="does not work with a encoder backbone"):
+        train_from_file(DEMO / "support_train.jsonl", "lora", None, log=logged.append)
     assert logged == []
 
 
