@@ -153,7 +153,7 @@ def test_int8_inference_agrees_with_fp32(fitted, tmp_path):
 
 
 def test_batch_cosine_loss_is_setfits_objective_over_in_batch_pairs():
-    from agileclf.methods.contrastive import BatchCosineSimilarityLoss
+    from agileclf.methods.contrastive_losses import BatchCosineSimilarityLoss
 
     class Identity(torch.nn.Module):
         def forward(self, features):

@@ -21,6 +21,7 @@ from agileclf.artifact import BACKBONE_DIR
 from agileclf.backbones.encoder import average_models
 from agileclf.errors import DataError
 from agileclf.methods.base import Method, MethodConfig, param
+from agileclf.methods.contrastive_losses import LOSSES, ZeroLossSkipsBackward, in_batch_loss, zero_loss_stop
 from agileclf.methods.finetune import SentenceClassifier
 from agileclf.methods.heads import (
     LogisticHeadState,
@@ -44,8 +45,6 @@ from agileclf.progress import is_quiet, quiet_loading
 # (0.1: 87% and 72%)
 AUTO_ANCHORS = 2
 NAME_SIGNAL = 0.2
-
-LOSSES = ("batch-all", "batch-hard", "batch-semi-hard", "batch-hard-soft-margin", "batch-cosine")
 
 
 @dataclass
@@ -150,55 +149,6 @@ def name_signal(backbone, texts: list[str], y: np.ndarray, names: list[str]) -> 
     return above_chance(float(name_hits(backbone, texts, y, names).mean()), len(names))
 
 
-def _loss(model, cfg: ContrastiveConfig):
-    from sentence_transformers.sentence_transformer import losses
-
-    cosine = losses.BatchHardTripletLossDistanceFunction.cosine_distance
-    if cfg.loss == "batch-cosine":
-        return BatchCosineSimilarityLoss(model)
-    if cfg.loss == "batch-hard-soft-margin":
-        return losses.BatchHardSoftMarginTripletLoss(model, distance_metric=cosine)
-    cls = {
-        "batch-all": losses.BatchAllTripletLoss,
-        "batch-hard": losses.BatchHardTripletLoss,
-        "batch-semi-hard": losses.BatchSemiHardTripletLoss,
-    }[cfg.loss]
-    return cls(model, distance_metric=cosine, margin=cfg.margin)
-
-
-class BatchCosineSimilarityLoss(torch.nn.Module):
-    """SetFit's objective, cosine similarity regressed to 1 (same label) or 0, over every pair inside a batch.
-
-    sentence-transformers' CosineSimilarityLoss needs the pairs as data (SetFit's n^2 sampling); here a batch of
-    b texts gives b(b-1)/2 pairs for b forward passes. Same- and different-label pairs are averaged separately,
-    then weighted equally, as SetFit's oversampling balances them.
-    """
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, sentence_features, labels: torch.Tensor) -> torch.Tensor:
-        embeddings = torch.nn.functional.normalize(self.model(sentence_features[0])["sentence_embedding"], dim=-1)
-        return pair_similarity_loss(embeddings, self.targets(labels))
-
-    @staticmethod
-    def targets(labels: torch.Tensor) -> torch.Tensor:
-        """Target cosine of each pair: 1 for the same label, else 0."""
-        return (labels[:, None] == labels[None, :]).float()
-
-
-def pair_similarity_loss(embeddings: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Squared error between each pair's cosine and its target, over the pairs of a batch; pairs with a target
-    above 0 and pairs at 0 are averaged separately, then weighted equally (SetFit's balanced sampling)."""
-    similarity = embeddings @ embeddings.T
-    upper = torch.ones_like(similarity, dtype=torch.bool).triu(diagonal=1)
-    positive, negative = (target > 0) & upper, (target <= 0) & upper
-    terms = [((similarity - target) ** 2)[positive], (similarity**2)[negative]]
-    present = [t.mean() for t in terms if t.numel()]
-    return torch.stack(present).mean()
-
-
 @register
 class Contrastive(LogisticHeadState, FastInference, Method):
     """Metric learning of the encoder on in-batch pairs (linear cost), then a CV-tuned logistic head."""
@@ -228,7 +178,14 @@ class Contrastive(LogisticHeadState, FastInference, Method):
         steps = training_steps(len(texts), len(self.labels), self.config)
         anchor_texts, anchor_y = self._anchors(texts, y)
         targets = [int(v) for v in y] + anchor_y
-        return _train(model, list(texts) + anchor_texts, targets, self.config, steps, _loss(model, self.config))
+        return _train(
+            model,
+            list(texts) + anchor_texts,
+            targets,
+            self.config,
+            steps,
+            in_batch_loss(model, self.config.loss, self.config.margin),
+        )
 
     def _anchor_texts(self) -> list[str]:
         return [self.config.anchor_template.format(label=self.labels.describe(n)) for n in self.labels.names]
@@ -369,44 +326,3 @@ def _cardless_trainer(**kwargs):
     if trainer.pop_callback(ProgressCallback) is not None:
         trainer.add_callback(BarOnly())
     return trainer
-
-
-class ZeroLossSkipsBackward(torch.nn.Module):
-    """An in-batch loss whose backward pass is skipped when its value is exactly 0 (every triplet meets the margin):
-    the gradients are then exactly 0, so they are written as zeros instead of computed, and the optimizer's step (its
-    momentum still moves the weights) is the same as before, for about half the cost of such an update. The trainer
-    has no hook between the loss and the backward pass, so the loss hands it a detached 0. `zero_run` counts the
-    updates in a row at zero loss (the zero-loss stop reads it)."""
-
-    def __init__(self, loss: torch.nn.Module, model):
-        super().__init__()
-        self.loss = loss
-        self.trainable = [p for p in model.parameters() if p.requires_grad]  # a list: not registered as modules
-        self.zero_run = 0
-
-    def forward(self, sentence_features, labels: torch.Tensor) -> torch.Tensor:
-        value = self.loss(sentence_features, labels)
-        if not torch.is_grad_enabled():
-            return value
-        if float(value.detach()) != 0.0:
-            self.zero_run = 0
-            return value
-        self.zero_run += 1
-        for parameter in self.trainable:
-            if parameter.grad is None:
-                parameter.grad = torch.zeros_like(parameter)
-        return value.detach().requires_grad_()
-
-
-def zero_loss_stop(loss: ZeroLossSkipsBackward, patience: int):
-    """A trainer callback that ends training after `patience` updates in a row whose loss was exactly 0: a triplet
-    loss is 0 when every triplet in the batch already meets the margin, so such updates move the encoder only through
-    the optimizer's momentum (transformers stops early on evaluation metrics only, not on the training loss)."""
-    from transformers import TrainerCallback
-
-    class ZeroLossStop(TrainerCallback):
-        def on_step_end(self, args, state, control, **kwargs):
-            control.should_training_stop = control.should_training_stop or loss.zero_run >= patience
-            return control
-
-    return ZeroLossStop()

@@ -13,13 +13,8 @@ import numpy as np
 import torch
 
 from agileclf.errors import DataError
-from agileclf.methods.contrastive import (
-    BatchCosineSimilarityLoss,
-    Contrastive,
-    ContrastiveConfig,
-    _train,
-    training_steps,
-)
+from agileclf.methods.contrastive import Contrastive, ContrastiveConfig, _train, training_steps
+from agileclf.methods.contrastive_losses import BatchCosineSimilarityLoss
 from agileclf.methods.multilabel.base import MultiLabelFields, MultiLabelMethod, sigmoid
 from agileclf.methods.multilabel.heads import fit_binary_heads
 from agileclf.methods.registry import register
