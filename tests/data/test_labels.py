@@ -27,6 +27,7 @@ def test_wordless_labels_are_those_whose_words_cannot_tell_them_apart():
     assert LabelSet(["class 1", "Class 2"]).wordless() == ["class 1", "Class 2"]
     assert LabelSet.from_labels(["LABEL_0", "LABEL_1", "other"]).wordless() == []  # 'other' has words of its own
     assert LabelSet.from_labels(["LABEL_0", "class_1"]).wordless() == ["LABEL_0", "class_1"]
+    assert LabelSet.from_labels(["topic 1", "topic 2", "topic 3"]).wordless() == ["topic 1", "topic 2", "topic 3"]
     assert LabelSet.from_labels(["rating 1", "rating 5"]).wordless() == []  # the number means something here
     assert LabelSet.from_labels(["type 1 diabetes", "type 2 diabetes"]).wordless() == []
     assert LabelSet.from_labels(["ABBR", "DESC"]).wordless() == [] and LabelSet.from_labels(["pos"]).wordless() == []

@@ -12,8 +12,9 @@ import numpy as np
 from agileclf.data.readers import json_record
 from agileclf.errors import DataError
 
-# What exported ids put before the number (Hugging Face's LABEL_0, class_1, category 2): no meaning of their own
-INDEX_WORDS = {"", "label", "class", "category", "cat", "id", "idx", "index", "target", "y"}
+# What exported ids put before the number (Hugging Face's LABEL_0, class_1, topic 2): no meaning of their own
+INDEX_WORDS = {"", "label", "class", "category", "cat", "cluster", "group", "id", "idx", "index", "target", "topic",
+               "type", "y"}  # fmt: skip
 
 
 @dataclass
