@@ -15,7 +15,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 def launch(processes: int, method: str, train: Path, test: Path, out: Path, *options: str, timeout: int = 300):
     """Run the fit in `processes` processes (gloo on CPU); returns each process's record, by rank. The timeout only
-    catches a hung job: the two-process finetune takes about 70 s alone on 2 cores, more beside other tests."""
+    catches a hung job: the finetune test's two launches take about 55 s alone on 2 cores, more beside other tests."""
     env = {**os.environ, "AGILECLF_QUIET": "1", "OMP_NUM_THREADS": "1"}
     env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")])
     if processes == 1:

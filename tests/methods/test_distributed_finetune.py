@@ -10,7 +10,7 @@ import numpy as np
 from launch_fit import launch
 
 DEMO = Path(__file__).resolve().parents[2] / "src" / "agileclf" / "demo_data"
-PARAMS = json.dumps({"min_steps": 24, "seed": 0})
+PARAMS = json.dumps({"min_steps": 12, "seed": 0})
 
 
 def test_two_processes_finetune_like_one(tmp_path):
