@@ -3,6 +3,8 @@
 import csv
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +98,23 @@ def test_a_bad_data_file_fails_before_the_methods_are_imported(write_file, monke
     bad = write_file("bad.jsonl", '{"text": "a", "label": "x"}\n{"text": "b"}\n')
     with pytest.raises(DataError, match="bad.jsonl:2: field 'label' is missing"):
         train_from_file(bad, "magic", None, params={"nonsense": "1"})
+
+
+def test_evaluate_reads_a_bad_data_file_before_importing_the_methods(write_file, tmp_path):
+    # in a fresh process: this one has imported everything already; the imports cost about 3 s
+    model = tmp_path / "model"
+    model.mkdir()
+    meta = {"format_version": 1, "method": "linear-probe", "backbone": {}, "labels": ["x"], "params": {}, "files": {}}
+    (model / "agileclf.json").write_text(json.dumps(meta))
+    bad = write_file("bad.jsonl", '{"text": "a", "label": "x"}\n{"text": 3, "label": "x"}\n')
+    script = (
+        "import sys\nfrom agileclf.errors import DataError\nfrom agileclf.workflow import evaluate_file\n"
+        f"try:\n    evaluate_file({str(model)!r}, {str(bad)!r}, record=False)\n"
+        "except DataError as err:\n    print(err)\n"
+        "print(sorted(m for m in ('sklearn', 'torch', 'agileclf.methods.registry') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.stdout.splitlines() == [f"{bad}:2: field 'text' must be a string, got int", "[]"], result.stderr
 
 
 def test_fit_classifier_with_label_lists_trains_a_multilabel_classifier_with_cv_thresholds(minilm):

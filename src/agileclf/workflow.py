@@ -276,12 +276,13 @@ def evaluate_file(
                                     backbone, device)  # fmt: skip
         summary = result
     else:
-        from agileclf.bench.runner import capped_rows
         from agileclf.data import read_examples
+
+        dataset = read_examples(data, text_field, label_field)  # a bad file fails before the slow imports below
+        from agileclf.bench.runner import capped_rows
         from agileclf.evaluate import evaluate_classifier
         from agileclf.methods import load_classifier
 
-        dataset = read_examples(data, text_field, label_field)
         if max_test:  # stratified: every class keeps a row
             dataset = dataset.subset(capped_rows(dataset.labels, max_test, seed))
         classifier = load_classifier(model_dir, backbone=backbone, device=device)
