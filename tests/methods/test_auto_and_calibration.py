@@ -132,6 +132,13 @@ def test_auto_skips_a_candidate_that_cannot_run_on_the_folds_and_says_why(minilm
 QUICK_TUNING = {"min_steps": 4, "steps_per_label": 0, "batch_size": 8}
 
 
+def test_the_reason_names_the_label_with_the_fewest_examples_only_when_the_labels_differ():
+    from agileclf.methods.auto import fewest_examples
+
+    assert fewest_examples(["a"] * 10 + ["b"] * 10) == "10 example(s) per label"
+    assert fewest_examples(["a"] * 10 + ["c"] * 3 + ["b"] * 3) == "3 example(s) of 'b'"
+
+
 def test_with_few_examples_per_label_auto_takes_the_tuned_candidate_without_cross_validating(minilm, monkeypatch):
     import agileclf.evaluate.crossval as crossval
 
@@ -144,7 +151,7 @@ def test_with_few_examples_per_label_auto_takes_the_tuned_candidate_without_cros
     clf = make_method("auto", backbone=minilm, candidates=candidates, candidate_params=QUICK_TUNING).fit(texts, labels)
     choice = clf.choice
     assert choice["chosen"] == "contrastive" and choice["folds"] == 0  # the last candidate that tunes the backbone
-    assert "4 example(s) of" in choice["reason"] and "min_cv_per_label=20" in choice["reason"]
+    assert "4 example(s) per label, under min_cv_per_label=20" in choice["reason"]
     assert clf.bench_info["auto_cv_accuracy"] is None
     assert {"c", "steps", "anchors"} <= set(clf.fit_choices())  # the bench row's "fitted": the winner's choices
     from agileclf.methods.auto import describe_choice

@@ -239,4 +239,4 @@ def test_tuning_with_progress_shows_a_bar_and_prints_nothing_else(minilm, monkey
     captured = capsys.readouterr()
     assert clf.steps == 2 and "train_runtime" not in captured.out + captured.err  # the trainer's metrics dict
     assert "widget" not in captured.err  # sentence-transformers' model-card sampling, for a card never written
-    assert "2/2" in captured.err  # the bar
+    assert f"contrastive {len(TEXTS)} examples" in captured.err and "2/2" in captured.err  # the bar, named

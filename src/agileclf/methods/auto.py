@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from agileclf.errors import AgileclfError, ConfigError
-from agileclf.evaluate.crossval import CrossValResult
+from agileclf.evaluate.crossval import CrossValResult, smallest_label
 from agileclf.methods.base import Method, MethodConfig, param
 from agileclf.methods.registry import (
     check_shared_params_taken,
@@ -262,10 +263,7 @@ class Auto(Method):
         """Below min_cv_per_label examples of some label: fit the last candidate that tunes the backbone on all the
         examples (its own calibration rules apply) and return True; a candidate that cannot run on these examples
         is recorded in `report` as skipped and the one before it is tried. False when none applies or none ran."""
-        from agileclf.evaluate.crossval import smallest_label
-
-        smallest, label = smallest_label(labels)
-        if smallest >= self.config.min_cv_per_label:
+        if smallest_label(labels)[0] >= self.config.min_cv_per_label:
             return False
         for name in reversed([n for n in self.candidates if self._tunes_backbone(n)]):
             candidate = self._candidate(name, calibration=self.config.calibration)
@@ -276,7 +274,7 @@ class Auto(Method):
                 continue
             self.chosen = candidate
             reason = (
-                f"{smallest} example(s) of {label!r}, under min_cv_per_label={self.config.min_cv_per_label}: "
+                f"{fewest_examples(labels)}, under min_cv_per_label={self.config.min_cv_per_label}: "
                 "too few for cross-validation to judge a tuned backbone, so the last candidate that tunes one, "
                 "without a contest"
             )
@@ -355,3 +353,9 @@ def _beats(challenger: CrossValResult, leader: CrossValResult, y: np.ndarray, na
     rows = challenger.covered & leader.covered
     mine, theirs = (_scores(oof.proba[rows], y[rows], names) for oof in (challenger, leader))
     return (-mine["cv_accuracy"], mine["cv_log_loss"]) < (-theirs["cv_accuracy"], theirs["cv_log_loss"])
+
+
+def fewest_examples(labels: list[str]) -> str:
+    """'4 example(s) per label' when every label has as many, else the label with the fewest: '3 example(s) of 'b''."""
+    smallest, label = smallest_label(labels)
+    return f"{smallest} example(s) " + ("per label" if len(set(Counter(labels).values())) == 1 else f"of {label!r}")

@@ -36,7 +36,7 @@ from agileclf.methods.heads import (
 from agileclf.methods.inference import FastInference, check_inference, inference_param
 from agileclf.methods.registry import register
 from agileclf.methods.training import run_loop, shuffled_batches
-from agileclf.progress import is_quiet, quiet_loading
+from agileclf.progress import is_quiet, progress, quiet_loading
 
 # Label anchors on the dev splits at 8 shots (docs/setfit-comparison.md, "Label anchors"): ag_news +1.2 [+0.1, +2.4],
 # sst2 +3.2 [+0.3, +6.5], massive_en +1.0 [-0.3, +2.4]; trec, whose names (ABBR, DESC, ...) say little, -0.7 [-1.7,
@@ -299,17 +299,18 @@ def _train(model, texts: list[str], targets: list, cfg: ContrastiveConfig, steps
             disable_tqdm=is_quiet(),
             use_cpu=model.device.type == "cpu",
         )
-        trainer = _cardless_trainer(model=model, args=args, train_dataset=train, loss=loss)
+        trainer = _cardless_trainer(f"contrastive {len(texts)} examples", model=model, args=args, train_dataset=train,
+                                    loss=loss)  # fmt: skip
         if cfg.stop_after_zero_loss:
             trainer.add_callback(zero_loss_stop(loss, cfg.stop_after_zero_loss))
         trainer.train()
         return trainer.state.global_step
 
 
-def _cardless_trainer(**kwargs):
-    """sentence-transformers' trainer that shows a progress bar and nothing else: no model card is written here, so
-    its callback (which samples "widget examples" behind a bar of its own) is left out, and the final metrics dict
-    is not printed."""
+def _cardless_trainer(desc: str, **kwargs):
+    """sentence-transformers' trainer that shows agileclf's progress bar (named `desc`, gone when training ends, also
+    when it stops early) and nothing else: no model card is written here, so its callback (which samples "widget
+    examples" behind a bar of its own) is left out, and the final metrics dict is not printed."""
     from sentence_transformers import SentenceTransformerTrainer
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
@@ -318,6 +319,11 @@ def _cardless_trainer(**kwargs):
             pass
 
     class BarOnly(ProgressCallback):
+        def on_train_begin(self, args, state, control, **kwargs) -> None:
+            if state.is_world_process_zero:
+                self.training_bar = progress(total=state.max_steps, desc=desc)
+            self.current_step = 0
+
         def on_log(self, args, state, control, logs=None, **kwargs) -> None:
             pass
 
