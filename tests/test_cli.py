@@ -72,6 +72,15 @@ def test_predict_from_stdin_and_file(trained, tmp_path):
     assert both.returncode == 2 and "two inputs" in both.stderr
 
 
+def test_predict_checks_a_file_before_loading_the_classifier(tmp_path):
+    model = tmp_path / "model"  # a classifier directory that would fail to load: the input's error comes first
+    model.mkdir()
+    (model / "agileclf.json").write_text(json.dumps({"format_version": 1, "method": "linear-probe"}))
+    (tmp_path / "in.jsonl").write_text('{"text": "fine"}\n{"text": 3}\n')
+    result = run("predict", model, tmp_path / "in.jsonl", check=False)
+    assert result.returncode == 2 and f"{tmp_path / 'in.jsonl'}:2: field 'text' must be a string" in result.stderr
+
+
 def test_conflicting_duplicates_are_told_once(tmp_path):
     lines = (DEMO / "support_train.jsonl").read_text().splitlines()
     first = json.loads(lines[0])

@@ -139,6 +139,9 @@ def predict(
         return
     if engine != "local":
         raise AgileclfError(f"--engine must be local or ray, not {engine!r}")
+    from agileclf.data.streaming import check_first_rows
+
+    check_first_rows(input_path, text_field)  # a malformed file fails before the imports and the model load
     from agileclf.methods import load_classifier
     from agileclf.workflow import predict_file
 

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from agileclf.data.streaming import chunked, iter_rows
+from agileclf.data.streaming import check_first_rows, chunked, iter_rows
 from agileclf.errors import DataError
 from agileclf.predictions import label_stream
 
@@ -170,3 +170,14 @@ def test_stdin_reader_thread_does_not_block_the_caller():
         reader.start()
         reader.join(timeout=5)
         assert [r.text for r in got[0]] == ["first", "second"]
+
+
+def test_check_first_rows_raises_an_error_among_the_first_rows_only(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps({"text": f"row {i}"}) + "\n" for i in range(5)) + '{"text": 3}\n')
+    check_first_rows(path, rows=5)  # the bad row is the sixth: found when it is labelled, not here
+    with pytest.raises(DataError, match="in.jsonl:6: field 'text' must be a string"):
+        check_first_rows(path, rows=6)
+    check_first_rows("-")  # stdin can be read only once: it is checked as it is labelled
+    with pytest.raises(DataError, match="no such file"):
+        check_first_rows(tmp_path / "missing.csv")

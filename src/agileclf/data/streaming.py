@@ -70,6 +70,19 @@ def iter_rows(
             handle.close()
 
 
+def check_first_rows(source: str | Path | None, text_field: str = "text", rows: int = 1000) -> None:
+    """Read the first `rows` rows of a file (not stdin, which can be read once) and raise their first error: a
+    command checks its input this way before it loads a model, which takes seconds."""
+    if source is None or str(source) == "-":
+        return
+    reader = iter_rows(source, text_field)
+    try:
+        for _ in zip(range(rows), reader, strict=False):
+            pass
+    finally:
+        reader.close()
+
+
 def _decoded_lines(handle: IO[bytes], name: str, max_line_bytes: int) -> Iterator[tuple[int, str]]:
     number = 0
     while True:
