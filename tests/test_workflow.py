@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from agileclf.artifact import FORMAT_VERSION
 from agileclf.data import read_examples
 from agileclf.errors import ConfigError, DataError
 from agileclf.workflow import fit_classifier, format_rows, output_format, predict_stream, train_from_file
@@ -104,7 +105,8 @@ def test_evaluate_reads_a_bad_data_file_before_importing_the_methods(write_file,
     # in a fresh process: this one has imported everything already; the imports cost about 3 s
     model = tmp_path / "model"
     model.mkdir()
-    meta = {"format_version": 1, "method": "linear-probe", "backbone": {}, "labels": ["x"], "params": {}, "files": {}}
+    meta = {"format_version": FORMAT_VERSION, "method": "linear-probe", "backbone": {}, "labels": ["x"], "params": {},
+            "files": {}}  # fmt: skip
     (model / "agileclf.json").write_text(json.dumps(meta))
     bad = write_file("bad.jsonl", '{"text": "a", "label": "x"}\n{"text": 3, "label": "x"}\n')
     script = (

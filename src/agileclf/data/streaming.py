@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import IO
 
@@ -77,7 +78,7 @@ def check_first_rows(source: str | Path | None, text_field: str = "text", rows: 
         return
     reader = iter_rows(source, text_field)
     try:
-        for _ in zip(range(rows), reader, strict=False):
+        for _ in islice(reader, rows):
             pass
     finally:
         reader.close()

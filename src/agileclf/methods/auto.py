@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -358,4 +357,4 @@ def _beats(challenger: CrossValResult, leader: CrossValResult, y: np.ndarray, na
 def fewest_examples(labels: list[str]) -> str:
     """'4 example(s) per label' when every label has as many, else the label with the fewest: '3 example(s) of 'b''."""
     smallest, label = smallest_label(labels)
-    return f"{smallest} example(s) " + ("per label" if len(set(Counter(labels).values())) == 1 else f"of {label!r}")
+    return f"{smallest} example(s) " + ("per label" if smallest * len(set(labels)) == len(labels) else f"of {label!r}")
