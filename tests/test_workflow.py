@@ -101,14 +101,25 @@ def test_a_bad_data_file_fails_before_the_methods_are_imported(write_file, monke
         train_from_file(bad, "magic", None, params={"nonsense": "1"})
 
 
-def test_evaluate_reads_a_bad_data_file_before_importing_the_methods(write_file, tmp_path):
-    # in a fresh process: this one has imported everything already; the imports cost about 3 s
+@pytest.mark.parametrize(
+    "task, line, error",
+    [
+        ("label", '{"text": 3, "label": "x"}', "field 'text' must be a string, got int"),
+        ("multilabel", '{"text": "b", "tags": []}', "field 'tags' is an empty list"),
+    ],
+)
+def test_evaluate_reads_a_bad_data_file_before_importing_the_methods(write_file, tmp_path, task, line, error):
+    # in a fresh process: this one has imported everything already; the imports cost about 3 s. The multi-label
+    # file is read with the field and allow_empty that agileclf.json records.
     model = tmp_path / "model"
     model.mkdir()
-    meta = {"format_version": FORMAT_VERSION, "method": "linear-probe", "backbone": {}, "labels": ["x"], "params": {},
-            "files": {}}  # fmt: skip
+    meta = {"format_version": FORMAT_VERSION, "method": "linear-probe", "backbone": {}, "labels": ["x"],
+            "params": {"allow_empty": False}, "files": {}}  # fmt: skip
+    if task == "multilabel":
+        meta |= {"task": "multilabel", "data": {"label_field": "tags"}}
     (model / "agileclf.json").write_text(json.dumps(meta))
-    bad = write_file("bad.jsonl", '{"text": "a", "label": "x"}\n{"text": 3, "label": "x"}\n')
+    first = '{"text": "a", "label": "x"}' if task == "label" else '{"text": "a", "tags": ["x"]}'
+    bad = write_file("bad.jsonl", f"{first}\n{line}\n")
     script = (
         "import sys\nfrom agileclf.errors import DataError\nfrom agileclf.workflow import evaluate_file\n"
         f"try:\n    evaluate_file({str(model)!r}, {str(bad)!r}, record=False)\n"
@@ -116,7 +127,9 @@ def test_evaluate_reads_a_bad_data_file_before_importing_the_methods(write_file,
         "print(sorted(m for m in ('sklearn', 'torch', 'agileclf.methods.registry') if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert result.stdout.splitlines() == [f"{bad}:2: field 'text' must be a string, got int", "[]"], result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"{bad}:2: ") and error in lines[0], result.stdout + result.stderr
+    assert lines[1] == "[]", result.stderr
 
 
 def test_fit_classifier_with_label_lists_trains_a_multilabel_classifier_with_cv_thresholds(minilm):

@@ -151,33 +151,40 @@ def train_multilabel(
                   "classifier": classifier}  # fmt: skip
 
 
-def evaluate_multilabel_file(
-    classifier,
+def read_multilabel_test(
     data: str | Path,
+    meta: dict,
     text_field: str = "text",
     label_field: str | None = None,
     label_sep: str | None = None,
-    threshold: float | None = None,
     max_test: int = 0,
     seed: int = 0,
-    report_dir: str | Path | None = None,
-) -> dict:
-    """Metrics of a loaded multi-label classifier on a labelled file (every row kept; an unknown label or an
-    empty list the classifier does not allow is an error naming file and line)."""
+) -> MultiLabelDataset:
+    """The labelled rows to evaluate a saved multi-label classifier on, read with the label field, separator and
+    allow_empty its agileclf.json (`meta`) records unless given (every row kept; an unknown label or an empty list
+    the classifier does not allow is an error naming file and line). Read before the classifier is loaded, so a bad
+    file fails in a second."""
     from agileclf.data.sampling import sample_rows
-    from agileclf.evaluate.multilabel import evaluate_multilabel
 
-    recorded = (getattr(classifier, "meta", None) or {}).get("data", {})
+    recorded = meta.get("data", {})
     label_field = label_field or recorded.get("label_field") or "labels"
     label_sep = label_sep or recorded.get("label_sep")
-    dataset = read_multilabel_examples(
-        data, text_field, label_field, None, label_sep, classifier.config.allow_empty, "keep-all"
-    )
+    allow_empty = bool(meta.get("params", {}).get("allow_empty", False))
+    dataset = read_multilabel_examples(data, text_field, label_field, None, label_sep, allow_empty, "keep-all")
     if max_test:
         dataset = dataset.subset(sample_rows(len(dataset), max_test, seed))
+    return dataset
+
+
+def evaluate_multilabel_rows(
+    classifier, dataset: MultiLabelDataset, threshold: float | None = None, report_dir: str | Path | None = None
+) -> dict:
+    """Metrics of a loaded multi-label classifier on rows from `read_multilabel_test`."""
+    from agileclf.evaluate.multilabel import evaluate_multilabel
+
     where = [f"{dataset.path}:{line}" for line in dataset.lines]
     result = evaluate_multilabel(classifier, dataset.texts, dataset.labels, threshold, report_dir, where)
-    return {"method": classifier.name, "task": "multilabel", "data": str(data), **result}
+    return {"method": classifier.name, "task": "multilabel", "data": str(dataset.path), **result}
 
 
 def predict_multilabel_records(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from agileclf.data.readers import is_std_stream
 from agileclf.data.streaming import Row, chunked, iter_rows, skip_rows
 from agileclf.data.writers import flat_row, open_writer, resume_point
 from agileclf.data.writers import output_format as stream_output_format
@@ -95,7 +96,7 @@ def write_predictions(rows: Iterable[dict], output: str | Path, fmt: str | None 
             count += 1
             yield row
 
-    if str(output) == "-":
+    if is_std_stream(output):
         for line in format_rows(counted(), fmt, delimiter):
             sys.stdout.write(line)
         sys.stdout.flush()

@@ -260,14 +260,16 @@ def evaluate_file(
     confusion matrix to `report_dir`."""
     from agileclf.artifact import read_meta, update_meta, write_json_atomic
 
-    if read_meta(model_dir, verify=False).get("task") == "multilabel":
-        from agileclf.methods import load_classifier
-        from agileclf.multilabel_workflow import evaluate_multilabel_file
+    meta = read_meta(model_dir, verify=False)
+    if meta.get("task") == "multilabel":
+        from agileclf.multilabel_workflow import evaluate_multilabel_rows, read_multilabel_test
+
+        field = None if label_field == "label" else label_field
+        dataset = read_multilabel_test(data, meta, text_field, field, label_sep, max_test, seed)
+        from agileclf.methods import load_classifier  # a bad file fails before this slow import
 
         classifier = load_classifier(model_dir, backbone=backbone, device=device)
-        result = evaluate_multilabel_file(classifier, data, text_field, None if label_field == "label" else label_field,
-                                          label_sep, threshold, max_test, seed, report_dir)  # fmt: skip
-        result = {"model": str(model_dir), **result}
+        result = {"model": str(model_dir), **evaluate_multilabel_rows(classifier, dataset, threshold, report_dir)}
         summary = {k: v for k, v in result.items() if k != "per_label"}
     elif check_task_name(task) not in ("label", "multilabel"):
         from agileclf.methods.multitask.workflow import evaluate_task_file

@@ -17,6 +17,11 @@ CONFLICT_POLICIES = ("keep-first", "drop", "error")
 FORMATS = ("jsonl", "csv", "tsv")
 
 
+def is_std_stream(path: str | Path | None) -> bool:
+    """Whether `path` names stdin or stdout: None or '-', as the command line writes it."""
+    return path is None or str(path) == "-"
+
+
 @dataclass
 class Dataset:
     """Validated examples of one file; `lines` holds each row's 1-based line number in that file."""

@@ -15,7 +15,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO
 
-from agileclf.data.readers import MAX_LINE_BYTES, delimited_records, json_record, text_value
+from agileclf.data.readers import MAX_LINE_BYTES, delimited_records, is_std_stream, json_record, text_value
 from agileclf.errors import DataError
 
 STREAM_FORMATS = ("jsonl", "csv", "tsv", "parquet", "lines")
@@ -32,7 +32,7 @@ class Row:
 
 def stream_format(path: str | Path | None) -> str:
     """The reader for `path`: by suffix; stdin (None or '-') and unknown suffixes read JSON-or-text lines."""
-    if path is None or str(path) == "-":
+    if is_std_stream(path):
         return "lines"
     suffix = Path(path).suffix.lower().lstrip(".")
     if suffix in ("jsonl", "json", "ndjson"):
@@ -53,7 +53,7 @@ def iter_rows(
     fmt = fmt or stream_format(source)
     if fmt not in STREAM_FORMATS:
         raise DataError(f"unknown input format '{fmt}'; use one of {', '.join(STREAM_FORMATS)}")
-    name = "<stdin>" if source is None or str(source) == "-" else str(source)
+    name = "<stdin>" if is_std_stream(source) else str(source)
     if name != "<stdin>" and not Path(name).is_file():
         raise DataError(f"{name}: no such file")
     if fmt == "parquet":
@@ -74,7 +74,7 @@ def iter_rows(
 def check_first_rows(source: str | Path | None, text_field: str = "text", rows: int = 1000) -> None:
     """Read the first `rows` rows of a file (not stdin, which can be read once) and raise their first error: a
     command checks its input this way before it loads a model, which takes seconds."""
-    if source is None or str(source) == "-":
+    if is_std_stream(source):
         return
     reader = iter_rows(source, text_field)
     try:

@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from agileclf.data.readers import is_std_stream
 from agileclf.errors import DataError
 
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
@@ -22,7 +23,7 @@ OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
 def output_format(path: str | Path | None, fmt: str | None = None) -> str:
     """The writer for `path`: `fmt` if given, else by suffix (.csv and .tsv: csv, .parquet), else JSONL."""
     if fmt is None:
-        suffix = "" if path is None or str(path) == "-" else Path(path).suffix.lower().lstrip(".")
+        suffix = "" if is_std_stream(path) else Path(path).suffix.lower().lstrip(".")
         fmt = {"csv": "csv", "tsv": "csv", "parquet": "parquet"}.get(suffix, "jsonl")
     if fmt not in OUTPUT_FORMATS:
         raise DataError(f"unknown output format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}")
@@ -50,7 +51,7 @@ class RowWriter:
 
 class JsonlWriter(RowWriter):
     def __init__(self, path: str | Path | None, append: bool = False):
-        self._stdout = path is None or str(path) == "-"
+        self._stdout = is_std_stream(path)
         self._file = sys.stdout if self._stdout else open(path, "a" if append else "w", encoding="utf-8")  # noqa: SIM115
 
     def write(self, results: list[dict]) -> None:
@@ -68,7 +69,7 @@ class CsvWriter(RowWriter):
     `p(<label>)` column per label, other nested values (top_k, slots) JSON strings."""
 
     def __init__(self, path: str | Path | None, append: bool = False):
-        self._stdout = path is None or str(path) == "-"
+        self._stdout = is_std_stream(path)
         self._delimiter = "\t" if not self._stdout and str(path).lower().endswith(".tsv") else ","
         self._header: list[str] | None = _csv_header(Path(path), self._delimiter) if append else None
         self._file = sys.stdout if self._stdout else open(path, "a" if append else "w", encoding="utf-8", newline="")  # noqa: SIM115
@@ -149,7 +150,7 @@ class ParquetWriter(RowWriter):
 def open_writer(path: str | Path | None, fmt: str | None = None, append: bool = False) -> RowWriter:
     """The writer for `path`'s format (or `fmt`); `append` continues a resumable (JSONL or CSV) file."""
     fmt = output_format(path, fmt)
-    if fmt == "parquet" and (path is None or str(path) == "-"):
+    if fmt == "parquet" and is_std_stream(path):
         raise DataError("Parquet cannot be written to stdout; give --output FILE.parquet")
     if fmt == "csv":
         return CsvWriter(path, append)
