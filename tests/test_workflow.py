@@ -12,7 +12,7 @@ import pytest
 
 from agileclf.artifact import FORMAT_VERSION
 from agileclf.data import read_examples
-from agileclf.errors import ConfigError, DataError
+from agileclf.errors import ArtifactError, ConfigError, DataError
 from agileclf.workflow import fit_classifier, format_rows, output_format, predict_stream, train_from_file
 
 DEMO = Path(__file__).resolve().parents[1] / "src" / "agileclf" / "demo_data"
@@ -143,3 +143,23 @@ def test_fit_classifier_with_label_lists_trains_a_multilabel_classifier_with_cv_
     assert all(isinstance(row, list | tuple) for row in predicted)
     proba = classifier.predict_proba(texts[:3])
     assert proba.shape == (3, len(classifier.labels.names)) and not np.allclose(proba.sum(axis=1), 1.0)
+
+
+def test_train_refuses_an_out_path_it_cannot_replace_before_it_trains(tmp_path):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("the user's own file")
+    # the backbone is never loaded: the check comes first (it came after minutes of training before)
+    with pytest.raises(ArtifactError, match="notes.txt exists and is not an agileclf classifier"):
+        train_from_file(DEMO / "support_train.jsonl", "linear-probe", taken, backbone="no-such-backbone")
+    assert taken.read_text() == "the user's own file"
+
+
+def test_train_tells_when_the_labels_file_does_not_match_the_data(minilm, tmp_path):
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({"refund_request": "getting money back", "refund_requst": "a misspelt name"}))
+    told: list[str] = []
+    result = train_from_file(DEMO / "support_train.jsonl", "zero-shot", None, backbone=minilm, labels_file=labels,
+                             note=told.append)  # fmt: skip
+    assert "refund_requst" in result.classifier.labels.names
+    assert any("'refund_requst' not among the data's labels" in m and "refund_request" in m for m in told), told
+    assert any("no description for 'app_bug'" in m and "'refund_request'" not in m for m in told), told

@@ -59,14 +59,21 @@ def write_json_atomic(path: Path, payload: dict) -> None:
         raise
 
 
-def write_directory_atomic(path: str | Path, fill: Callable[[Path], None]) -> Path:
-    """Build a directory in a temporary sibling, then swap it in; an earlier directory survives a failure."""
+def check_replaceable(path: str | Path) -> None:
+    """Raise unless `path` is free, an empty folder or a classifier directory (which a save replaces): a command
+    checks its --out this way before it trains, not after."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and not (path / META_FILE).is_file() and (not path.is_dir() or any(path.iterdir())):
         raise ArtifactError(
             f"{path} exists and is not an agileclf classifier; refusing to overwrite it. Choose another --out"
         )
+
+
+def write_directory_atomic(path: str | Path, fill: Callable[[Path], None]) -> Path:
+    """Build a directory in a temporary sibling, then swap it in; an earlier directory survives a failure."""
+    path = Path(path)
+    check_replaceable(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
         fill(tmp)

@@ -74,6 +74,9 @@ def test_one_shot_count_or_method_name_stands_for_a_list_of_one(tiny_sets, tmp_p
     config.write_text(f'methods = "linear-probe"\nshots = 4\nseeds = 0\ndata = [{{path = "{tiny_sets[0]}"}}]\n')
     (grid,) = load_grid_file(config)
     assert (grid["methods"], grid["shots"], grid["seeds"]) == (["linear-probe"], [4], [0])
+    config.write_text(f'data = ["{tiny_sets[0]}"]\n')  # a path alone stands for {{path = ...}}
+    (grid,) = load_grid_file(config)
+    assert [d.path for d in grid["datasets"]] == [tiny_sets[0]]
 
 
 def test_unknown_keys_in_a_grid_file_are_named(tmp_path):

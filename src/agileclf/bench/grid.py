@@ -260,6 +260,8 @@ def _typed(key: str, value: Any, kind: Any, where: str) -> Any:
 
 def _dataset_spec(table: dict, base: Path, where: str) -> DatasetSpec:
     known = set(DATA_KEY_TYPES)
+    if isinstance(table, str):  # data = ["../data/sst2"]: a path alone
+        table = {"path": table}
     if not isinstance(table, dict) or "path" not in table or set(table) - known:
         raise ConfigError(f"{where}: a [[data]] table needs `path` and may have {', '.join(sorted(known - {'path'}))}")
     table = {
