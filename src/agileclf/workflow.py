@@ -111,10 +111,9 @@ def train_from_file(
 
     A file whose label field holds lists (or `task="multilabel"`) trains a multi-label classifier
     (agileclf.multilabel_workflow: label lists, `label_sep`, `allow_empty`, per-label `thresholds`)."""
+    from agileclf.artifact import check_replaceable
     from agileclf.data import LabelSet, read_examples, read_label_descriptions, sample_few_shot
     from agileclf.multilabel_workflow import resolve_task
-
-    from agileclf.artifact import check_replaceable
 
     params = dict(params or {})
     check_shots(shots)
