@@ -33,6 +33,18 @@ def test_top_k_defaults_to_one(client):
     assert all(len(r["top_k"]) == 1 for r in body["results"])
 
 
+def test_model_may_be_left_out_only_when_one_is_served(make_client, served_models):
+    one = make_client().post("/v1/classify", json={"texts": ["my parcel is late"]})
+    assert one.status_code == 200 and one.json()["model"] == "tickets"
+    two = make_client(models={"tickets": served_models["tickets"], "copy": served_models["tickets"]})
+    unnamed = two.post("/v1/classify", json={"texts": ["my parcel is late"]})
+    assert unnamed.status_code == 422
+    assert unnamed.json()["error"] == {
+        "field": "model", "message": "model: name one of the served models: copy, tickets", "type": "missing"
+    }  # fmt: skip
+    assert two.post("/v1/classify", json={"model": "copy", "texts": ["hi"]}).json()["model"] == "copy"
+
+
 def too_many(n):
     return json.dumps({"model": "tickets", "texts": ["hi"] * n})
 
@@ -44,7 +56,6 @@ BAD_INPUTS = [
     ("not an object", '["a", "b"]', "application/json", 422, "body"),
     ("null body", "null", "application/json", 422, "body"),
     ("missing texts", '{"model": "tickets"}', "application/json", 422, "texts"),
-    ("missing model", '{"texts": ["hi"]}', "application/json", 422, "model"),
     ("empty list", '{"model": "tickets", "texts": []}', "application/json", 422, "texts"),
     ("texts is a string", '{"model": "tickets", "texts": "hi"}', "application/json", 422, "texts"),
     ("non-string text", '{"model": "tickets", "texts": ["ok", 7]}', "application/json", 422, "texts[1]"),

@@ -112,39 +112,38 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, api
     @app.post("/v1/classify", response_model=ClassifyResponse, tags=["classify"], responses=ERRORS)
     async def classify(body: ClassifyRequest):  # type: ignore[valid-type]
         """Label each text; concurrent requests for one model share one batched predict_proba call."""
-        model = models.get(body.model)
+        served = ", ".join(sorted(models))
+        if body.model is None and len(models) > 1:
+            return error_response(422, f"model: name one of the served models: {served}", "missing", "model")
+        name = body.model if body.model is not None else next(iter(models))
+        model = models.get(name)
         if model is None:
-            served = ", ".join(sorted(models))
-            return error_response(
-                404, f"model: unknown model {body.model!r}; served: {served}", "unknown_model", "model"
-            )
+            return error_response(404, f"model: unknown model {name!r}; served: {served}", "unknown_model", "model")
         labels = model.labels
         if body.threshold is not None and model.task != "multilabel":
-            message = (
-                f"threshold: model {body.model!r} is single-label (one label per text); threshold needs multilabel"
-            )
+            message = f"threshold: model {name!r} is single-label (one label per text); threshold needs multilabel"
             return error_response(422, message, "threshold_not_applicable", "threshold")
         if body.top_k > len(labels):
-            message = f"top_k: {body.top_k} is more than the {len(labels)} labels of model {body.model!r}"
+            message = f"top_k: {body.top_k} is more than the {len(labels)} labels of model {name!r}"
             return error_response(422, message, "top_k_too_large", "top_k")
         try:
-            proba = await asyncio.wait_for(batchers[body.model].submit(body.texts), limits.request_timeout_s)
+            proba = await asyncio.wait_for(batchers[name].submit(body.texts), limits.request_timeout_s)
         except Overloaded as error:
             return error_response(503, str(error), "overloaded", headers={"Retry-After": "1"})
         except asyncio.TimeoutError:
             message = f"no answer within {limits.request_timeout_s} s; the server is overloaded, retry later"
             return error_response(503, message, "timeout", headers={"Retry-After": "1"})
         except Exception as error:  # the model itself failed: a bug or a broken artifact, not bad input
-            log.exception("model %r failed on a batch", body.model)
+            log.exception("model %r failed on a batch", name)
             return error_response(
-                500, f"model {body.model!r} failed ({type(error).__name__}); see the server log", "internal"
+                500, f"model {name!r} failed ({type(error).__name__}); see the server log", "internal"
             )
         results = format_results(proba, labels, body.top_k)
         if model.task == "multilabel":
             for result, chosen, row in zip(results, model.classifier.decide(proba, body.threshold), proba, strict=True):
                 result["labels"] = chosen
                 result["probabilities"] = {n: round(float(p), 6) for n, p in zip(labels, row, strict=True)}
-        return {"model": body.model, "task": model.task, "results": results}
+        return {"model": name, "task": model.task, "results": results}
 
     @app.get("/metrics", tags=["health"], response_class=Response)
     async def prometheus_metrics() -> Response:

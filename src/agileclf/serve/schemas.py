@@ -17,7 +17,9 @@ def classify_request_model(limits: Limits) -> type[BaseModel]:
     class ClassifyRequest(BaseModel):
         model_config = ConfigDict(extra="forbid")
 
-        model: str = Field(description="name of a served classifier (see GET /v1/models)")
+        model: str | None = Field(
+            None, description="name of a served classifier (see GET /v1/models); may be left out when one is served"
+        )
         texts: list[Text] = Field(
             min_length=1, max_length=limits.max_texts, description="texts to classify, strings only"
         )
