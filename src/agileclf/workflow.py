@@ -113,6 +113,7 @@ def train_from_file(
     (agileclf.multilabel_workflow: label lists, `label_sep`, `allow_empty`, per-label `thresholds`)."""
     from agileclf.artifact import check_replaceable
     from agileclf.data import LabelSet, read_examples, read_label_descriptions, sample_few_shot
+    from agileclf.data.labels import description_mismatches
     from agileclf.multilabel_workflow import resolve_task
 
     params = dict(params or {})
@@ -169,7 +170,7 @@ def train_from_file(
     descriptions = read_label_descriptions(labels_file) if labels_file else None
     label_set = LabelSet.from_labels(dataset.labels, descriptions)
     if descriptions:
-        for message in _description_mismatches(labels_file, set(dataset.labels), set(descriptions)):
+        for message in description_mismatches(labels_file, set(dataset.labels), set(descriptions)):
             tell(message)
     validation = None
     if valid:
@@ -200,20 +201,6 @@ def train_from_file(
             info["synthetic"] = synthetic
         result.path = result.classifier.save(out_dir, extra={"data": info, "fit_s": round(result.fit_s, 3)})
     return result
-
-
-def _description_mismatches(labels_file: str | Path, in_data: set[str], described: set[str]) -> list[str]:
-    """Notes on a --labels file that does not match the data's labels: a misspelt name there is otherwise silent."""
-    messages = []
-    if extra := sorted(described - in_data):
-        messages.append(
-            f"{labels_file}: {', '.join(map(repr, extra))} not among the data's labels: still a class of the "
-            "classifier, one that only label-name methods (zero-shot) can predict. Misspelt? The data's labels: "
-            + ", ".join(sorted(in_data))
-        )
-    if bare := sorted(in_data - described):
-        messages.append(f"{labels_file}: no description for {', '.join(map(repr, bare))}; the label name is used")
-    return messages
 
 
 def _default_method(task: str, note: Note) -> str:

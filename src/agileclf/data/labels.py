@@ -104,3 +104,17 @@ def read_label_descriptions(path: str | Path) -> dict[str, str]:
     if not descriptions:
         raise DataError(f"{path}: no label descriptions found")
     return descriptions
+
+
+def description_mismatches(labels_file: str | Path, in_data: set[str], described: set[str]) -> list[str]:
+    """Notes on a --labels file that does not match the data's labels: a misspelt name there is otherwise silent."""
+    messages = []
+    if extra := sorted(described - in_data):
+        messages.append(
+            f"{labels_file}: {', '.join(map(repr, extra))} not among the data's labels: still a class of the "
+            "classifier, one that only label-name methods (zero-shot) can predict. Misspelt? The data's labels: "
+            + ", ".join(sorted(in_data))
+        )
+    if bare := sorted(in_data - described):
+        messages.append(f"{labels_file}: no description for {', '.join(map(repr, bare))}; the label name is used")
+    return messages
