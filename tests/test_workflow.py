@@ -13,7 +13,14 @@ import pytest
 from agileclf.artifact import FORMAT_VERSION
 from agileclf.data import read_examples
 from agileclf.errors import ArtifactError, ConfigError, DataError
-from agileclf.workflow import fit_classifier, format_rows, output_format, predict_stream, train_from_file
+from agileclf.workflow import (
+    evaluate_file,
+    fit_classifier,
+    format_rows,
+    output_format,
+    predict_stream,
+    train_from_file,
+)
 
 DEMO = Path(__file__).resolve().parents[1] / "src" / "agileclf" / "demo_data"
 
@@ -163,3 +170,10 @@ def test_train_tells_when_the_labels_file_does_not_match_the_data(minilm, tmp_pa
     assert "refund_requst" in result.classifier.labels.names
     assert any("'refund_requst' not among the data's labels" in m and "refund_request" in m for m in told), told
     assert any("no description for 'app_bug'" in m and "'refund_request'" not in m for m in told), told
+
+
+def test_evaluate_refuses_a_report_dir_that_is_a_file_before_it_reads_anything(tmp_path):
+    taken = tmp_path / "report"
+    taken.write_text("the user's own file")
+    with pytest.raises(ArtifactError, match="report exists and is a file; --report-dir takes a folder"):
+        evaluate_file(tmp_path / "no-model", tmp_path / "no-data.jsonl", report_dir=taken)

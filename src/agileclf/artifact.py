@@ -59,6 +59,16 @@ def write_json_atomic(path: Path, payload: dict) -> None:
         raise
 
 
+def check_output_path(path: str | Path, option: str, folder: bool) -> None:
+    """Raise when `path` exists as the wrong kind for a command's output (a file where a folder goes, or the
+    reverse): checked before the command's work, not when it writes its results."""
+    path = Path(path)
+    if folder and path.exists() and not path.is_dir():
+        raise ArtifactError(f"{path} exists and is a file; {option} takes a folder")
+    if not folder and path.is_dir():
+        raise ArtifactError(f"{path} is a folder; {option} takes a file")
+
+
 def check_replaceable(path: str | Path) -> None:
     """Raise unless `path` is free, an empty folder or a classifier directory (which a save replaces): a command
     checks its --out this way before it trains, not after."""

@@ -139,9 +139,12 @@ def predict(
         return
     if engine != "local":
         raise AgileclfError(f"--engine must be local or ray, not {engine!r}")
+    from agileclf.artifact import check_output_path
     from agileclf.data.streaming import check_first_rows
 
     check_first_rows(input_path, text_field)  # a malformed file fails before the imports and the model load
+    if output_path != "-":
+        check_output_path(output_path, "--output", folder=False)
     from agileclf.methods import load_classifier
     from agileclf.workflow import predict_file
 

@@ -265,8 +265,10 @@ def evaluate_file(
 ) -> dict:
     """Metrics of a saved classifier on a labelled file; recorded in its agileclf.json (`record`), written with a
     confusion matrix to `report_dir`."""
-    from agileclf.artifact import read_meta, update_meta, write_json_atomic
+    from agileclf.artifact import check_output_path, read_meta, update_meta, write_json_atomic
 
+    if report_dir:
+        check_output_path(report_dir, "--report-dir", folder=True)
     meta = read_meta(model_dir, verify=False)
     if meta.get("task") == "multilabel":
         from agileclf.multilabel_workflow import evaluate_multilabel_rows, read_multilabel_test

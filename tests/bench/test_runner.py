@@ -13,7 +13,7 @@ from agileclf.bench.grid import grid_spec
 from agileclf.bench.plots import write_plots
 from agileclf.bench.report import write_report
 from agileclf.bench.runner import read_results
-from agileclf.errors import ConfigError
+from agileclf.errors import ArtifactError, ConfigError
 
 REQUIRED = ("dataset", "method", "peer", "shots", "seed", "accuracy", "macro_f1", "fit_s", "predict_ms", "peak_mb")
 
@@ -67,6 +67,12 @@ def test_every_method_in_a_cell_sees_the_same_examples(tiny_sets, tmp_path, mini
     assert all(len(hashes) == 1 for hashes in by_group.values())
     # different seeds draw different samples (4 texts per class, 2 drawn)
     assert len({h for (d, _, _), hs in by_group.items() if d == "sentiment" for h in hs}) == 2
+
+
+def test_an_out_path_that_is_a_file_is_refused(tiny_sets, tmp_path):
+    (tmp_path / "out").write_text("the user's own file")
+    with pytest.raises(ArtifactError, match="out exists and is a file; --out takes a folder"):
+        run_grid(micro_grid(tiny_sets), tmp_path / "out", log=lambda _: None)
 
 
 def test_resume_skips_finished_cells_and_runs_the_rest(tiny_sets, tmp_path, minilm, monkeypatch):

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from agileclf.data.writers import open_writer, output_format, resume_point
-from agileclf.errors import DataError
+from agileclf.errors import ArtifactError, DataError
 from agileclf.predictions import format_rows
 
 ROWS = [
@@ -55,3 +55,8 @@ def test_resume_point_of_an_empty_or_header_only_file(tmp_path):
     assert resume_point(path).rows == 0
     path.write_text("text,lab")
     assert (resume_point(path).rows, path.read_text()) == (0, "")
+
+
+def test_an_output_path_that_is_a_folder_is_refused(tmp_path):
+    with pytest.raises(ArtifactError, match="is a folder; --output takes a file"):
+        open_writer(tmp_path)

@@ -79,3 +79,12 @@ def test_the_command_defaults_are_the_library_defaults():
     assert len(shared) >= 12
     assert {f.name: options[f.name].default.default for f in shared} == {f.name: f.default for f in shared}
     assert GenerationSettings().temperature == 0.7  # chosen on dev rows (generate.py)
+
+
+def test_outputs_of_the_wrong_kind_fail_before_the_model_loads(few_shot_file, tmp_path):
+    (tmp_path / "taken.report").write_text("a file where the reports folder goes")
+    base = ["synthesize", str(few_shot_file), "-b", str(tmp_path / "no-such-lm"), "-n", "2", "-q"]
+    folder = CliRunner().invoke(app, [*base, "-o", str(tmp_path)])
+    assert f"{tmp_path} is a folder; --out takes a file" in str(folder.exception)
+    reports = CliRunner().invoke(app, [*base, "-o", str(tmp_path / "taken.jsonl")])
+    assert "taken.report exists and is a file; --report-dir takes a folder" in str(reports.exception)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agileclf.artifact import check_output_path
 from agileclf.bench.grid import BenchGrid, Cell, DatasetSpec, applicable_methods
 from agileclf.bench.peers import make_peer
 from agileclf.data import Dataset, LabelSet, read_examples, sample_few_shot
@@ -290,6 +291,7 @@ def run_grid(
     from agileclf.backbones import load_backbone
 
     out_dir = Path(out_dir)
+    check_output_path(out_dir, "--out", folder=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     results = out_dir / RESULTS_FILE
     rows = read_results(out_dir)

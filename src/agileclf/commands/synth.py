@@ -47,6 +47,7 @@ def synthesize(
 ) -> None:
     """Write synthetic examples per class with a causal LM, filter them, and report what was kept."""
     setup(quiet)
+    from agileclf.artifact import check_output_path
     from agileclf.backbones import load_backbone
     from agileclf.data import read_examples, read_label_descriptions, sample_few_shot
     from agileclf.synth import FilterSettings, GenerationSettings
@@ -55,6 +56,8 @@ def synthesize(
     from agileclf.workflow import check_shots
 
     check_shots(shots)
+    check_output_path(out_path, "--out", folder=False)  # before minutes of generation, not after
+    check_output_path(report_dir or out_path.with_name(out_path.stem + ".report"), "--report-dir", folder=True)
     dataset = read_examples(data, text_field, label_field, min_classes=2)
     if shots:
         dataset = dataset.subset(sample_few_shot(dataset.labels, shots, seed).indices)

@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from agileclf.artifact import check_output_path
 from agileclf.data.readers import is_std_stream
 from agileclf.errors import DataError
 
@@ -150,6 +151,8 @@ class ParquetWriter(RowWriter):
 def open_writer(path: str | Path | None, fmt: str | None = None, append: bool = False) -> RowWriter:
     """The writer for `path`'s format (or `fmt`); `append` continues a resumable (JSONL or CSV) file."""
     fmt = output_format(path, fmt)
+    if not is_std_stream(path):
+        check_output_path(path, "--output", folder=False)
     if fmt == "parquet" and is_std_stream(path):
         raise DataError("Parquet cannot be written to stdout; give --output FILE.parquet")
     if fmt == "csv":
