@@ -83,6 +83,8 @@ def test_csv_row_with_wrong_column_count(write_file):
 def test_missing_file_and_unknown_extension(tmp_path, write_file):
     with pytest.raises(DataError, match="no such file"):
         read_examples(tmp_path / "nope.jsonl")
+    with pytest.raises(DataError, match=f"{tmp_path} is a folder, not a data file"):
+        read_examples(tmp_path)
     with pytest.raises(DataError, match=r"unknown file type '\.xlsx'"):
         read_examples(write_file("a.xlsx", GOOD))
 

@@ -181,3 +181,5 @@ def test_check_first_rows_raises_an_error_among_the_first_rows_only(tmp_path):
     check_first_rows("-")  # stdin can be read only once: it is checked as it is labelled
     with pytest.raises(DataError, match="no such file"):
         check_first_rows(tmp_path / "missing.csv")
+    with pytest.raises(DataError, match="is a folder, not a data file"):
+        check_first_rows(tmp_path)

@@ -22,6 +22,7 @@ from agileclf.data.readers import (
     _resolve_conflicts,
     detect_format,
     read_rows,
+    require_file,
     text_value,
 )
 from agileclf.errors import DataError
@@ -86,9 +87,7 @@ def read_multilabel_examples(
     the cell is split by `label_sep`; without one, the one separator of `CANDIDATE_SEPARATORS` found in the
     column is used (several found: an error asking for --label-sep).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
+    path = require_file(path)
     if on_conflict not in (*CONFLICT_POLICIES, "keep-all"):
         raise DataError(f"on_conflict must be one of {', '.join(CONFLICT_POLICIES)}, keep-all, not '{on_conflict}'")
     if label_sep is not None and not label_sep.strip():

@@ -17,6 +17,16 @@ CONFLICT_POLICIES = ("keep-first", "drop", "error")
 FORMATS = ("jsonl", "csv", "tsv")
 
 
+def require_file(path: str | Path) -> Path:
+    """`path` as a Path, or a DataError saying it is missing or is a folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a data file")
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    return path
+
+
 def is_std_stream(path: str | Path | None) -> bool:
     """Whether `path` names stdin or stdout: None or '-', as the command line writes it."""
     return path is None or str(path) == "-"
@@ -83,9 +93,7 @@ def read_examples(
     Duplicate texts with conflicting labels are resolved by `on_conflict`: keep the first label (warn), drop
     every copy (warn), or raise. `min_classes=2` is what training needs.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
+    path = require_file(path)
     if on_conflict not in CONFLICT_POLICIES:
         raise DataError(f"on_conflict must be one of {', '.join(CONFLICT_POLICIES)}, not '{on_conflict}'")
     fmt, rows = read_rows(path, fmt, max_line_bytes)

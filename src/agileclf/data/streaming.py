@@ -15,7 +15,14 @@ from itertools import islice
 from pathlib import Path
 from typing import IO
 
-from agileclf.data.readers import MAX_LINE_BYTES, delimited_records, is_std_stream, json_record, text_value
+from agileclf.data.readers import (
+    MAX_LINE_BYTES,
+    delimited_records,
+    is_std_stream,
+    json_record,
+    require_file,
+    text_value,
+)
 from agileclf.errors import DataError
 
 STREAM_FORMATS = ("jsonl", "csv", "tsv", "parquet", "lines")
@@ -54,8 +61,8 @@ def iter_rows(
     if fmt not in STREAM_FORMATS:
         raise DataError(f"unknown input format '{fmt}'; use one of {', '.join(STREAM_FORMATS)}")
     name = "<stdin>" if is_std_stream(source) else str(source)
-    if name != "<stdin>" and not Path(name).is_file():
-        raise DataError(f"{name}: no such file")
+    if name != "<stdin>":
+        require_file(name)
     if fmt == "parquet":
         yield from _parquet_rows(Path(name), text_field)
         return
