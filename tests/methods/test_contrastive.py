@@ -49,6 +49,8 @@ def test_bad_parameters_are_user_errors():
         make_method("contrastive", stop_after_zero_loss=-1)
     with pytest.raises(ConfigError, match="end_to_end must be >= 0"):
         make_method("contrastive", end_to_end=-1)
+    with pytest.raises(ConfigError, match="mixed_precision must be one of"):
+        make_method("contrastive", mixed_precision="int8")
     with pytest.raises(ValueError, match="single-label only"):
         MultiLabelContrastiveConfig(end_to_end=2)
 
@@ -72,6 +74,23 @@ def test_fit_tunes_a_copy_of_the_encoder_and_predicts_probabilities(fitted, mini
     assert proba.shape == (2, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
     assert fitted.predict(TEXTS).tolist() == LABELS
+
+
+def test_bf16_autocast_tunes_in_bf16_and_keeps_fp32_weights(minilm, tmp_path):
+    params = {"min_steps": 3, "steps_per_label": 0, "passes": 1, "batch_size": 8, "lr": 1e-4, "seed": 0}
+    bf16 = make_method("contrastive", backbone=minilm, mixed_precision="bf16", **params).fit(TEXTS, LABELS)
+    # accelerate's per-process state holds bf16 after that fit; an fp32 fine-tuning in the same process still runs
+    assert make_method("finetune", minilm, min_steps=2, seed=0).fit(TEXTS, LABELS).predict(TEXTS[:1])
+    fp32 = make_method("contrastive", backbone=minilm, mixed_precision="no", **params).fit(TEXTS, LABELS)
+    weights = dict(bf16.backbone.model.named_parameters())
+    name = next(n for n in weights if "encoder.layer.5" in n and n.endswith("weight"))
+    assert weights[name].dtype == torch.float32  # autocast: only the arithmetic is bf16
+    assert not torch.equal(weights[name], dict(fp32.backbone.model.named_parameters())[name])  # same seed, in fp32
+    assert not torch.equal(weights[name], dict(minilm.model.named_parameters())[name])  # it moved
+    assert bf16.predict(TEXTS).tolist() == LABELS
+    bf16.save(tmp_path / "bf16")  # it predicts in fp32, as its loaded copy does (no autocast left on its forward)
+    np.testing.assert_allclose(load_classifier(tmp_path / "bf16").predict_proba(TEXTS), bf16.predict_proba(TEXTS),
+                               atol=1e-6)  # fmt: skip
 
 
 def test_save_and_load_give_the_same_probabilities(fitted, tmp_path):
@@ -239,4 +258,18 @@ def test_tuning_with_progress_shows_a_bar_and_prints_nothing_else(minilm, monkey
     captured = capsys.readouterr()
     assert clf.steps == 2 and "train_runtime" not in captured.out + captured.err  # the trainer's metrics dict
     assert "widget" not in captured.err  # sentence-transformers' model-card sampling, for a card never written
-    assert f"contrastive {len(TEXTS)} examples" in captured.err and "2/2" in captured.err  # the bar, named
+    assert f"contrastive {len(TEXTS)} examples" in captured.err and "/2 [" in captured.err  # the bar, named
+
+
+def test_auto_mixed_precision_is_bf16_only_where_the_hardware_multiplies_it_natively(monkeypatch):
+    from agileclf.methods import training
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    assert not training.native_bf16(cpu) and training.resolve_mixed_precision("auto", cpu) == "no"
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    assert training.native_bf16(cpu) and training.resolve_mixed_precision("auto", cpu) == "bf16"
+    assert training.resolve_mixed_precision("no", cpu) == "no"  # an explicit setting is kept
+    assert training.resolve_mixed_precision("fp16", cpu) == "no"  # GPU only
+    assert ContrastiveConfig().mixed_precision == "auto" and MultiLabelContrastiveConfig().mixed_precision == "no"

@@ -71,6 +71,18 @@ def test_same_seed_same_model(minilm):
     np.testing.assert_allclose(runs[0].predict_proba(test_texts), runs[1].predict_proba(test_texts), atol=1e-6)
 
 
+def test_bf16_finetune_on_cpu_trains_in_bf16_and_predicts_like_its_saved_copy(minilm, tmp_path):
+    # the shared loop takes bf16 on a CPU too (it was GPU-only: -p mixed_precision=bf16 did nothing here)
+    texts, labels = flatten(TRAIN)
+    test_texts, _ = flatten(TEST)
+    bf16 = make_method("finetune", minilm, min_steps=8, seed=3, mixed_precision="bf16").fit(texts, labels)
+    fp32 = make_method("finetune", minilm, min_steps=8, seed=3).fit(texts, labels)
+    assert not np.allclose(bf16.predict_proba(test_texts), fp32.predict_proba(test_texts), atol=1e-6)
+    bf16.save(tmp_path / "bf16")
+    np.testing.assert_allclose(load_classifier(tmp_path / "bf16").predict_proba(test_texts),
+                               bf16.predict_proba(test_texts), atol=1e-6)  # fmt: skip
+
+
 def test_zero_shot_needs_no_examples_and_uses_descriptions(minilm):
     labels = LabelSet(["neg", "pos"], {"neg": "a negative, bad review", "pos": "a positive, good review"})
     classifier = make_method("zero-shot", minilm).fit([], [], label_set=labels)

@@ -29,13 +29,17 @@ MIXED_PRECISIONS = ("no", "fp16", "bf16")
 class AccelerateConfig(MethodConfig):
     """How the loop runs; every method that trains weights has these parameters."""
 
-    mixed_precision: str = param("no", "'no', 'fp16' or 'bf16' autocast while training (GPU)")
+    mixed_precision: str = param(
+        "no",
+        "autocast while training, 'no', 'bf16' or 'fp16' (GPU only); bf16 is faster only where the CPU (AVX512-BF16, "
+        "AMX) or GPU multiplies bfloat16 natively; 'auto': bf16 there, else 'no'",
+    )
     grad_accumulation: int = param(1, "batches whose gradients are summed before one optimizer update")
 
     def __post_init__(self) -> None:
-        if self.mixed_precision not in MIXED_PRECISIONS:
+        if self.mixed_precision not in ("auto", *MIXED_PRECISIONS):
             raise ValueError(
-                f"mixed_precision must be one of {', '.join(MIXED_PRECISIONS)}, not {self.mixed_precision!r}"
+                f"mixed_precision must be one of auto, {', '.join(MIXED_PRECISIONS)}, not {self.mixed_precision!r}"
             )
         if self.grad_accumulation < 1:
             raise ValueError(f"grad_accumulation must be at least 1, not {self.grad_accumulation}")
@@ -68,6 +72,45 @@ class LowLossStop:
         self.updates = step
         self.run = self.run + 1 if loss < self.threshold else 0
         return self.run >= self.patience
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether `device` multiplies bfloat16 natively (CUDA with bf16; a CPU with AVX512-BF16 or AMX), where bf16
+    autocast is faster; elsewhere bf16 is emulated and slower than fp32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    # torch has no public query for the CPU's bf16 instructions; these private ones exist since torch 2.1
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return device.type == "cpu" and any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+
+
+def resolve_mixed_precision(setting: str, device: torch.device) -> str:
+    """The autocast to train with on `device`: 'auto' is 'bf16' where it multiplies bfloat16 natively (native_bf16),
+    else 'no'; 'fp16' on a CPU is 'no' (there are no fp16 CPU kernels to speak of); any other setting as given."""
+    if setting == "auto":
+        return "bf16" if native_bf16(device) else "no"
+    return "no" if setting == "fp16" and device.type == "cpu" else setting
+
+
+def allow_mixed_precision(precision: str) -> None:
+    """Let this process's next Accelerator use `precision`: accelerate keeps one AcceleratorState per process and
+    refuses an Accelerator whose mixed precision differs from the first one's, while each fit here picks its own
+    (a bf16 contrastive tuning, then an fp32 fine-tuning). The state is cleared only when it holds another
+    precision, and its distributed part (PartialState) is kept."""
+    from accelerate.state import AcceleratorState
+
+    held = AcceleratorState._shared_state.get("_mixed_precision")
+    if held is not None and held != precision:
+        AcceleratorState._reset_state()
+
+
+def drop_autocast(module: nn.Module) -> None:
+    """Undo accelerate's mixed-precision wrapper: under bf16 or fp16 it wraps the module's forward in autocast and
+    leaves it there after training, so the trained module would predict in half precision while a saved-then-loaded
+    copy predicts in fp32."""
+    from accelerate.utils import extract_model_from_parallel
+
+    extract_model_from_parallel(module, keep_fp32_wrapper=False)
 
 
 def is_main_process() -> bool:
@@ -139,9 +182,11 @@ def run_loop(
     from transformers import get_linear_schedule_with_warmup
 
     device = module_device(module)
+    precision = resolve_mixed_precision(mixed_precision, device)
+    allow_mixed_precision(precision)
     accelerator = Accelerator(
         cpu=device.type == "cpu",
-        mixed_precision=mixed_precision if device.type != "cpu" else "no",
+        mixed_precision=precision,
         gradient_accumulation_steps=grad_accumulation,
         # encoders compute outputs no loss reads (BERT's pooler), which plain DDP refuses under several processes
         kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
@@ -205,6 +250,7 @@ def run_loop(
             if stop:
                 break
     bar.close()
+    drop_autocast(module)
     module.eval()
     if best is not None:
         validation.restore(best)

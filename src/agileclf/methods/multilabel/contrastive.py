@@ -24,6 +24,7 @@ from agileclf.methods.registry import register
 class MultiLabelContrastiveConfig(ContrastiveConfig, MultiLabelFields):
     loss: str = "batch-cosine"
     anchors: int | None = 0  # measured on single-label sets only (contrastive.AUTO_ANCHORS)
+    mixed_precision: str = "no"  # bf16 autocast was measured on single-label sets only
 
     def __post_init__(self) -> None:
         super().__post_init__()
