@@ -153,7 +153,7 @@ def open_writer(path: str | Path | None, fmt: str | None = None, append: bool = 
     fmt = output_format(path, fmt)
     if not is_std_stream(path):
         check_output_path(path, "--output", folder=False)
-    if fmt == "parquet" and is_std_stream(path):
+    elif fmt == "parquet":
         raise DataError("Parquet cannot be written to stdout; give --output FILE.parquet")
     if fmt == "csv":
         return CsvWriter(path, append)

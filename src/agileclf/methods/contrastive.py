@@ -36,10 +36,9 @@ from agileclf.methods.heads import (
 from agileclf.methods.inference import FastInference, check_inference, inference_param
 from agileclf.methods.registry import register
 from agileclf.methods.training import (
-    MIXED_PRECISIONS,
-    allow_mixed_precision,
+    check_mixed_precision,
     drop_autocast,
-    resolve_mixed_precision,
+    prepare_mixed_precision,
     run_loop,
     shuffled_batches,
 )
@@ -121,10 +120,7 @@ class ContrastiveConfig(MethodConfig):
             raise ValueError(f"end_to_end_head must be 'fitted' or 'zeros', not {self.end_to_end_head!r}")
         if self.stop_after_zero_loss < 0:
             raise ValueError(f"stop_after_zero_loss must be >= 0, got {self.stop_after_zero_loss}")
-        if self.mixed_precision not in ("auto", *MIXED_PRECISIONS):
-            raise ValueError(
-                f"mixed_precision must be one of auto, {', '.join(MIXED_PRECISIONS)}, not {self.mixed_precision!r}"
-            )
+        check_mixed_precision(self.mixed_precision)
         if self.end_to_end < 0:
             raise ValueError(f"end_to_end must be >= 0 epochs, got {self.end_to_end}")
         if "{label}" not in self.anchor_template:
@@ -300,8 +296,7 @@ def _train(model, texts: list[str], targets: list, cfg: ContrastiveConfig, steps
     from sentence_transformers.sentence_transformer.training_args import BatchSamplers
 
     train = Dataset.from_dict({"sentence": list(texts), "label": list(targets)})
-    precision = resolve_mixed_precision(cfg.mixed_precision, model.device)
-    allow_mixed_precision(precision)  # the trainer's Accelerator takes it
+    precision = prepare_mixed_precision(cfg.mixed_precision, model.device)  # the trainer's Accelerator takes it
     loss = ZeroLossSkipsBackward(loss, model)
     with tempfile.TemporaryDirectory(prefix="agileclf-contrastive-") as tmp, quiet_loading():
         args = SentenceTransformerTrainingArguments(

@@ -25,6 +25,12 @@ from agileclf.progress import progress
 MIXED_PRECISIONS = ("no", "fp16", "bf16")
 
 
+def check_mixed_precision(setting: str) -> None:
+    """A config's `mixed_precision`: 'auto' or one of MIXED_PRECISIONS."""
+    if setting not in ("auto", *MIXED_PRECISIONS):
+        raise ValueError(f"mixed_precision must be one of auto, {', '.join(MIXED_PRECISIONS)}, not {setting!r}")
+
+
 @dataclass
 class AccelerateConfig(MethodConfig):
     """How the loop runs; every method that trains weights has these parameters."""
@@ -37,10 +43,7 @@ class AccelerateConfig(MethodConfig):
     grad_accumulation: int = param(1, "batches whose gradients are summed before one optimizer update")
 
     def __post_init__(self) -> None:
-        if self.mixed_precision not in ("auto", *MIXED_PRECISIONS):
-            raise ValueError(
-                f"mixed_precision must be one of auto, {', '.join(MIXED_PRECISIONS)}, not {self.mixed_precision!r}"
-            )
+        check_mixed_precision(self.mixed_precision)
         if self.grad_accumulation < 1:
             raise ValueError(f"grad_accumulation must be at least 1, not {self.grad_accumulation}")
 
@@ -92,16 +95,18 @@ def resolve_mixed_precision(setting: str, device: torch.device) -> str:
     return "no" if setting == "fp16" and device.type == "cpu" else setting
 
 
-def allow_mixed_precision(precision: str) -> None:
-    """Let this process's next Accelerator use `precision`: accelerate keeps one AcceleratorState per process and
-    refuses an Accelerator whose mixed precision differs from the first one's, while each fit here picks its own
-    (a bf16 contrastive tuning, then an fp32 fine-tuning). The state is cleared only when it holds another
-    precision, and its distributed part (PartialState) is kept."""
+def prepare_mixed_precision(setting: str, device: torch.device) -> str:
+    """resolve_mixed_precision, with this process's next Accelerator allowed to use it: accelerate keeps one
+    AcceleratorState per process and refuses an Accelerator whose mixed precision differs from the first one's,
+    while each fit here picks its own (a bf16 contrastive tuning, then an fp32 fine-tuning). The state is cleared
+    only when it holds another precision, and its distributed part (PartialState) is kept."""
     from accelerate.state import AcceleratorState
 
+    precision = resolve_mixed_precision(setting, device)
     held = AcceleratorState._shared_state.get("_mixed_precision")
     if held is not None and held != precision:
         AcceleratorState._reset_state()
+    return precision
 
 
 def drop_autocast(module: nn.Module) -> None:
@@ -182,8 +187,7 @@ def run_loop(
     from transformers import get_linear_schedule_with_warmup
 
     device = module_device(module)
-    precision = resolve_mixed_precision(mixed_precision, device)
-    allow_mixed_precision(precision)
+    precision = prepare_mixed_precision(mixed_precision, device)
     accelerator = Accelerator(
         cpu=device.type == "cpu",
         mixed_precision=precision,
