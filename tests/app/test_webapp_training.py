@@ -118,12 +118,29 @@ def test_unknown_method_or_parameter_is_refused_before_queueing(trained):
     assert bad.status_code == 422 and "zzz" in bad.json()["error"]["message"]
 
 
-def test_too_few_examples_fails_with_a_message_and_keeps_the_data(make_client):
-    client = make_client()
+def test_too_few_examples_is_refused_before_queueing_and_keeps_the_data(make_client):
+    client = make_client(start_worker=False)
     cid = create_classifier(client, rows=example_rows()[:9])  # 'shipping' has 1, 'account' 0
-    job = train(client, cid)
-    assert job["status"] == "failed" and "every label needs at least 2 examples" in job["error"]
+    for path, body in [("train", {"method": "linear-probe"}), ("compare", {"methods": ["zero-shot"]})]:
+        refused = client.post(f"/api/classifiers/{cid}/{path}", json=body)
+        assert refused.status_code == 422, refused.text
+        message = refused.json()["error"]["message"]
+        assert "every label needs at least 2 examples" in message and "'account' has 0" in message
+    assert client.get(f"/api/classifiers/{cid}/jobs").json()["jobs"] == []
     assert len(client.get(f"/api/classifiers/{cid}/examples").json()["examples"]) == 9
+
+
+def test_a_job_whose_examples_were_deleted_while_queued_fails_with_a_message(make_client):
+    client = make_client(start_worker=False)
+    cid = create_classifier(client)
+    queued = client.post(f"/api/classifiers/{cid}/train", json={"method": "linear-probe"})
+    assert queued.status_code == 202, queued.text
+    examples = client.get(f"/api/classifiers/{cid}/examples").json()["examples"]
+    for example in [e for e in examples if e["label"] == "account"][1:]:
+        assert client.delete(f"/api/classifiers/{cid}/examples/{example['id']}").status_code == 200
+    assert client.app.state.ctx.jobs.run_next(timeout=1)
+    job = client.get(f"/api/jobs/{queued.json()['id']}").json()
+    assert job["status"] == "failed" and "'account' has 1" in job["error"]
 
 
 def test_second_request_is_queued_and_compare_trains_each_method(make_client):

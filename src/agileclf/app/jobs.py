@@ -18,7 +18,7 @@ from agileclf.app.models import JOB_ACTIVE, Job, utcnow
 from agileclf.app.settings import AppSettings
 from agileclf.app.store import Store, _get
 from agileclf.app.suggest import check_generator, suggest_examples
-from agileclf.app.training import Cancelled, check_method, train_version
+from agileclf.app.training import Cancelled, check_method, train_version, training_set
 from agileclf.errors import AgileclfError
 
 log = logging.getLogger("agileclf.app")
@@ -58,6 +58,7 @@ class JobQueue:
         self.store.classifier(classifier_id)
         if kind == "train":
             check_method(self.settings, method, params)
+            training_set(self.store, classifier_id)  # too few labels or examples: refused now, not a job that fails
         else:
             check_generator(self.settings)
         job = Job(classifier_id=classifier_id, kind=kind, method=method, params=params)

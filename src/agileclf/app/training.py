@@ -44,7 +44,9 @@ def check_method(settings: AppSettings, method: str, params: dict) -> None:
 
 
 def training_set(store: Store, classifier_id: int) -> tuple[list[str], list[str], LabelSet, int]:
-    """The current examples, the label set (order and descriptions) and the data version they are at."""
+    """The current examples, the label set (order and descriptions) and the data version they are at; Invalid
+    (422) with fewer than 2 labels or a label with fewer than 2 examples. Checked when a job is asked for and
+    again when it runs (the examples may change while it waits)."""
     for _attempt in range(5):  # read labels and examples of one data version, even while someone edits
         version = store.classifier(classifier_id).data_version
         labels, examples = store.labels(classifier_id), store.examples(classifier_id)
@@ -148,4 +150,4 @@ def _write_training_data(path: Path, texts: list[str], labels: list[str]) -> Non
     write_text_atomic(path, "\n".join(lines) + "\n")
 
 
-__all__ = ["Cancelled", "available_methods", "check_method", "train_version"]
+__all__ = ["Cancelled", "available_methods", "check_method", "train_version", "training_set"]
