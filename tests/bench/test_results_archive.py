@@ -13,7 +13,7 @@ from agileclf.evaluate.bootstrap import pooled_paired_bootstrap
 ROOT = Path(__file__).resolve().parents[2]
 ARCHIVE = ROOT / "benchmarks" / "results"
 # seeds per dev archive, where not 5
-DEV_SEEDS = {"synth-temperature-dev": 3, "fold-reuse-dev": 3, "fold-soup-dev": 3, "passes-dev": 3}
+DEV_SEEDS = {"synth-temperature-dev": 3, "fold-reuse-dev": 3, "fold-soup-dev": 3, "passes-dev": 3, "frozen1-dev-64": 3}
 
 
 @functools.cache
@@ -56,6 +56,9 @@ def pooled(run: str, dataset: str, method: str, against: str) -> str:
         ("bf16-dev", "trec", "contrastive:bf16", "contrastive"),
         ("bf16-64-dev", "trec", "contrastive:bf16", "contrastive"),
         ("bf16-sst2-8", "sst2", "auto", "setfit"),
+        ("frozen-sst2-8", "sst2", "auto", "setfit"),
+        ("frozen-sst2-8", "sst2", "auto:embeddings", "setfit"),
+        ("frozen-trec64", "trec", "auto", "setfit"),
         ("lora-targets-dev", "trec", "lora:all-linear", "lora"),
         ("icl-search-dev", "ag_news", "icl:deployed", "icl"),
         ("icl-draws-dev", "sst2", "icl:draws3", "icl:deployed"),
@@ -125,6 +128,11 @@ def test_the_docs_quote_the_archived_interval(run, dataset, method, against):
         ("fold-soup-dev", "ag_news", "fold-ensemble", "default"),
         ("passes-dev", "trec", "passes20", "default"),
         ("passes-dev", "ag_news", "passes20", "default"),
+        ("frozen1-dev", "sst2", "frozen-1", "default"),
+        ("frozen1-dev", "trec", "frozen-1", "default"),
+        ("frozen1-dev", "ag_news", "frozen-1", "default"),
+        ("frozen1-dev-64", "sst2", "frozen-1", "default"),
+        ("frozen1-dev-64", "trec", "frozen-1", "default"),
     ],
 )
 def test_the_docs_quote_the_dev_script_interval(run, dataset, variant, against):

@@ -70,10 +70,21 @@ def test_fit_tunes_a_copy_of_the_encoder_and_predicts_probabilities(fitted, mini
     name = next(n for n in frozen if "encoder.layer.5" in n and n.endswith("weight"))
     assert not torch.equal(tuned[name], frozen[name])  # the encoder moved
     assert fitted.backbone.model is not minilm.model  # the shared backbone did not
+    embedding_names = [n for n in frozen if ".embeddings." in n]
+    assert all(torch.equal(tuned[n], frozen[n]) for n in embedding_names)  # fixed (tune_embeddings=False)
+    assert all(p.requires_grad for p in fitted.backbone.model.parameters())  # trainable again after tuning
     proba = fitted.predict_proba(["what a lovely film", "so boring"])
     assert proba.shape == (2, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
     assert fitted.predict(TEXTS).tolist() == LABELS
+
+
+def test_tune_embeddings_tunes_the_embedding_layer_too(minilm):
+    params = {"min_steps": 3, "steps_per_label": 0, "passes": 1, "batch_size": 8, "lr": 1e-4, "seed": 0}
+    tuned = make_method("contrastive", backbone=minilm, tune_embeddings=True, **params).fit(TEXTS, LABELS)
+    weights, untuned = dict(tuned.backbone.model.named_parameters()), dict(minilm.model.named_parameters())
+    name = next(n for n in untuned if n.endswith("word_embeddings.weight"))
+    assert not torch.equal(weights[name], untuned[name])
 
 
 def test_bf16_autocast_tunes_in_bf16_and_keeps_fp32_weights(minilm, tmp_path):

@@ -25,6 +25,7 @@ class MultiLabelContrastiveConfig(ContrastiveConfig, MultiLabelFields):
     loss: str = "batch-cosine"
     anchors: int | None = 0  # measured on single-label sets only (contrastive.AUTO_ANCHORS)
     mixed_precision: str = "no"  # bf16 autocast was measured on single-label sets only
+    tune_embeddings: bool = True  # so were fixed embeddings
 
     def __post_init__(self) -> None:
         super().__post_init__()
