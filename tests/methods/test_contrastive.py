@@ -87,6 +87,18 @@ def test_tune_embeddings_tunes_the_embedding_layer_too(minilm):
     assert not torch.equal(weights[name], untuned[name])
 
 
+def test_the_embedding_layer_is_found_or_none_without_a_transformer(minilm):
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+
+    from agileclf.methods.contrastive import embedding_layer
+
+    layer = embedding_layer(minilm.model)
+    assert layer is minilm.model[0].auto_model.embeddings and layer.word_embeddings.weight.shape[1] == 384
+    static = SentenceTransformer(modules=[StaticEmbedding(minilm.tokenizer, embedding_dim=8)], device="cpu")
+    assert embedding_layer(static) is None  # its embeddings are the whole model: nothing is fixed
+
+
 def test_bf16_autocast_tunes_in_bf16_and_keeps_fp32_weights(minilm, tmp_path):
     params = {"min_steps": 3, "steps_per_label": 0, "passes": 1, "batch_size": 8, "lr": 1e-4, "seed": 0}
     bf16 = make_method("contrastive", backbone=minilm, mixed_precision="bf16", **params).fit(TEXTS, LABELS)

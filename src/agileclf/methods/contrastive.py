@@ -305,7 +305,8 @@ def _train(model, texts: list[str], targets: list, cfg: ContrastiveConfig, steps
 
     train = Dataset.from_dict({"sentence": list(texts), "label": list(targets)})
     precision = prepare_mixed_precision(cfg.mixed_precision, model.device)  # the trainer's Accelerator takes it
-    fixed = [] if cfg.tune_embeddings else [p for p in embedding_layer(model).parameters() if p.requires_grad]
+    layer = None if cfg.tune_embeddings else embedding_layer(model)
+    fixed = [p for p in layer.parameters() if p.requires_grad] if layer is not None else []
     with tempfile.TemporaryDirectory(prefix="agileclf-contrastive-") as tmp, quiet_loading(), frozen(fixed):
         loss = ZeroLossSkipsBackward(loss, model)  # after freezing: it zero-fills only what is tuned
         args = SentenceTransformerTrainingArguments(
@@ -334,10 +335,12 @@ def _train(model, texts: list[str], targets: list, cfg: ContrastiveConfig, steps
         return trainer.state.global_step
 
 
-def embedding_layer(model) -> torch.nn.Module:
+def embedding_layer(model) -> torch.nn.Module | None:
     """A sentence-transformers model's embedding layer: BERT-style `embeddings` (tokens, positions, types and their
-    norm), else the token embeddings."""
-    network = model[0].auto_model
+    norm), else the token embeddings; None without a transformer (a static embedding model is nothing else)."""
+    network = getattr(model[0], "auto_model", None)
+    if network is None:
+        return None
     layer = getattr(network, "embeddings", None)
     return layer if isinstance(layer, torch.nn.Module) else network.get_input_embeddings()
 
