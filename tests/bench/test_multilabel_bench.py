@@ -31,6 +31,8 @@ def test_bench_runs_methods_and_setfit_one_vs_rest_on_the_same_sample(tmp_path, 
     assert len({r["train_sha256"] for r in rows}) == 1  # the very same sample for everyone
     assert all(r["task"] == "multilabel" and 0 <= r["macro_f1"] <= 1 and r["n_test"] == 4 for r in rows)
     assert all(r["cv_macro_f1"] is not None for r in rows if not r["peer"])
+    assert all(r["fit_cpu_s"] > 0 and r["fit_s"] > 0 for r in rows)  # CPU seconds too: fair under shared load
+    assert all(r["cv_cpu_s"] > 0 for r in rows if not r["peer"]) and all(r["cv_cpu_s"] == 0 for r in rows if r["peer"])
     predicted = np.load(tmp_path / "out" / "predictions" / "reviews-3-0-setfit.npy")
     top1 = np.load(tmp_path / "out" / "predictions" / "reviews-3-0-setfit-top1.npy")
     assert predicted.shape == top1.shape == (4, 5)

@@ -51,6 +51,8 @@ def test_bad_parameters_are_user_errors():
         make_method("contrastive", end_to_end=-1)
     with pytest.raises(ConfigError, match="mixed_precision must be one of"):
         make_method("contrastive", mixed_precision="int8")
+    with pytest.raises(ConfigError, match="length_buckets must be >= 1"):
+        make_method("contrastive", length_buckets=0)
     with pytest.raises(ValueError, match="single-label only"):
         MultiLabelContrastiveConfig(end_to_end=2)
 
@@ -210,6 +212,37 @@ def test_batch_cosine_loss_is_setfits_objective_over_in_batch_pairs():
     assert loss([{"x": mixed}], labels).item() == pytest.approx(0.75)
 
 
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_length_buckets_give_one_padded_pass_embeddings_and_loss(minilm, side):
+    from agileclf.methods.contrastive_losses import LengthBuckets, in_batch_loss
+
+    model = minilm.model
+    texts = ["ok", "a long review that goes on and on about the plot, the cast and the ending", "fine film", "bad"]
+    labels = torch.tensor([0, 1, 1, 0])
+    padding_side, model.tokenizer.padding_side = model.tokenizer.padding_side, side
+    try:
+        features = model.tokenize(texts)
+        loss = in_batch_loss(model, "batch-all", 0.25)
+        with torch.no_grad():
+            whole = model(dict(features))["sentence_embedding"]
+            for buckets in (2, 3, 8):
+                bucketed = LengthBuckets(loss, model, buckets)
+                torch.testing.assert_close(bucketed.embed(dict(features)), whole, rtol=0, atol=1e-5)
+                torch.testing.assert_close(bucketed([features], labels), loss([features], labels), atol=1e-5, rtol=0)
+    finally:
+        model.tokenizer.padding_side = padding_side
+    assert features["attention_mask"].sum(dim=1).min() < features["attention_mask"].shape[1]  # padding was cut
+
+
+def test_length_buckets_tune_as_one_padded_pass(minilm):
+    params = {"steps_per_label": 0, "batch_size": 8, "lr": 1e-4, "seed": 0, "min_steps": 6, "anchors": 0}
+    params |= {"mixed_precision": "no", "stop_after_zero_loss": 0}
+    one = make_method("contrastive", backbone=minilm, **params).fit(TEXTS, LABELS)
+    bucketed = make_method("contrastive", backbone=minilm, length_buckets=2, **params).fit(TEXTS, LABELS)
+    # float rounding differs with the shapes multiplied, and six updates carry it into the weights: 5e-4 here
+    np.testing.assert_allclose(bucketed.predict_proba(TEXTS), one.predict_proba(TEXTS), atol=2e-3)
+
+
 def test_batch_cosine_tuning_pulls_classes_apart(minilm):
     def class_margin(backbone):
         vectors = backbone.embed(TEXTS, normalize=True)
@@ -295,4 +328,4 @@ def test_auto_mixed_precision_is_bf16_only_where_the_hardware_multiplies_it_nati
     assert training.native_bf16(cpu) and training.resolve_mixed_precision("auto", cpu) == "bf16"
     assert training.resolve_mixed_precision("no", cpu) == "no"  # an explicit setting is kept
     assert training.resolve_mixed_precision("fp16", cpu) == "no"  # GPU only
-    assert ContrastiveConfig().mixed_precision == "auto" and MultiLabelContrastiveConfig().mixed_precision == "no"
+    assert ContrastiveConfig().mixed_precision == MultiLabelContrastiveConfig().mixed_precision == "auto"

@@ -22,7 +22,13 @@ from agileclf.artifact import BACKBONE_DIR
 from agileclf.backbones.encoder import average_models
 from agileclf.errors import DataError
 from agileclf.methods.base import Method, MethodConfig, param
-from agileclf.methods.contrastive_losses import LOSSES, ZeroLossSkipsBackward, in_batch_loss, zero_loss_stop
+from agileclf.methods.contrastive_losses import (
+    LOSSES,
+    LengthBuckets,
+    ZeroLossSkipsBackward,
+    in_batch_loss,
+    zero_loss_stop,
+)
 from agileclf.methods.finetune import SentenceClassifier
 from agileclf.methods.heads import (
     LogisticHeadState,
@@ -92,6 +98,11 @@ class ContrastiveConfig(MethodConfig):
         "also tune the embedding layer (MiniLM: 12M of its 23M weights); fixed, an update skips their gradient, "
         "clipping and optimizer step",
     )
+    length_buckets: int = param(
+        1,
+        "encode each batch in this many groups of texts of similar length, each padded only to its own longest "
+        "(the same embeddings, fewer padded positions computed); 1: one padded pass",
+    )
     max_length: int = param(128, "tokens per text; longer texts are truncated")
     anchors: int | None = param(
         None,
@@ -129,6 +140,8 @@ class ContrastiveConfig(MethodConfig):
         if self.stop_after_zero_loss < 0:
             raise ValueError(f"stop_after_zero_loss must be >= 0, got {self.stop_after_zero_loss}")
         check_mixed_precision(self.mixed_precision)
+        if self.length_buckets < 1:
+            raise ValueError(f"length_buckets must be >= 1, got {self.length_buckets}")
         if self.end_to_end < 0:
             raise ValueError(f"end_to_end must be >= 0 epochs, got {self.end_to_end}")
         if "{label}" not in self.anchor_template:
@@ -308,6 +321,8 @@ def _train(model, texts: list[str], targets: list, cfg: ContrastiveConfig, steps
     layer = None if cfg.tune_embeddings else embedding_layer(model)
     fixed = [p for p in layer.parameters() if p.requires_grad] if layer is not None else []
     with tempfile.TemporaryDirectory(prefix="agileclf-contrastive-") as tmp, quiet_loading(), frozen(fixed):
+        if cfg.length_buckets > 1:
+            loss = LengthBuckets(loss, model, cfg.length_buckets)
         loss = ZeroLossSkipsBackward(loss, model)  # after freezing: it zero-fills only what is tuned
         args = SentenceTransformerTrainingArguments(
             output_dir=tmp,

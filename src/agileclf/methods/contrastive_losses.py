@@ -41,8 +41,11 @@ class BatchCosineSimilarityLoss(torch.nn.Module):
         self.model = model
 
     def forward(self, sentence_features, labels: torch.Tensor) -> torch.Tensor:
-        embeddings = torch.nn.functional.normalize(self.model(sentence_features[0])["sentence_embedding"], dim=-1)
-        return pair_similarity_loss(embeddings, self.targets(labels))
+        return self.compute_loss_from_embeddings([self.model(sentence_features[0])["sentence_embedding"]], labels)
+
+    def compute_loss_from_embeddings(self, embeddings: list[torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
+        """The loss of embeddings already computed (sentence-transformers' losses have the same method)."""
+        return pair_similarity_loss(torch.nn.functional.normalize(embeddings[0], dim=-1), self.targets(labels))
 
     @staticmethod
     def targets(labels: torch.Tensor) -> torch.Tensor:
@@ -59,6 +62,48 @@ def pair_similarity_loss(embeddings: torch.Tensor, target: torch.Tensor) -> torc
     terms = [((similarity - target) ** 2)[positive], (similarity**2)[negative]]
     present = [t.mean() for t in terms if t.numel()]
     return torch.stack(present).mean()
+
+
+class LengthBuckets(torch.nn.Module):
+    """An in-batch loss whose batch is encoded in `buckets` groups of texts of similar length, each padded only to its
+    own longest text, then scored together: the attention mask already hides padding from every real token, so the
+    embeddings (and the loss) are those of one padded pass, for fewer token positions computed. Written here:
+    sentence-transformers pads a batch to its longest text; its length grouping works across batches, not inside
+    one, and the in-batch losses need the whole batch in one loss."""
+
+    def __init__(self, loss: torch.nn.Module, model, buckets: int):
+        super().__init__()
+        self.loss = loss
+        self.encoder = [model]  # a list: the trainer's model owns the weights, not this loss
+        self.buckets = buckets
+        self.left_padded = getattr(getattr(model, "tokenizer", None), "padding_side", "right") == "left"
+
+    def forward(self, sentence_features, labels: torch.Tensor) -> torch.Tensor:
+        return self.loss.compute_loss_from_embeddings([self.embed(sentence_features[0])], labels)
+
+    def embed(self, features: dict) -> torch.Tensor:
+        """The batch's sentence embeddings in its own row order, computed bucket by bucket (in one pass where the
+        tokenizer pads on the left: absolute positions there count the padding, so cutting it would move them)."""
+        if self.left_padded:
+            return self.encoder[0](features)["sentence_embedding"]
+        mask = features["attention_mask"]
+        lengths = mask.sum(dim=1)
+        order = torch.argsort(lengths, stable=True)
+        parts = []
+        for rows in torch.tensor_split(order, min(self.buckets, len(order))):
+            width = int(lengths[rows].max())
+            parts.append(self.encoder[0]({k: _rows(v, rows, width, mask.shape) for k, v in features.items()}))
+        embeddings = torch.cat([part["sentence_embedding"] for part in parts])
+        return embeddings[torch.argsort(order)]
+
+
+def _rows(value, rows: torch.Tensor, width: int, shape: torch.Size):
+    """A feature's rows of one bucket, its token columns cut to `width` (right padding dropped); anything not
+    per-row is passed as is."""
+    if not isinstance(value, torch.Tensor) or value.dim() == 0 or value.shape[0] != shape[0]:
+        return value
+    value = value[rows]
+    return value[:, :width] if value.dim() >= 2 and value.shape[1] == shape[1] else value
 
 
 class ZeroLossSkipsBackward(torch.nn.Module):
