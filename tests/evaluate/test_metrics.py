@@ -1,3 +1,5 @@
+import time
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,7 @@ from agileclf.evaluate import (
     reliability_bins,
     reliability_png,
 )
-from agileclf.evaluate.timing import timed_predict_proba
+from agileclf.evaluate.timing import Stopwatch, timed_predict_proba
 
 LABELS = ["negative", "positive"]
 
@@ -130,3 +132,13 @@ def test_confusion_matrix_grows_with_the_classes_and_its_long_labels_do_not_over
     assert large_px[0] > 3 * small_px[0] and large_px[1] > 3 * small_px[1]
     assert wrap_label("billing_dispute_and_refund") == "billing_\ndispute_and_\nrefund"
     assert wrap_label("billing") == "billing"
+
+
+def test_stopwatch_counts_cpu_seconds_apart_from_waiting():
+    watch = Stopwatch()
+    time.sleep(0.2)  # waiting: wall seconds, next to no CPU
+    wall, cpu = watch.seconds()
+    assert wall >= 0.2 and cpu < 0.1
+    busy = Stopwatch()
+    sum(i * i for i in range(2_000_000))
+    assert busy.seconds()[1] > 0

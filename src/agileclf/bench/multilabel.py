@@ -40,6 +40,7 @@ from agileclf.evaluate.multilabel import (
     paired_bootstrap,
     with_top_label,
 )
+from agileclf.evaluate.timing import Stopwatch
 
 METRICS = ("macro_f1", "micro_f1", "samples_f1", "subset_accuracy", "hamming_loss", "roc_auc", "label_ranking_ap")
 PREDICTIONS_DIR = "predictions"
@@ -184,19 +185,19 @@ def _cell_line(row: dict, shots: int, seed: int) -> str:
 def _run_cell(dataset, name, peer, shots, seed, sample, label_set, test, truth, make, folds, params, backbone, out):
     with PeakMemory() as memory, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")  # recorded once each and kept in the rows, not hidden
-        start, cpu_start = time.perf_counter(), time.process_time()
+        fitting = Stopwatch()
         if peer:
             classifier = SetFitOneVsRestPeer(seed=seed, backbone_path=getattr(backbone, "path", None), **params)
         else:
             classifier = make()
         classifier.fit(sample.texts, sample.labels, label_set=label_set)
-        fit_times = (time.perf_counter() - start, time.process_time() - cpu_start)  # wall, CPU
+        fit_s, fit_cpu_s = fitting.seconds()
         cv: dict = {}
         if not peer:  # thresholds and the quality estimate come from the sample alone
-            start, cpu_start = time.perf_counter(), time.process_time()
+            choosing = Stopwatch()
             chosen, cv = cv_thresholds(make, sample.texts, sample.labels, label_set, folds, seed)
             classifier.set_thresholds(chosen, "cv", cv["top_ratio"])
-            cv["seconds"], cv["cpu_seconds"] = time.perf_counter() - start, time.process_time() - cpu_start
+            cv["seconds"], cv["cpu_seconds"] = choosing.seconds()
         result = evaluate_multilabel(classifier, test.texts, test.labels, keep_predictions=True)
         results = {name: result}
         if peer:  # one fit and one prediction pass, scored by SetFit's rule and by the top-label rule
@@ -206,7 +207,8 @@ def _run_cell(dataset, name, peer, shots, seed, sample, label_set, test, truth, 
                 predicted = indicator(classifier.decide(result["proba"]), label_set.names)
                 metrics = multilabel_metrics(truth, predicted, result["proba"], label_set.names)
                 results[rule] = {**result, **metrics, "predicted": predicted}
-    rows = [_cell_row(dataset, rule, peer, shots, seed, sample, label_set, result, cv, fit_times, memory, params, out)
+    fit = {"fit_s": round(fit_s, 3), "fit_cpu_s": round(fit_cpu_s, 3)}  # CPU: this process's threads, fair under load
+    rows = [_cell_row(dataset, rule, peer, shots, seed, sample, label_set, result, cv, fit, memory, params, out)
             for rule, result in results.items()]  # fmt: skip
     if fitted := _fit_choices(classifier):  # e.g. the prompt the search chose on the sample (peers: none)
         rows = [{**row, "fitted": fitted} for row in rows]
@@ -214,7 +216,7 @@ def _run_cell(dataset, name, peer, shots, seed, sample, label_set, test, truth, 
     return [{**row, "warnings": messages} if messages else row for row in rows]
 
 
-def _cell_row(dataset, name, peer, shots, seed, sample, label_set, result, cv, fit_times, memory, params, out) -> dict:
+def _cell_row(dataset, name, peer, shots, seed, sample, label_set, result, cv, fit, memory, params, out) -> dict:
     predicted = result.pop("predicted")
     result.pop("proba")
     np.save(out / PREDICTIONS_DIR / f"{dataset}-{shots}-{seed}-{name}.npy", predicted)
@@ -234,8 +236,7 @@ def _cell_row(dataset, name, peer, shots, seed, sample, label_set, result, cv, f
         "top_ratio": cv.get("top_ratio"),
         "cv_s": round(cv.get("seconds", 0.0), 3),
         "cv_cpu_s": round(cv.get("cpu_seconds", 0.0), 3),
-        "fit_s": round(fit_times[0], 3),
-        "fit_cpu_s": round(fit_times[1], 3),  # CPU seconds of this process, all threads: fair under shared load
+        **fit,
         "predict_ms": round(result["ms_per_example"], 4),
         "examples_per_s": round(result["examples_per_s"], 2),
         "peak_mb": round(memory.peak_mb, 1),

@@ -20,6 +20,7 @@ from agileclf.bench.peers import make_peer
 from agileclf.data import Dataset, LabelSet, read_examples, sample_few_shot
 from agileclf.errors import ConfigError
 from agileclf.evaluate import encode_truth, evaluate_with_proba
+from agileclf.evaluate.timing import Stopwatch
 from agileclf.progress import progress
 
 RESULTS_FILE = "results.jsonl"
@@ -194,12 +195,12 @@ def run_cell(
         classifier = make_method(base_method(cell.method), backbone=backbone, **{"seed": cell.seed, **params})
     with PeakMemory() as memory, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")  # recorded once each and kept in the row, not hidden
-        start, cpu_start = time.perf_counter(), time.process_time()
+        fitting = Stopwatch()
         classifier.fit(sample.texts, sample.labels, label_set=label_set)
-        fit_s, fit_cpu_s = time.perf_counter() - start, time.process_time() - cpu_start
-        cpu_start = time.process_time()
+        fit_s, fit_cpu_s = fitting.seconds()
+        predicting = Stopwatch()
         result, proba = evaluate_with_proba(classifier, test.texts, test.labels)
-        predict_cpu_s = time.process_time() - cpu_start
+        predict_cpu_s = predicting.seconds()[1]
     names = list(classifier.labels.names)
     predicted = proba.argmax(axis=1)
     truth, _ = encode_truth(test.labels, names)

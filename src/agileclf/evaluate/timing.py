@@ -14,6 +14,18 @@ import numpy as np
 WARMUP_TEXTS = 2
 
 
+class Stopwatch:
+    """Wall and CPU seconds since it was made; CPU seconds count this process's threads, so they stay fair when
+    other work shares the cores."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def seconds(self) -> tuple[float, float]:
+        """(wall, CPU) seconds so far."""
+        return time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
 def warm_up(classifier, texts: Sequence[str]) -> float:
     """One untimed-for-latency call on a few texts; returns its seconds (the classifier's load time)."""
     if not len(texts):
